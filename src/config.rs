@@ -1,0 +1,412 @@
+//! The config file (`capi.toml`): parsed with spans, checked in passes that gather every error, and built
+//! into a [`Config`] that is always valid. The parser never opens a file.
+
+use crate::destination::{Destination, DestinationConfig};
+use crate::diagnostic::{did_you_mean, suggestion, Diagnostic};
+use crate::event::ActionSource;
+use crate::mapping::{MapRule, MapRuleConfig, Slot, DEFAULT_MAP};
+use crate::standard_event;
+use crate::trigger::{Condition, ConditionConfig};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
+
+/// `[site]`: how the worker meets the browser.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Path prefix of every endpoint the worker serves, e.g. "/r" gives /r/e (events) and /r/s.js (script).
+    /// Pick something that doesn't look like tracking; "/collect", "/track" and the like are on blocklists.
+    pub path_prefix: Option<Spanned<String>>,
+    /// Origins (scheme://host[:port]) whose pages may send events from the browser. Empty: same origin only.
+    pub allowed_origins: Option<Vec<Spanned<String>>>,
+    /// Largest request body accepted, in bytes (default 65536).
+    pub max_body_bytes: Option<usize>,
+    /// Domain for the first-party click-id cookies, e.g. "example.com" to share them across subdomains.
+    /// Default: the host the request came to.
+    pub cookie_domain: Option<String>,
+}
+
+/// The checked `[site]` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub path_prefix: String,
+    pub allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    pub cookie_domain: Option<String>,
+}
+
+pub const DEFAULT_PATH_PREFIX: &str = "/r";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A tag as written in `[[tag]]`: when it fires (trigger), what it sends (event + map), where (destination).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagConfig {
+    /// A name for this tag, shown in traces and test results.
+    pub name: Spanned<String>,
+    /// The destination to send to (a `[[destination]]` name).
+    pub destination: Option<Spanned<String>>,
+    /// Several destinations at once; each gets the same event and the same event_id.
+    pub destinations: Option<Vec<Spanned<String>>>,
+    /// The event to send: a standard name (Purchase, Lead, AddToCart, PageView, ViewContent, InitiateCheckout,
+    /// CompleteRegistration, Subscribe, StartTrial, Schedule) or your own custom name.
+    pub event: Spanned<String>,
+    /// Set to true when `event` is deliberately a custom name that looks like a standard one.
+    pub custom_event: Option<bool>,
+    /// When the tag fires. Without a trigger it fires on hits whose `event` equals the tag's `event`.
+    pub trigger: Option<Spanned<ConditionConfig>>,
+    /// Outbound field ← hit field. Added to (and overriding) the standard mapping unless `standard_map = false`.
+    pub map: Option<BTreeMap<Spanned<String>, MapRuleConfig>>,
+    /// Start from the standard mapping (user.email → em, data.value → value, …). Default true.
+    pub standard_map: Option<bool>,
+    /// Where the conversion happened: website (default), app, email, phone_call, physical_store, offline, chat,
+    /// other.
+    pub action_source: Option<Spanned<String>>,
+    /// Set to false to switch the tag off without deleting it.
+    pub enabled: Option<bool>,
+}
+
+/// A checked tag.
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub name: String,
+    /// Indexes into `Config::destinations`.
+    pub destinations: Vec<usize>,
+    pub event: String,
+    pub trigger: Option<Condition>,
+    pub rules: Vec<MapRule>,
+    pub action_source: ActionSource,
+}
+
+/// A `[[test]]` block: a sample hit and what must come out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestConfig {
+    /// What the test checks, in words.
+    pub name: Spanned<String>,
+    /// The sample hit, in the same shape the pixel sends.
+    pub hit: Spanned<Value>,
+    /// The tags that must fire (exactly these). Omit to not check.
+    pub fires: Option<Spanned<Vec<String>>>,
+    /// Per destination name: outbound field path → expected value, e.g. `"data.amount" = 14900`.
+    /// A path reads the destination's event JSON: `user.emails_sha256.0`, `custom_data.value`.
+    pub expect: Option<BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Value>>>,
+    /// Per destination name: fields that must NOT be sent (e.g. an invalid email that must be dropped).
+    pub absent: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
+}
+
+/// A whole, valid config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub site: Site,
+    pub destinations: Vec<Destination>,
+    pub tags: Vec<Tag>,
+    pub tests: Vec<TestConfig>,
+}
+
+const TOP_LEVEL: [&str; 4] = ["site", "destination", "tag", "test"];
+
+impl Config {
+    /// Parses and checks a config. On failure, every problem found, in file order.
+    pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        let root = match DeTable::parse(source) {
+            Ok(root) => root,
+            Err(e) => return Err(vec![toml_error(&e, "this file")]),
+        };
+        let mut site_cfg = SiteConfig::default();
+        let mut dest_cfgs: Vec<DestinationConfig> = Vec::new();
+        let mut tag_cfgs: Vec<TagConfig> = Vec::new();
+        let mut tests: Vec<TestConfig> = Vec::new();
+        for (key, value) in root.into_inner() {
+            let section = key.get_ref().as_ref().to_string();
+            match section.as_str() {
+                "site" => {
+                    if let Some(s) = item::<SiteConfig>(value, "[site]", &mut errors) {
+                        site_cfg = s;
+                    }
+                }
+                "destination" => dest_cfgs = items(value, "[[destination]]", &mut errors),
+                "tag" => tag_cfgs = items(value, "[[tag]]", &mut errors),
+                "test" => tests = items(value, "[[test]]", &mut errors),
+                other => errors.push(
+                    Diagnostic::new(format!("unknown section \"{other}\""), Some(key.span()))
+                        .with_hint(suggestion(other, "sections", &TOP_LEVEL)),
+                ),
+            }
+        }
+        let site = check_site(&site_cfg, &mut errors);
+        let destinations = check_destinations(&dest_cfgs, &mut errors);
+        let tags = check_tags(&tag_cfgs, &dest_cfgs, &destinations, &mut errors);
+        check_tests(&tests, &tag_cfgs, &dest_cfgs, &mut errors);
+        if dest_cfgs.is_empty() && errors.is_empty() {
+            errors.push(
+                Diagnostic::new("no [[destination]] in this file", None)
+                    .with_hint("add one, e.g. [[destination]] name = \"openai\" kind = \"openai\" pixel_id = \"…\" token_secret = \"OPENAI_CAPI_KEY\""),
+            );
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.span.as_ref().map_or(usize::MAX, |s| s.start));
+            return Err(errors);
+        }
+        Ok(Config {
+            site,
+            destinations: destinations.into_iter().flatten().collect(),
+            tags,
+            tests,
+        })
+    }
+
+    pub fn destination(&self, name: &str) -> Option<&Destination> {
+        self.destinations.iter().find(|d| d.name == name)
+    }
+}
+
+/// Deserializes one table, turning a shape error into a diagnostic.
+fn item<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Diagnostic>) -> Option<T> {
+    match T::deserialize(ValueDeserializer::from(value)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(toml_error(&e, section));
+            None
+        }
+    }
+}
+
+/// Deserializes each table of an array of tables on its own, so one broken block hides no other error.
+fn items<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Diagnostic>) -> Vec<T> {
+    let span = value.span();
+    match value.into_inner() {
+        DeValue::Array(array) => array.into_iter().filter_map(|v| item(v, section, errors)).collect(),
+        _ => {
+            errors.push(
+                Diagnostic::new(format!("{section} must be written as a block: {section}"), Some(span))
+                    .with_hint(format!("start each one with a line {section}")),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Rewrites a toml/serde error into plain words with a hint.
+fn toml_error(e: &toml::de::Error, section: &str) -> Diagnostic {
+    let message = e.message().trim().to_string();
+    let span = e.span();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (word, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let hint = if allowed.is_empty() {
+            "remove it".to_string()
+        } else {
+            suggestion(word, "keys allowed here", &allowed)
+        };
+        return Diagnostic::new(format!("unknown key \"{word}\" in {section}"), span).with_hint(hint);
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.trim_end_matches('`');
+        return Diagnostic::new(format!("{section} is missing `{field}`"), span.map(|s| s.start..s.start + 1))
+            .with_hint(format!("add a line {field} = …"));
+    }
+    if message.starts_with("data did not match any variant") {
+        return Diagnostic::new("expected a field name or a list of field names", span)
+            .with_hint("write from = \"user.email\" or from = [\"user.email\", \"data.email\"]");
+    }
+    Diagnostic::new(message, span)
+}
+
+fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
+    let prefix = cfg
+        .path_prefix
+        .as_ref()
+        .map(|p| {
+            let v = p.get_ref().trim_end_matches('/').to_string();
+            let blocked = ["collect", "track", "pixel", "analytics", "beacon", "tag"];
+            if !v.starts_with('/') || v.contains(['?', '#', ' ']) {
+                errors.push(
+                    Diagnostic::new(format!("path_prefix \"{}\" must start with /", p.get_ref()), Some(p.span()))
+                        .with_hint("e.g. path_prefix = \"/r\""),
+                );
+            } else if let Some(word) = blocked.iter().find(|w| v.to_ascii_lowercase().contains(*w)) {
+                errors.push(
+                    Diagnostic::new(format!("path_prefix \"{}\" contains \"{word}\", which ad blockers block", p.get_ref()), Some(p.span()))
+                        .with_hint("pick a neutral path such as \"/r\" or \"/api/s\""),
+                );
+            }
+            v
+        })
+        .unwrap_or_else(|| DEFAULT_PATH_PREFIX.to_string());
+    let mut origins = Vec::new();
+    for o in cfg.allowed_origins.iter().flatten() {
+        let v = o.get_ref().trim_end_matches('/');
+        let ok = (v.starts_with("https://") || v.starts_with("http://")) && !v["https://".len().min(v.len())..].contains('/');
+        if ok || v == "*" {
+            origins.push(v.to_string());
+        } else {
+            errors.push(
+                Diagnostic::new(format!("allowed origin \"{}\" is not an origin", o.get_ref()), Some(o.span()))
+                    .with_hint("write scheme and host only, e.g. \"https://shop.example.com\""),
+            );
+        }
+    }
+    Site {
+        path_prefix: prefix,
+        allowed_origins: origins,
+        max_body_bytes: cfg.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        cookie_domain: cfg.cookie_domain.clone(),
+    }
+}
+
+fn check_destinations(cfgs: &[DestinationConfig], errors: &mut Vec<Diagnostic>) -> Vec<Option<Destination>> {
+    let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+    cfgs.iter()
+        .map(|c| {
+            if let Some(first) = seen.insert(c.name.get_ref(), c.name.span()) {
+                errors.push(
+                    Diagnostic::new(format!("destination \"{}\" is defined twice", c.name.get_ref()), Some(c.name.span()))
+                        .with_hint(format!("rename one of them; the first is at byte {}", first.start)),
+                );
+            }
+            Destination::build(c, errors)
+        })
+        .collect()
+}
+
+fn check_tags(
+    cfgs: &[TagConfig],
+    dest_cfgs: &[DestinationConfig],
+    destinations: &[Option<Destination>],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Tag> {
+    let names: Vec<&str> = dest_cfgs.iter().map(|d| d.name.get_ref().as_str()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut tags = Vec::new();
+    for cfg in cfgs {
+        let before = errors.len();
+        let tag_name = cfg.name.get_ref();
+        if !seen.insert(tag_name.as_str()) {
+            errors.push(
+                Diagnostic::new(format!("tag \"{tag_name}\" is defined twice"), Some(cfg.name.span()))
+                    .with_hint("give each [[tag]] its own name"),
+            );
+        }
+        let mut refs: Vec<&Spanned<String>> = cfg.destination.iter().collect();
+        refs.extend(cfg.destinations.iter().flatten());
+        if refs.is_empty() {
+            errors.push(
+                Diagnostic::new(format!("tag \"{tag_name}\" has no destination"), Some(cfg.name.span()))
+                    .with_hint(match names.first() {
+                        Some(n) => format!("add destination = \"{n}\" (or destinations = [ … ])"),
+                        None => "add a [[destination]] and name it here with destination = \"…\"".to_string(),
+                    }),
+            );
+        }
+        let mut dest_indexes = Vec::new();
+        for r in refs {
+            match names.iter().position(|n| n == r.get_ref()) {
+                Some(i) => {
+                    if destinations[i].is_some() {
+                        dest_indexes.push(i)
+                    }
+                }
+                None => {
+                    let listed = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+                    let mut hint = format!("destinations defined in this file: {listed}.");
+                    if let Some(best) = did_you_mean(r.get_ref(), names.iter().copied()) {
+                        hint.push_str(&format!(" Did you mean \"{best}\"?"));
+                    }
+                    errors.push(
+                        Diagnostic::new(format!("unknown destination \"{}\" in tag \"{tag_name}\"", r.get_ref()), Some(r.span()))
+                            .with_hint(hint),
+                    );
+                }
+            }
+        }
+        let event = cfg.event.get_ref().trim();
+        if event.is_empty() {
+            errors.push(Diagnostic::new("event name is empty", Some(cfg.event.span())).with_hint("e.g. event = \"Purchase\""));
+        } else if standard_event::lookup(event).is_none() && cfg.custom_event != Some(true) {
+            if let Some(best) = did_you_mean(event, standard_event::all_names()) {
+                errors.push(
+                    Diagnostic::new(format!("\"{event}\" is not a standard event"), Some(cfg.event.span())).with_hint(
+                        format!("did you mean \"{best}\"? If \"{event}\" is meant as a custom event, add custom_event = true"),
+                    ),
+                );
+            }
+        }
+        let trigger = cfg.trigger.as_ref().and_then(|t| Condition::build(t, errors));
+        let action_source = match &cfg.action_source {
+            Some(a) => ActionSource::parse(a.get_ref()).unwrap_or_else(|| {
+                errors.push(
+                    Diagnostic::new(format!("unknown action_source \"{}\"", a.get_ref()), Some(a.span()))
+                        .with_hint(suggestion(a.get_ref(), "values", &ActionSource::NAMES)),
+                );
+                ActionSource::Website
+            }),
+            None => ActionSource::Website,
+        };
+        let rules = build_rules(cfg, errors);
+        if errors.len() == before && cfg.enabled != Some(false) {
+            tags.push(Tag {
+                name: tag_name.clone(),
+                destinations: dest_indexes,
+                event: event.to_string(),
+                trigger,
+                rules,
+                action_source,
+            });
+        }
+    }
+    tags
+}
+
+/// The standard mapping, overridden and extended by the tag's `[tag.map]`.
+fn build_rules(cfg: &TagConfig, errors: &mut Vec<Diagnostic>) -> Vec<MapRule> {
+    let mut by_slot: BTreeMap<Slot, MapRule> = BTreeMap::new();
+    if cfg.standard_map != Some(false) {
+        for (key, sources) in DEFAULT_MAP {
+            let rule = MapRule::default_for(key, sources);
+            by_slot.insert(rule.slot.clone(), rule);
+        }
+    }
+    for (key, rule_cfg) in cfg.map.iter().flatten() {
+        if let Some(rule) = MapRule::build(key, rule_cfg, errors) {
+            by_slot.insert(rule.slot.clone(), rule);
+        }
+    }
+    by_slot.into_values().collect()
+}
+
+fn check_tests(tests: &[TestConfig], tags: &[TagConfig], dests: &[DestinationConfig], errors: &mut Vec<Diagnostic>) {
+    let tag_names: Vec<&str> = tags.iter().map(|t| t.name.get_ref().as_str()).collect();
+    let dest_names: Vec<&str> = dests.iter().map(|d| d.name.get_ref().as_str()).collect();
+    for t in tests {
+        if let Err(e) = crate::hit::Hit::from_value(t.hit.get_ref().clone()) {
+            errors.push(
+                Diagnostic::new(format!("test \"{}\": the sample hit is not valid: {e}", t.name.get_ref()), Some(t.hit.span()))
+                    .with_hint("a hit looks like { event = \"Purchase\", page = { url = \"…\" }, user = { email = \"…\" }, data = { value = 1 } }"),
+            );
+        }
+        for fired in t.fires.iter().flat_map(|f| f.get_ref().iter()) {
+            if !tag_names.contains(&fired.as_str()) {
+                errors.push(
+                    Diagnostic::new(format!("test \"{}\" expects unknown tag \"{fired}\"", t.name.get_ref()), t.fires.as_ref().map(Spanned::span))
+                        .with_hint(suggestion(fired, "tags", &tag_names)),
+                );
+            }
+        }
+        let dest_keys = t.expect.iter().flat_map(|e| e.keys()).chain(t.absent.iter().flat_map(|a| a.keys()));
+        for d in dest_keys {
+            if !dest_names.contains(&d.get_ref().as_str()) {
+                errors.push(
+                    Diagnostic::new(format!("test \"{}\" names unknown destination \"{}\"", t.name.get_ref(), d.get_ref()), Some(d.span()))
+                        .with_hint(suggestion(d.get_ref(), "destinations", &dest_names)),
+                );
+            }
+        }
+    }
+}

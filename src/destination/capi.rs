@@ -1,0 +1,68 @@
+//! The Meta-style CAPI layout the setup article shows for OpenAI:
+//! `POST https://ads-api.openai.com/v1/events` with `{"pixel_id", "access_token", "data": [...]}`.
+//! Its events are Meta's (`event_name`, `event_time`, `user_data`, `custom_data`), so `meta` reuses `event_json`.
+
+use super::{put, Destination};
+use crate::event::Event;
+use serde_json::{json, Map, Value};
+
+pub const DEFAULT_ENDPOINT: &str = "https://ads-api.openai.com/v1/events";
+
+/// Meta's user_data: every customer-information key is a list of hashes (Meta's SDKs send lists).
+pub fn event_json(ev: &Event) -> Value {
+    let mut user = Map::new();
+    for (key, id) in &ev.user.identifiers {
+        user.insert(key.code().into(), json!([id.sha256]));
+    }
+    put(&mut user, "client_ip_address", ev.user.client_ip.clone());
+    put(&mut user, "client_user_agent", ev.user.user_agent.clone());
+    put(&mut user, "fbc", ev.user.fbc.clone());
+    put(&mut user, "fbp", ev.user.fbp.clone());
+
+    let mut custom = Map::new();
+    put(&mut custom, "value", ev.value);
+    put(&mut custom, "currency", ev.currency.clone());
+    if !ev.contents.is_empty() {
+        let items: Vec<Value> = ev
+            .contents
+            .iter()
+            .map(|c| {
+                let mut item = Map::new();
+                item.insert("id".into(), c.id.clone().into());
+                put(&mut item, "quantity", c.quantity);
+                put(&mut item, "item_price", c.price);
+                put(&mut item, "title", c.name.clone());
+                put(&mut item, "category", c.category.clone());
+                Value::Object(item)
+            })
+            .collect();
+        custom.insert("content_ids".into(), ev.contents.iter().map(|c| c.id.clone()).collect::<Vec<_>>().into());
+        custom.insert("content_type".into(), "product".into());
+        custom.insert("contents".into(), items.into());
+        custom.insert("num_items".into(), ev.contents.iter().map(|c| c.quantity.unwrap_or(1.0)).sum::<f64>().into());
+    }
+    put(&mut custom, "order_id", ev.order_id.clone());
+    for (k, v) in &ev.custom {
+        custom.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+
+    let mut out = Map::new();
+    out.insert("event_name".into(), ev.name.clone().into());
+    out.insert("event_time".into(), (ev.time_ms / 1000).into());
+    out.insert("event_id".into(), ev.event_id.clone().into());
+    out.insert("action_source".into(), ev.action_source.meta().into());
+    put(&mut out, "event_source_url", ev.source_url.clone());
+    out.insert("user_data".into(), Value::Object(user));
+    if !custom.is_empty() {
+        out.insert("custom_data".into(), Value::Object(custom));
+    }
+    Value::Object(out)
+}
+
+pub fn request(dest: &Destination, events: Vec<Value>, token: &str) -> (String, Vec<(String, String)>, Value) {
+    let mut body = json!({"pixel_id": dest.pixel_id, "access_token": token, "data": events});
+    if let Some(code) = &dest.test_event_code {
+        body["test_event_code"] = code.clone().into();
+    }
+    (dest.endpoint.clone(), Vec::new(), body)
+}

@@ -1,0 +1,118 @@
+//! OpenAI's ChatGPT Ads Conversions API (developers.openai.com/ads/conversions-api):
+//! `POST https://bzr.openai.com/v1/events?pid=<PIXEL_ID>`, `Authorization: Bearer <key>`,
+//! `{"validate_only", "events": [...]}`, money in minor units, identifiers as lists of SHA-256.
+
+use super::{put, Destination};
+use crate::event::Event;
+use crate::mapping::minor_units;
+use crate::normalize::Key;
+use crate::standard_event::{self, OpenAiDataType};
+use serde_json::{json, Map, Value};
+
+pub const DEFAULT_ENDPOINT: &str = "https://bzr.openai.com/v1/events";
+
+/// Hashed identifiers: OpenAI key ← our key. Lists, per the newest page.
+const HASHED: [(&str, Key); 5] = [
+    ("emails_sha256", Key::Email),
+    ("phone_numbers_sha256", Key::Phone),
+    ("external_ids_sha256", Key::ExternalId),
+    ("first_names_sha256", Key::FirstName),
+    ("last_names_sha256", Key::LastName),
+];
+/// Geography is sent unhashed (normalized), as lists.
+const PLAIN: [(&str, Key); 4] = [
+    ("cities", Key::City),
+    ("regions", Key::State),
+    ("postal_codes", Key::Zip),
+    ("countries", Key::Country),
+];
+
+/// The OpenAI event type and data type for a tag's event name; anything not standard is `custom`.
+pub fn event_type(name: &str) -> (String, OpenAiDataType) {
+    match standard_event::lookup(name) {
+        Some(e) => (e.openai.to_string(), e.data_type),
+        None => ("custom".to_string(), OpenAiDataType::Custom),
+    }
+}
+
+/// A custom event name as OpenAI accepts it: lowercase letters, digits, `_` and `-`, at most 64 characters.
+fn custom_event_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '_' })
+        .take(64)
+        .collect();
+    cleaned
+}
+
+pub fn event_json(ev: &Event) -> Value {
+    let (kind, data_type) = event_type(&ev.name);
+    let mut user = Map::new();
+    for (field, key) in HASHED {
+        if let Some(id) = ev.user.identifiers.get(&key) {
+            user.insert(field.into(), json!([id.sha256]));
+        }
+    }
+    for (field, key) in PLAIN {
+        if let Some(v) = ev.user.plain.get(&key) {
+            user.insert(field.into(), json!([v]));
+        }
+    }
+    put(&mut user, "ip_address", ev.user.client_ip.clone());
+    put(&mut user, "user_agent", ev.user.user_agent.clone());
+
+    let mut data = Map::new();
+    data.insert("type".into(), data_type.as_str().into());
+    if let (Some(value), Some(currency)) = (ev.value, &ev.currency) {
+        data.insert("amount".into(), minor_units(value, currency).into());
+        data.insert("currency".into(), currency.clone().into());
+    }
+    if data_type != OpenAiDataType::CustomerAction && !ev.contents.is_empty() {
+        let currency = ev.currency.as_deref();
+        let items: Vec<Value> = ev
+            .contents
+            .iter()
+            .map(|c| {
+                let mut item = Map::new();
+                item.insert("id".into(), c.id.clone().into());
+                put(&mut item, "name", c.name.clone());
+                put(&mut item, "quantity", c.quantity);
+                if let (Some(price), Some(cur)) = (c.price, currency) {
+                    item.insert("amount".into(), minor_units(price, cur).into());
+                    item.insert("currency".into(), cur.into());
+                }
+                Value::Object(item)
+            })
+            .collect();
+        data.insert("contents".into(), items.into());
+    }
+    if data_type == OpenAiDataType::Custom {
+        for (k, v) in &ev.custom {
+            data.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+
+    let mut out = Map::new();
+    out.insert("id".into(), ev.event_id.clone().into());
+    out.insert("type".into(), kind.into());
+    if data_type == OpenAiDataType::Custom {
+        out.insert("custom_event_name".into(), custom_event_name(&ev.name).into());
+    }
+    out.insert("timestamp_ms".into(), ev.time_ms.into());
+    out.insert("action_source".into(), ev.action_source.openai().into());
+    put(&mut out, "source_url", ev.source_url.clone());
+    put(&mut out, "oppref", ev.user.oppref.clone());
+    if !user.is_empty() {
+        out.insert("user".into(), Value::Object(user));
+    }
+    out.insert("data".into(), Value::Object(data));
+    Value::Object(out)
+}
+
+pub fn request(dest: &Destination, events: Vec<Value>, token: &str) -> (String, Vec<(String, String)>, Value) {
+    let sep = if dest.endpoint.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}pid={}", dest.endpoint, crate::field::percent_encode(&dest.pixel_id));
+    let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
+    let body = json!({"validate_only": dest.validate_only, "integration_source": "capi-edge", "events": events});
+    (url, headers, body)
+}

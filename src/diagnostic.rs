@@ -1,0 +1,157 @@
+//! Errors for the person who caused them: a message, the place in the file (line, column, caret) and a hint.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+/// One problem found in a config file, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub message: String,
+    /// Byte range in the source; `None` when the problem has no single place (for example a missing section).
+    pub span: Option<Range<usize>>,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Option<Range<usize>>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span,
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// 1-based line and column (in characters) of the start of the span.
+    pub fn line_col(&self, source: &str) -> Option<(usize, usize)> {
+        let span = self.span.as_ref()?;
+        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let before = &source[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = source[line_start..start].chars().count() + 1;
+        Some((line, col))
+    }
+
+    /// Renders the diagnostic the way rustc and toml do: message, `--> file:line:col`, the line and a caret.
+    pub fn render(&self, file_name: &str, source: &str) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        if let (Some(span), Some((line, col))) = (&self.span, self.line_col(source)) {
+            let text = source.lines().nth(line - 1).unwrap_or("");
+            let gutter = " ".repeat(line.to_string().len());
+            let start = floor_char_boundary(source, span.start.min(source.len()));
+            let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = line_start + text.len();
+            let end = floor_char_boundary(source, span.end.clamp(start, line_end));
+            let width = source[start..end].chars().count().max(1);
+            let _ = writeln!(out, "{gutter}--> {file_name}:{line}:{col}");
+            let _ = writeln!(out, "{gutter} |");
+            let _ = writeln!(out, "{line} | {text}");
+            let _ = writeln!(
+                out,
+                "{gutter} | {}{}",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            );
+        } else {
+            let _ = writeln!(out, " --> {file_name}");
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(out, "hint: {hint}");
+        }
+        out
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// A hint naming the closest candidate, or listing them all when none is close.
+pub fn suggestion<'a>(word: &str, what: &str, candidates: &[&'a str]) -> String {
+    let listed = candidates
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match did_you_mean(word, candidates.iter().copied()) {
+        Some(best) => format!("{what}: {listed}. Did you mean \"{best}\"?"),
+        None => format!("{what}: {listed}."),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_line_column_and_caret_under_the_span() {
+        let src = "[[tag]]\nname = \"purchase\"\ndestination = \"opnai\"\n";
+        let start = src.find("\"opnai\"").unwrap();
+        let d = Diagnostic::new("unknown destination \"opnai\" in tag \"purchase\"", Some(start..start + 7))
+            .with_hint("did you mean \"openai\"?");
+        let out = d.render("capi.toml", src);
+        assert_eq!(
+            out,
+            "error: unknown destination \"opnai\" in tag \"purchase\"\n --> capi.toml:3:15\n  |\n3 | destination = \"opnai\"\n  |               ^^^^^^^\nhint: did you mean \"openai\"?\n"
+        );
+    }
+
+    #[test]
+    fn column_counts_characters_not_bytes() {
+        let src = "name = \"Valéry\" x";
+        let start = src.find('x').unwrap();
+        let d = Diagnostic::new("m", Some(start..start + 1));
+        assert_eq!(d.line_col(src), Some((1, 17)));
+    }
+
+    #[test]
+    fn suggests_only_close_candidates() {
+        let cases = [
+            ("opnai", Some("openai")),
+            ("meat", Some("meta")),
+            ("zzzzzzzz", None),
+            ("OpenAI", Some("openai")),
+        ];
+        for (word, expected) in cases {
+            assert_eq!(did_you_mean(word, ["openai", "meta", "capi"]), expected, "{word}");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! capi-edge: a server-side tag for ad platforms' Conversions APIs, at the edge.
+//!
+//! The pure core (everything but `edge`) runs natively: config → triggers → mappings → normalization and
+//! hashing → destination payloads → outbound request values. The `edge` module is the thin Cloudflare Worker
+//! shell, the only code that touches the `worker` crate; it is compiled for wasm32 only.
+
+pub mod config;
+pub mod config_test;
+pub mod destination;
+pub mod diagnostic;
+pub mod event;
+pub mod field;
+pub mod hit;
+pub mod mapping;
+pub mod match_quality;
+pub mod normalize;
+pub mod pipeline;
+pub mod standard_event;
+pub mod trigger;
+
+#[cfg(target_arch = "wasm32")]
+mod edge;
+
+use diagnostic::Diagnostic;
+
+/// Parses a config and runs its `[[test]]` blocks: every problem, in file order.
+pub fn check(source: &str) -> Result<config::Config, Vec<Diagnostic>> {
+    let config = config::Config::parse(source)?;
+    let failures = config_test::run_tests(&config);
+    if failures.is_empty() {
+        Ok(config)
+    } else {
+        Err(failures)
+    }
+}

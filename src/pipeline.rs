@@ -1,0 +1,287 @@
+//! The pipeline: hit in → each tag whose trigger matches → mapped, normalized, hashed event → per destination,
+//! a payload (or the reason it was dropped). Then payloads → outbound request values, in batches.
+//! Pure: the caller passes the clock and the id generator.
+
+use crate::config::{Config, Tag};
+use crate::destination::{OutboundRequest, Secrets};
+use crate::event::{ActionSource, Content, Event, UserData};
+use crate::hit::Hit;
+use crate::mapping::{number, Slot, Target, Transform};
+use crate::match_quality;
+use crate::normalize::{self, Key};
+use crate::trigger::as_text;
+use serde_json::{Map, Value};
+
+/// What happened to one tag for one hit: the debug trace.
+#[derive(Debug, Clone)]
+pub struct TagTrace {
+    pub tag: String,
+    pub fired: bool,
+    /// When it did not fire: the condition that failed, in words.
+    pub reason: Option<String>,
+    /// When it fired: the event built.
+    pub event: Option<Event>,
+}
+
+/// One event ready for one destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Index into `Config::destinations`.
+    pub destination: usize,
+    pub destination_name: String,
+    pub tag: String,
+    /// The event's name at this destination (`order_created` at OpenAI).
+    pub event_name: String,
+    pub event_id: String,
+    pub payload: Value,
+    pub match_quality: f64,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+}
+
+/// An event one destination will not get, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dropped {
+    pub destination_name: String,
+    pub tag: String,
+    pub event_id: String,
+    pub reason: String,
+}
+
+/// Everything the pipeline decided for one hit.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub event_id: String,
+    pub tags: Vec<TagTrace>,
+    pub deliveries: Vec<Delivery>,
+    pub dropped: Vec<Dropped>,
+}
+
+impl Outcome {
+    /// Warnings of every fired tag's event (`em dropped: not an email address`).
+    pub fn warnings(&self) -> Vec<String> {
+        self.tags
+            .iter()
+            .filter_map(|t| t.event.as_ref())
+            .flat_map(|e| e.warnings.iter().map(move |w| format!("{}: {w}", e.tag)))
+            .collect()
+    }
+}
+
+impl Config {
+    /// Runs one hit through every tag. `now_ms` is the clock; `new_id` makes an event_id when the hit has none.
+    pub fn process(&self, hit: &Hit, now_ms: i64, new_id: &mut dyn FnMut() -> String) -> Outcome {
+        let event_id = hit.event_id.clone().unwrap_or_else(new_id);
+        let mut outcome = Outcome {
+            event_id: event_id.clone(),
+            ..Outcome::default()
+        };
+        for tag in &self.tags {
+            let check = match &tag.trigger {
+                Some(condition) => condition.check(hit),
+                None if hit.event == tag.event => Ok(()),
+                None => Err(format!("event equals {:?} (was {:?})", tag.event, hit.event)),
+            };
+            if let Err(reason) = check {
+                outcome.tags.push(TagTrace {
+                    tag: tag.name.clone(),
+                    fired: false,
+                    reason: Some(reason),
+                    event: None,
+                });
+                continue;
+            }
+            let event = build_event(tag, hit, &event_id, now_ms);
+            for &d in &tag.destinations {
+                let dest = &self.destinations[d];
+                match dest.event_payload(&event, now_ms) {
+                    Ok(payload) => outcome.deliveries.push(Delivery {
+                        destination: d,
+                        destination_name: dest.name.clone(),
+                        tag: tag.name.clone(),
+                        event_name: dest.event_name(&event),
+                        event_id: event.event_id.clone(),
+                        payload,
+                        match_quality: event.match_quality,
+                        value: event.value,
+                        currency: event.currency.clone(),
+                    }),
+                    Err(reason) => outcome.dropped.push(Dropped {
+                        destination_name: dest.name.clone(),
+                        tag: tag.name.clone(),
+                        event_id: event.event_id.clone(),
+                        reason,
+                    }),
+                }
+            }
+            outcome.tags.push(TagTrace {
+                tag: tag.name.clone(),
+                fired: true,
+                reason: None,
+                event: Some(event),
+            });
+        }
+        outcome
+    }
+
+    /// Groups deliveries per destination (in config order) into requests of at most `max_batch` events.
+    pub fn requests(&self, deliveries: &[Delivery], secrets: &dyn Secrets) -> Vec<Result<OutboundRequest, String>> {
+        let mut out = Vec::new();
+        for (i, dest) in self.destinations.iter().enumerate() {
+            let payloads: Vec<Value> = deliveries
+                .iter()
+                .filter(|d| d.destination == i)
+                .map(|d| d.payload.clone())
+                .collect();
+            for chunk in payloads.chunks(dest.max_batch) {
+                out.push(dest.request(chunk.to_vec(), secrets));
+            }
+        }
+        out
+    }
+}
+
+/// Applies the tag's mapping rules to the hit: the destination-neutral event.
+fn build_event(tag: &Tag, hit: &Hit, event_id: &str, now_ms: i64) -> Event {
+    let mut ev = Event {
+        tag: tag.name.clone(),
+        name: tag.event.clone(),
+        event_id: event_id.to_string(),
+        time_ms: hit.time_ms(now_ms),
+        source: hit.source,
+        action_source: tag.action_source,
+        source_url: None,
+        user: UserData::default(),
+        value: None,
+        currency: None,
+        contents: Vec::new(),
+        order_id: None,
+        custom: Map::new(),
+        match_quality: 0.0,
+        warnings: Vec::new(),
+    };
+    // The currency first: `minor_units` and the value need it.
+    let currency_rule = tag.rules.iter().find(|r| r.slot == Slot::Fixed(Target::Currency));
+    let raw_currency = currency_rule.and_then(|r| r.pick(hit));
+    let currency_text = raw_currency.as_ref().and_then(as_text).map(|c| c.trim().to_ascii_uppercase());
+
+    for rule in &tag.rules {
+        let Some(raw) = rule.pick(hit) else { continue };
+        let label = slot_label(&rule.slot);
+        let mut value = raw;
+        let mut failed = None;
+        for t in &rule.transforms {
+            match t.apply(value.clone(), currency_text.as_deref()) {
+                Ok(v) => value = v,
+                Err(reason) => {
+                    failed = Some(reason);
+                    break;
+                }
+            }
+        }
+        if let Some(reason) = failed {
+            ev.warnings.push(format!("{label} dropped: value {reason}"));
+            continue;
+        }
+        if rule.hash {
+            match as_text(&value) {
+                Some(t) if !normalize::is_sha256_hex(&t) => value = Value::String(normalize::sha256_hex(&t)),
+                _ => {}
+            }
+        }
+        if let Err(w) = place(&mut ev, &rule.slot, value) {
+            ev.warnings.push(w);
+        }
+    }
+    ev.match_quality = match_quality::estimate(&ev.user);
+    ev
+}
+
+fn slot_label(slot: &Slot) -> String {
+    match slot {
+        Slot::Fixed(Target::Identifier(k)) => k.code().to_string(),
+        Slot::Fixed(t) => format!("{t:?}").to_lowercase(),
+        Slot::Custom(name) => format!("data.{name}"),
+    }
+}
+
+/// Puts a mapped value into its place in the event, checking its type; the error is the event's warning.
+fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
+    let text = || as_text(&value).map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    let target = match slot {
+        Slot::Custom(name) => {
+            ev.custom.insert(name.clone(), value);
+            return Ok(());
+        }
+        Slot::Fixed(t) => *t,
+    };
+    let need_text = || text().ok_or_else(|| format!("{} dropped: expected text", slot_label(slot)));
+    match target {
+        Target::Identifier(key) => {
+            let raw = need_text()?;
+            let id = normalize::identify(key, &raw).map_err(|e| e.to_string())?;
+            if matches!(key, Key::City | Key::State | Key::Zip | Key::Country) {
+                if let Some(plain) = id.plain(key, &raw) {
+                    ev.user.plain.insert(key, plain);
+                }
+            }
+            ev.user.identifiers.insert(key, id);
+        }
+        Target::ClientIp => ev.user.client_ip = Some(need_text()?),
+        Target::UserAgent => ev.user.user_agent = Some(need_text()?),
+        Target::Fbc => ev.user.fbc = Some(need_text()?),
+        Target::Fbp => ev.user.fbp = Some(need_text()?),
+        Target::Oppref => ev.user.oppref = Some(need_text()?),
+        Target::EventId => ev.event_id = need_text()?,
+        Target::SourceUrl => ev.source_url = Some(need_text()?),
+        Target::OrderId => ev.order_id = Some(need_text()?),
+        Target::ActionSource => {
+            let t = need_text()?;
+            ev.action_source =
+                ActionSource::parse(&t).ok_or_else(|| format!("action_source \"{t}\" is not known; kept the tag's"))?;
+        }
+        Target::Value => {
+            ev.value = Some(number(&value).ok_or("value dropped: not a number")?);
+        }
+        Target::Currency => {
+            let c = Transform::Currency.apply(value, None).map_err(|r| format!("currency dropped: value {r}"))?;
+            ev.currency = c.as_str().map(str::to_string);
+        }
+        Target::Contents => ev.contents = contents(&value)?,
+    }
+    Ok(())
+}
+
+/// Reads product lines from the shapes shops send (`id`/`sku`/`content_id`, `price`/`item_price`, …).
+fn contents(value: &Value) -> Result<Vec<Content>, String> {
+    let items = value.as_array().ok_or("contents dropped: expected a list of items")?;
+    let field = |obj: &Map<String, Value>, names: &[&str]| names.iter().find_map(|n| obj.get(*n)).cloned();
+    let mut out = Vec::new();
+    for item in items {
+        let Some(obj) = item.as_object() else {
+            return Err("contents dropped: each item must be an object with an id".into());
+        };
+        let id = field(obj, &["id", "content_id", "sku", "product_id", "item_id", "variant_id"])
+            .and_then(|v| as_text(&v).map(|t| t.into_owned()))
+            .ok_or("contents dropped: an item has no id (or sku)")?;
+        out.push(Content {
+            id,
+            name: field(obj, &["name", "title", "item_name"]).and_then(|v| v.as_str().map(str::to_string)),
+            quantity: field(obj, &["quantity", "qty"]).and_then(|v| number(&v)),
+            price: field(obj, &["price", "item_price", "unit_price"]).and_then(|v| number(&v)),
+            category: field(obj, &["category", "content_category"]).and_then(|v| v.as_str().map(str::to_string)),
+        });
+    }
+    Ok(out)
+}
+
+/// A random event id (UUID v4 form) for hits that bring none.
+pub fn random_event_id() -> String {
+    let mut b = [0u8; 16];
+    // Cannot fail where we run (Linux's getrandom, Workers' crypto.getRandomValues); never worth a panic.
+    let _ = getrandom::getrandom(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
