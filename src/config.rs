@@ -95,10 +95,13 @@ pub struct TestConfig {
     pub fires: Option<Spanned<Vec<String>>>,
     /// Per destination name: outbound field path → expected value, e.g. `"data.amount" = 14900`.
     /// A path reads the destination's event JSON: `user.emails_sha256.0`, `custom_data.value`.
-    pub expect: Option<BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Value>>>,
+    pub expect: Option<BTreeMap<Spanned<String>, ExpectedFields>>,
     /// Per destination name: fields that must NOT be sent (e.g. an invalid email that must be dropped).
     pub absent: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
 }
+
+/// Outbound field path → expected value, for one destination.
+pub type ExpectedFields = BTreeMap<Spanned<String>, Value>;
 
 /// A whole, valid config.
 #[derive(Debug, Clone)]
@@ -168,7 +171,11 @@ impl Config {
 }
 
 /// Deserializes one table, turning a shape error into a diagnostic.
-fn item<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Diagnostic>) -> Option<T> {
+fn item<T: DeserializeOwned>(
+    value: Spanned<DeValue<'_>>,
+    section: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<T> {
     match T::deserialize(ValueDeserializer::from(value)) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -179,14 +186,24 @@ fn item<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, section: &str, errors:
 }
 
 /// Deserializes each table of an array of tables on its own, so one broken block hides no other error.
-fn items<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Diagnostic>) -> Vec<T> {
+fn items<T: DeserializeOwned>(
+    value: Spanned<DeValue<'_>>,
+    section: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<T> {
     let span = value.span();
     match value.into_inner() {
-        DeValue::Array(array) => array.into_iter().filter_map(|v| item(v, section, errors)).collect(),
+        DeValue::Array(array) => array
+            .into_iter()
+            .filter_map(|v| item(v, section, errors))
+            .collect(),
         _ => {
             errors.push(
-                Diagnostic::new(format!("{section} must be written as a block: {section}"), Some(span))
-                    .with_hint(format!("start each one with a line {section}")),
+                Diagnostic::new(
+                    format!("{section} must be written as a block: {section}"),
+                    Some(span),
+                )
+                .with_hint(format!("start each one with a line {section}")),
             );
             Vec::new()
         }
@@ -205,12 +222,16 @@ fn toml_error(e: &toml::de::Error, section: &str) -> Diagnostic {
         } else {
             suggestion(word, "keys allowed here", &allowed)
         };
-        return Diagnostic::new(format!("unknown key \"{word}\" in {section}"), span).with_hint(hint);
+        return Diagnostic::new(format!("unknown key \"{word}\" in {section}"), span)
+            .with_hint(hint);
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.trim_end_matches('`');
-        return Diagnostic::new(format!("{section} is missing `{field}`"), span.map(|s| s.start..s.start + 1))
-            .with_hint(format!("add a line {field} = …"));
+        return Diagnostic::new(
+            format!("{section} is missing `{field}`"),
+            span.map(|s| s.start..s.start + 1),
+        )
+        .with_hint(format!("add a line {field} = …"));
     }
     if message.starts_with("data did not match any variant") {
         return Diagnostic::new("expected a field name or a list of field names", span)
@@ -228,13 +249,23 @@ fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
             let blocked = ["collect", "track", "pixel", "analytics", "beacon", "tag"];
             if !v.starts_with('/') || v.contains(['?', '#', ' ']) {
                 errors.push(
-                    Diagnostic::new(format!("path_prefix \"{}\" must start with /", p.get_ref()), Some(p.span()))
-                        .with_hint("e.g. path_prefix = \"/r\""),
+                    Diagnostic::new(
+                        format!("path_prefix \"{}\" must start with /", p.get_ref()),
+                        Some(p.span()),
+                    )
+                    .with_hint("e.g. path_prefix = \"/r\""),
                 );
-            } else if let Some(word) = blocked.iter().find(|w| v.to_ascii_lowercase().contains(*w)) {
+            } else if let Some(word) = blocked.iter().find(|w| v.to_ascii_lowercase().contains(*w))
+            {
                 errors.push(
-                    Diagnostic::new(format!("path_prefix \"{}\" contains \"{word}\", which ad blockers block", p.get_ref()), Some(p.span()))
-                        .with_hint("pick a neutral path such as \"/r\" or \"/api/s\""),
+                    Diagnostic::new(
+                        format!(
+                            "path_prefix \"{}\" contains \"{word}\", which ad blockers block",
+                            p.get_ref()
+                        ),
+                        Some(p.span()),
+                    )
+                    .with_hint("pick a neutral path such as \"/r\" or \"/api/s\""),
                 );
             }
             v
@@ -243,13 +274,17 @@ fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
     let mut origins = Vec::new();
     for o in cfg.allowed_origins.iter().flatten() {
         let v = o.get_ref().trim_end_matches('/');
-        let ok = (v.starts_with("https://") || v.starts_with("http://")) && !v["https://".len().min(v.len())..].contains('/');
+        let ok = (v.starts_with("https://") || v.starts_with("http://"))
+            && !v["https://".len().min(v.len())..].contains('/');
         if ok || v == "*" {
             origins.push(v.to_string());
         } else {
             errors.push(
-                Diagnostic::new(format!("allowed origin \"{}\" is not an origin", o.get_ref()), Some(o.span()))
-                    .with_hint("write scheme and host only, e.g. \"https://shop.example.com\""),
+                Diagnostic::new(
+                    format!("allowed origin \"{}\" is not an origin", o.get_ref()),
+                    Some(o.span()),
+                )
+                .with_hint("write scheme and host only, e.g. \"https://shop.example.com\""),
             );
         }
     }
@@ -261,14 +296,23 @@ fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
     }
 }
 
-fn check_destinations(cfgs: &[DestinationConfig], errors: &mut Vec<Diagnostic>) -> Vec<Option<Destination>> {
+fn check_destinations(
+    cfgs: &[DestinationConfig],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Option<Destination>> {
     let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
     cfgs.iter()
         .map(|c| {
             if let Some(first) = seen.insert(c.name.get_ref(), c.name.span()) {
                 errors.push(
-                    Diagnostic::new(format!("destination \"{}\" is defined twice", c.name.get_ref()), Some(c.name.span()))
-                        .with_hint(format!("rename one of them; the first is at byte {}", first.start)),
+                    Diagnostic::new(
+                        format!("destination \"{}\" is defined twice", c.name.get_ref()),
+                        Some(c.name.span()),
+                    )
+                    .with_hint(format!(
+                        "rename one of them; the first is at byte {}",
+                        first.start
+                    )),
                 );
             }
             Destination::build(c, errors)
@@ -282,7 +326,10 @@ fn check_tags(
     destinations: &[Option<Destination>],
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<Tag> {
-    let names: Vec<&str> = dest_cfgs.iter().map(|d| d.name.get_ref().as_str()).collect();
+    let names: Vec<&str> = dest_cfgs
+        .iter()
+        .map(|d| d.name.get_ref().as_str())
+        .collect();
     let mut seen = std::collections::BTreeSet::new();
     let mut tags = Vec::new();
     for cfg in cfgs {
@@ -290,19 +337,26 @@ fn check_tags(
         let tag_name = cfg.name.get_ref();
         if !seen.insert(tag_name.as_str()) {
             errors.push(
-                Diagnostic::new(format!("tag \"{tag_name}\" is defined twice"), Some(cfg.name.span()))
-                    .with_hint("give each [[tag]] its own name"),
+                Diagnostic::new(
+                    format!("tag \"{tag_name}\" is defined twice"),
+                    Some(cfg.name.span()),
+                )
+                .with_hint("give each [[tag]] its own name"),
             );
         }
         let mut refs: Vec<&Spanned<String>> = cfg.destination.iter().collect();
         refs.extend(cfg.destinations.iter().flatten());
         if refs.is_empty() {
             errors.push(
-                Diagnostic::new(format!("tag \"{tag_name}\" has no destination"), Some(cfg.name.span()))
-                    .with_hint(match names.first() {
-                        Some(n) => format!("add destination = \"{n}\" (or destinations = [ … ])"),
-                        None => "add a [[destination]] and name it here with destination = \"…\"".to_string(),
-                    }),
+                Diagnostic::new(
+                    format!("tag \"{tag_name}\" has no destination"),
+                    Some(cfg.name.span()),
+                )
+                .with_hint(match names.first() {
+                    Some(n) => format!("add destination = \"{n}\" (or destinations = [ … ])"),
+                    None => "add a [[destination]] and name it here with destination = \"…\""
+                        .to_string(),
+                }),
             );
         }
         let mut dest_indexes = Vec::new();
@@ -314,21 +368,34 @@ fn check_tags(
                     }
                 }
                 None => {
-                    let listed = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+                    let listed = names
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     let mut hint = format!("destinations defined in this file: {listed}.");
                     if let Some(best) = did_you_mean(r.get_ref(), names.iter().copied()) {
                         hint.push_str(&format!(" Did you mean \"{best}\"?"));
                     }
                     errors.push(
-                        Diagnostic::new(format!("unknown destination \"{}\" in tag \"{tag_name}\"", r.get_ref()), Some(r.span()))
-                            .with_hint(hint),
+                        Diagnostic::new(
+                            format!(
+                                "unknown destination \"{}\" in tag \"{tag_name}\"",
+                                r.get_ref()
+                            ),
+                            Some(r.span()),
+                        )
+                        .with_hint(hint),
                     );
                 }
             }
         }
         let event = cfg.event.get_ref().trim();
         if event.is_empty() {
-            errors.push(Diagnostic::new("event name is empty", Some(cfg.event.span())).with_hint("e.g. event = \"Purchase\""));
+            errors.push(
+                Diagnostic::new("event name is empty", Some(cfg.event.span()))
+                    .with_hint("e.g. event = \"Purchase\""),
+            );
         } else if standard_event::lookup(event).is_none() && cfg.custom_event != Some(true) {
             if let Some(best) = did_you_mean(event, standard_event::all_names()) {
                 errors.push(
@@ -338,12 +405,22 @@ fn check_tags(
                 );
             }
         }
-        let trigger = cfg.trigger.as_ref().and_then(|t| Condition::build(t, errors));
+        let trigger = cfg
+            .trigger
+            .as_ref()
+            .and_then(|t| Condition::build(t, errors));
         let action_source = match &cfg.action_source {
             Some(a) => ActionSource::parse(a.get_ref()).unwrap_or_else(|| {
                 errors.push(
-                    Diagnostic::new(format!("unknown action_source \"{}\"", a.get_ref()), Some(a.span()))
-                        .with_hint(suggestion(a.get_ref(), "values", &ActionSource::NAMES)),
+                    Diagnostic::new(
+                        format!("unknown action_source \"{}\"", a.get_ref()),
+                        Some(a.span()),
+                    )
+                    .with_hint(suggestion(
+                        a.get_ref(),
+                        "values",
+                        &ActionSource::NAMES,
+                    )),
                 );
                 ActionSource::Website
             }),
@@ -381,7 +458,12 @@ fn build_rules(cfg: &TagConfig, errors: &mut Vec<Diagnostic>) -> Vec<MapRule> {
     by_slot.into_values().collect()
 }
 
-fn check_tests(tests: &[TestConfig], tags: &[TagConfig], dests: &[DestinationConfig], errors: &mut Vec<Diagnostic>) {
+fn check_tests(
+    tests: &[TestConfig],
+    tags: &[TagConfig],
+    dests: &[DestinationConfig],
+    errors: &mut Vec<Diagnostic>,
+) {
     let tag_names: Vec<&str> = tags.iter().map(|t| t.name.get_ref().as_str()).collect();
     let dest_names: Vec<&str> = dests.iter().map(|d| d.name.get_ref().as_str()).collect();
     for t in tests {
@@ -394,17 +476,38 @@ fn check_tests(tests: &[TestConfig], tags: &[TagConfig], dests: &[DestinationCon
         for fired in t.fires.iter().flat_map(|f| f.get_ref().iter()) {
             if !tag_names.contains(&fired.as_str()) {
                 errors.push(
-                    Diagnostic::new(format!("test \"{}\" expects unknown tag \"{fired}\"", t.name.get_ref()), t.fires.as_ref().map(Spanned::span))
-                        .with_hint(suggestion(fired, "tags", &tag_names)),
+                    Diagnostic::new(
+                        format!(
+                            "test \"{}\" expects unknown tag \"{fired}\"",
+                            t.name.get_ref()
+                        ),
+                        t.fires.as_ref().map(Spanned::span),
+                    )
+                    .with_hint(suggestion(fired, "tags", &tag_names)),
                 );
             }
         }
-        let dest_keys = t.expect.iter().flat_map(|e| e.keys()).chain(t.absent.iter().flat_map(|a| a.keys()));
+        let dest_keys = t
+            .expect
+            .iter()
+            .flat_map(|e| e.keys())
+            .chain(t.absent.iter().flat_map(|a| a.keys()));
         for d in dest_keys {
             if !dest_names.contains(&d.get_ref().as_str()) {
                 errors.push(
-                    Diagnostic::new(format!("test \"{}\" names unknown destination \"{}\"", t.name.get_ref(), d.get_ref()), Some(d.span()))
-                        .with_hint(suggestion(d.get_ref(), "destinations", &dest_names)),
+                    Diagnostic::new(
+                        format!(
+                            "test \"{}\" names unknown destination \"{}\"",
+                            t.name.get_ref(),
+                            d.get_ref()
+                        ),
+                        Some(d.span()),
+                    )
+                    .with_hint(suggestion(
+                        d.get_ref(),
+                        "destinations",
+                        &dest_names,
+                    )),
                 );
             }
         }

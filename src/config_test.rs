@@ -11,7 +11,11 @@ pub const TEST_NOW_MS: i64 = 1_767_225_600_000;
 
 /// Runs every test; returns one diagnostic per failed expectation.
 pub fn run_tests(config: &Config) -> Vec<Diagnostic> {
-    config.tests.iter().flat_map(|t| run_test(config, t)).collect()
+    config
+        .tests
+        .iter()
+        .flat_map(|t| run_test(config, t))
+        .collect()
 }
 
 fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
@@ -27,7 +31,12 @@ fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
         format!("test-event-{counter}")
     });
     if let Some(expected) = &test.fires {
-        let fired: Vec<&str> = outcome.tags.iter().filter(|t| t.fired).map(|t| t.tag.as_str()).collect();
+        let fired: Vec<&str> = outcome
+            .tags
+            .iter()
+            .filter(|t| t.fired)
+            .map(|t| t.tag.as_str())
+            .collect();
         let mut want: Vec<&str> = expected.get_ref().iter().map(String::as_str).collect();
         let mut got = fired.clone();
         want.sort_unstable();
@@ -37,14 +46,26 @@ fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
                 .tags
                 .iter()
                 .filter(|t| !t.fired && want.contains(&t.tag.as_str()))
-                .map(|t| format!("\"{}\" did not fire: {}", t.tag, t.reason.as_deref().unwrap_or("")))
+                .map(|t| {
+                    format!(
+                        "\"{}\" did not fire: {}",
+                        t.tag,
+                        t.reason.as_deref().unwrap_or("")
+                    )
+                })
                 .collect();
             failures.push(
                 Diagnostic::new(
-                    format!("test \"{name}\" failed: expected tags {want:?} to fire, but {got:?} fired"),
+                    format!(
+                        "test \"{name}\" failed: expected tags {want:?} to fire, but {got:?} fired"
+                    ),
                     Some(expected.span()),
                 )
-                .with_hint(if why.is_empty() { "check the triggers of the tags that fired".to_string() } else { why.join("; ") }),
+                .with_hint(if why.is_empty() {
+                    "check the triggers of the tags that fired".to_string()
+                } else {
+                    why.join("; ")
+                }),
             );
         }
     }
@@ -63,12 +84,18 @@ fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
                 .map(|d| d.reason.clone())
                 .collect();
             failures.push(
-                Diagnostic::new(format!("test \"{name}\" failed: nothing was sent to \"{}\"", dest.get_ref()), Some(dest.span()))
-                    .with_hint(if dropped.is_empty() {
-                        "no tag that fired sends to this destination".to_string()
-                    } else {
-                        format!("the event was dropped: {}", dropped.join("; "))
-                    }),
+                Diagnostic::new(
+                    format!(
+                        "test \"{name}\" failed: nothing was sent to \"{}\"",
+                        dest.get_ref()
+                    ),
+                    Some(dest.span()),
+                )
+                .with_hint(if dropped.is_empty() {
+                    "no tag that fired sends to this destination".to_string()
+                } else {
+                    format!("the event was dropped: {}", dropped.join("; "))
+                }),
             );
             continue;
         };
@@ -85,18 +112,31 @@ fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
                         ),
                         Some(path.span()),
                     )
-                    .with_hint(format!("what was sent to {}: {}", dest.get_ref(), payload)),
+                    .with_hint(format!(
+                        "what was sent to {}: {}",
+                        dest.get_ref(),
+                        payload
+                    )),
                 );
             }
         }
     }
     for (dest, paths) in test.absent.iter().flatten() {
-        for payload in outcome.deliveries.iter().filter(|d| &d.destination_name == dest.get_ref()).map(|d| &d.payload) {
+        for payload in outcome
+            .deliveries
+            .iter()
+            .filter(|d| &d.destination_name == dest.get_ref())
+            .map(|d| &d.payload)
+        {
             for path in paths {
                 if let Some(got) = lookup(payload, path.get_ref()) {
                     failures.push(
                         Diagnostic::new(
-                            format!("test \"{name}\" failed: {}.{} was sent ({got}) but should not be", dest.get_ref(), path.get_ref()),
+                            format!(
+                                "test \"{name}\" failed: {}.{} was sent ({got}) but should not be",
+                                dest.get_ref(),
+                                path.get_ref()
+                            ),
                             Some(path.span()),
                         )
                         .with_hint(format!("warnings for this hit: {:?}", outcome.warnings())),
@@ -111,11 +151,14 @@ fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
 /// Reads `a.b.0.c` (or `a.b[0].c`) from a JSON value.
 pub fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     let normalized = path.replace('[', ".").replace(']', "");
-    normalized.split('.').filter(|s| !s.is_empty()).try_fold(value, |v, key| match v {
-        Value::Object(map) => map.get(key),
-        Value::Array(items) => items.get(key.parse::<usize>().ok()?),
-        _ => None,
-    })
+    normalized
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .try_fold(value, |v, key| match v {
+            Value::Object(map) => map.get(key),
+            Value::Array(items) => items.get(key.parse::<usize>().ok()?),
+            _ => None,
+        })
 }
 
 /// Numbers compare by value (14900 == 14900.0); everything else exactly.

@@ -75,7 +75,10 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .into_iter()
@@ -86,7 +89,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 }
 
 /// A hint naming the closest candidate, or listing them all when none is close.
-pub fn suggestion<'a>(word: &str, what: &str, candidates: &[&'a str]) -> String {
+pub fn suggestion(word: &str, what: &str, candidates: &[&str]) -> String {
     let listed = candidates
         .iter()
         .map(|c| format!("\"{c}\""))
@@ -125,8 +128,11 @@ mod tests {
     fn renders_line_column_and_caret_under_the_span() {
         let src = "[[tag]]\nname = \"purchase\"\ndestination = \"opnai\"\n";
         let start = src.find("\"opnai\"").unwrap();
-        let d = Diagnostic::new("unknown destination \"opnai\" in tag \"purchase\"", Some(start..start + 7))
-            .with_hint("did you mean \"openai\"?");
+        let d = Diagnostic::new(
+            "unknown destination \"opnai\" in tag \"purchase\"",
+            Some(start..start + 7),
+        )
+        .with_hint("did you mean \"openai\"?");
         let out = d.render("capi.toml", src);
         assert_eq!(
             out,
@@ -151,7 +157,11 @@ mod tests {
             ("OpenAI", Some("openai")),
         ];
         for (word, expected) in cases {
-            assert_eq!(did_you_mean(word, ["openai", "meta", "capi"]), expected, "{word}");
+            assert_eq!(
+                did_you_mean(word, ["openai", "meta", "capi"]),
+                expected,
+                "{word}"
+            );
         }
     }
 }

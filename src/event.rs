@@ -21,8 +21,16 @@ pub enum ActionSource {
 }
 
 impl ActionSource {
-    pub const NAMES: [&'static str; 8] =
-        ["website", "app", "email", "phone_call", "physical_store", "offline", "chat", "other"];
+    pub const NAMES: [&'static str; 8] = [
+        "website",
+        "app",
+        "email",
+        "phone_call",
+        "physical_store",
+        "offline",
+        "chat",
+        "other",
+    ];
 
     pub fn parse(s: &str) -> Option<ActionSource> {
         Some(match s {

@@ -139,9 +139,7 @@ impl FieldPath {
             FieldPath::PageTitle => text(&hit.page.title),
             FieldPath::PagePath => str_val(UrlParts::parse(hit.page.url.as_deref()?).path),
             FieldPath::PageHost => str_val(UrlParts::parse(hit.page.url.as_deref()?).host),
-            FieldPath::PageQueryString => {
-                str_val(UrlParts::parse(hit.page.url.as_deref()?).query?)
-            }
+            FieldPath::PageQueryString => str_val(UrlParts::parse(hit.page.url.as_deref()?).query?),
             FieldPath::PageQuery(name) => UrlParts::parse(hit.page.url.as_deref()?)
                 .query_param(name)
                 .map(|v| Cow::Owned(Value::String(v))),
@@ -236,15 +234,13 @@ pub fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -254,6 +250,19 @@ pub fn percent_decode(s: &str) -> String {
 
 fn hex_val(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for ids placed in URLs.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -294,8 +303,12 @@ mod tests {
 
     #[test]
     fn unknown_paths_get_a_hint() {
-        assert!(FieldPath::parse("pag.url").unwrap_err().contains("\"page.url\""));
-        assert!(FieldPath::parse("user.mail").unwrap_err().contains("\"user.email\""));
+        assert!(FieldPath::parse("pag.url")
+            .unwrap_err()
+            .contains("\"page.url\""));
+        assert!(FieldPath::parse("user.mail")
+            .unwrap_err()
+            .contains("\"user.email\""));
         assert!(FieldPath::parse("data.").is_err());
         assert!(FieldPath::parse("data.a..b").is_err());
     }
@@ -307,17 +320,4 @@ mod tests {
         assert_eq!(percent_decode("%"), "%");
         assert_eq!(percent_decode("%4"), "%4");
     }
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986), for ids placed in URLs.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -29,7 +29,11 @@ impl Source {
 #[serde(deny_unknown_fields)]
 pub struct Hit {
     pub event: String,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub event_id: Option<String>,
     /// Unix time of the event. Seconds; a value above 10^11 is taken as milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,27 +66,71 @@ pub struct Page {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserFields {
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub email: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub phone: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub first_name: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_name: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub date_of_birth: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gender: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub city: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub zip: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub country: Option<String>,
-    #[serde(default, deserialize_with = "opt_stringish", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_stringish",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub external_id: Option<String>,
 }
 
@@ -150,10 +198,14 @@ impl Hit {
     fn validate(&self) -> Result<(), HitError> {
         let event = self.event.trim();
         if event.is_empty() {
-            return Err(HitError("\"event\" is empty: name the event, e.g. \"Purchase\"".into()));
+            return Err(HitError(
+                "\"event\" is empty: name the event, e.g. \"Purchase\"".into(),
+            ));
         }
         if event.len() > MAX_NAME_LEN {
-            return Err(HitError(format!("\"event\" is longer than {MAX_NAME_LEN} bytes")));
+            return Err(HitError(format!(
+                "\"event\" is longer than {MAX_NAME_LEN} bytes"
+            )));
         }
         if let Some(id) = &self.event_id {
             if id.trim().is_empty() || id.len() > MAX_NAME_LEN {
@@ -164,7 +216,9 @@ impl Hit {
         }
         if let Some(t) = self.time {
             if !t.is_finite() || t < 0.0 {
-                return Err(HitError("\"time\" must be a positive unix timestamp".into()));
+                return Err(HitError(
+                    "\"time\" must be a positive unix timestamp".into(),
+                ));
             }
         }
         Ok(())
@@ -234,17 +288,26 @@ mod tests {
     #[test]
     fn refuses_bad_hits_with_a_reason() {
         let cases: &[(&[u8], &str)] = &[
-            (br#"{"event":"Purchase","evnt_id":"x"}"#, "unknown field `evnt_id`"),
+            (
+                br#"{"event":"Purchase","evnt_id":"x"}"#,
+                "unknown field `evnt_id`",
+            ),
             (br#"{"event_id":"x"}"#, "missing field `event`"),
             (br#"{"event":"  "}"#, "\"event\" is empty"),
-            (br#"{"event":"A","user":{"email":["a"]}}"#, "expected text or a number"),
+            (
+                br#"{"event":"A","user":{"email":["a"]}}"#,
+                "expected text or a number",
+            ),
             (br#"{"event":"A","time":-5}"#, "positive unix timestamp"),
             (b"\xff\xfe", "expected value"),
             (br#"[1,2]"#, "invalid type"),
         ];
         for (input, expected) in cases {
             let err = Hit::many_from_json(input).unwrap_err().0;
-            assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+            assert!(
+                err.contains(expected),
+                "{err:?} should contain {expected:?}"
+            );
         }
     }
 

@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod config_test;
+#[cfg(test)]
+mod config_tests;
 pub mod destination;
 pub mod diagnostic;
 pub mod event;
@@ -17,9 +19,6 @@ pub mod normalize;
 pub mod pipeline;
 pub mod standard_event;
 pub mod trigger;
-
-#[cfg(target_arch = "wasm32")]
-mod edge;
 
 use diagnostic::Diagnostic;
 

@@ -89,7 +89,10 @@ pub const DEFAULT_MAP: &[(&str, &[&str])] = &[
     ("user.client_user_agent", &["context.user_agent"]),
     ("user.fbc", &["context.cookies._fbc"]),
     ("user.fbp", &["context.cookies._fbp"]),
-    ("user.oppref", &["page.query.oppref", "context.cookies.__oppref"]),
+    (
+        "user.oppref",
+        &["page.query.oppref", "context.cookies.__oppref"],
+    ),
     ("event_source_url", &["page.url"]),
     ("data.value", &["data.value"]),
     ("data.currency", &["data.currency"]),
@@ -122,10 +125,16 @@ impl Slot {
             _ => {
                 if let Some(k) = key.strip_prefix("user.").and_then(Key::parse) {
                     Target::Identifier(k)
-                } else if let Some(name) = key.strip_prefix("data.").filter(|n| valid_custom_name(n)) {
+                } else if let Some(name) =
+                    key.strip_prefix("data.").filter(|n| valid_custom_name(n))
+                {
                     return Ok(Slot::Custom(name.to_string()));
                 } else {
-                    let targets: Vec<&str> = DEFAULT_MAP.iter().map(|(t, _)| *t).chain(["event_id", "action_source", "data.<your_field>"]).collect();
+                    let targets: Vec<&str> = DEFAULT_MAP
+                        .iter()
+                        .map(|(t, _)| *t)
+                        .chain(["event_id", "action_source", "data.<your_field>"])
+                        .collect();
                     return Err(suggestion(key, "outbound fields", &targets));
                 }
             }
@@ -135,7 +144,9 @@ impl Slot {
 }
 
 fn valid_custom_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A value transform. Each one turns its input into its output or into nothing (the field is then dropped,
@@ -154,8 +165,24 @@ pub enum Transform {
 }
 
 const TRANSFORMS: [&str; 18] = [
-    "lowercase", "uppercase", "trim", "email", "phone", "name", "city", "state", "zip", "country", "date",
-    "gender", "external_id", "number", "integer", "minor_units", "currency", "string",
+    "lowercase",
+    "uppercase",
+    "trim",
+    "email",
+    "phone",
+    "name",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "date",
+    "gender",
+    "external_id",
+    "number",
+    "integer",
+    "minor_units",
+    "currency",
+    "string",
 ];
 
 impl Transform {
@@ -175,17 +202,23 @@ impl Transform {
 
     /// Applies the transform; `currency` is the event's currency, for `minor_units`.
     pub fn apply(self, value: Value, currency: Option<&str>) -> Result<Value, String> {
-        let text = || as_text(&value).map(|t| t.into_owned()).ok_or_else(|| "is not text".to_string());
+        let text = || {
+            as_text(&value)
+                .map(|t| t.into_owned())
+                .ok_or_else(|| "is not text".to_string())
+        };
         Ok(match self {
             Transform::Lowercase => Value::String(text()?.to_lowercase()),
             Transform::Uppercase => Value::String(text()?.to_uppercase()),
             Transform::Trim => Value::String(text()?.trim().to_string()),
             Transform::Text => Value::String(text()?),
-            Transform::Normalize(key) => {
-                Value::String(normalize::normalize(key, &text()?).map_err(|e| e.reason.to_string())?)
-            }
+            Transform::Normalize(key) => Value::String(
+                normalize::normalize(key, &text()?).map_err(|e| e.reason.to_string())?,
+            ),
             Transform::Number => number(&value).map(Value::from).ok_or("is not a number")?,
-            Transform::Integer => number(&value).map(|n| Value::from(n.round() as i64)).ok_or("is not a number")?,
+            Transform::Integer => number(&value)
+                .map(|n| Value::from(n.round() as i64))
+                .ok_or("is not a number")?,
             Transform::MinorUnits => {
                 let n = number(&value).ok_or("is not a number")?;
                 Value::from(minor_units(n, currency.unwrap_or("USD")))
@@ -205,7 +238,12 @@ impl Transform {
 pub fn number(value: &Value) -> Option<f64> {
     as_number(value).or_else(|| {
         let s = value.as_str()?;
-        let cleaned: String = s.trim().trim_start_matches(['$', '€', '£', '¥']).chars().filter(|c| *c != ',').collect();
+        let cleaned: String = s
+            .trim()
+            .trim_start_matches(['$', '€', '£', '¥'])
+            .chars()
+            .filter(|c| *c != ',')
+            .collect();
         cleaned.trim().parse().ok().filter(|x: &f64| x.is_finite())
     })
 }
@@ -213,8 +251,8 @@ pub fn number(value: &Value) -> Option<f64> {
 /// An amount in the currency's smallest unit (cents for USD, yen for JPY, fils for KWD), rounded.
 pub fn minor_units(amount: f64, currency: &str) -> i64 {
     let exponent = match currency.to_ascii_uppercase().as_str() {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
-        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
         "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
         _ => 2,
     };
@@ -234,13 +272,20 @@ pub struct MapRule {
 
 impl MapRule {
     /// Checks one `[tag.map]` entry; problems go to `errors`.
-    pub fn build(key: &Spanned<String>, config: &MapRuleConfig, errors: &mut Vec<Diagnostic>) -> Option<MapRule> {
+    pub fn build(
+        key: &Spanned<String>,
+        config: &MapRuleConfig,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<MapRule> {
         let before = errors.len();
         let slot = Slot::parse(key.get_ref())
             .map_err(|hint| {
                 errors.push(
-                    Diagnostic::new(format!("unknown outbound field \"{}\"", key.get_ref()), Some(key.span()))
-                        .with_hint(hint),
+                    Diagnostic::new(
+                        format!("unknown outbound field \"{}\"", key.get_ref()),
+                        Some(key.span()),
+                    )
+                    .with_hint(hint),
                 )
             })
             .ok();
@@ -250,7 +295,11 @@ impl MapRule {
                 match FieldPath::parse(text) {
                     Ok(p) => sources.push(p),
                     Err(hint) => errors.push(
-                        Diagnostic::new(format!("unknown field \"{text}\" in `from`"), Some(from.span())).with_hint(hint),
+                        Diagnostic::new(
+                            format!("unknown field \"{text}\" in `from`"),
+                            Some(from.span()),
+                        )
+                        .with_hint(hint),
                     ),
                 }
             }
@@ -276,10 +325,16 @@ impl MapRule {
             if let Some(Slot::Fixed(Target::Identifier(k))) = &slot {
                 errors.push(
                     Diagnostic::new(
-                        format!("\"{}\" is customer information and is always hashed", key.get_ref()),
+                        format!(
+                            "\"{}\" is customer information and is always hashed",
+                            key.get_ref()
+                        ),
                         Some(key.span()),
                     )
-                    .with_hint(format!("remove `hash = false`: the platforms only accept a SHA-256 of {}", k.code())),
+                    .with_hint(format!(
+                        "remove `hash = false`: the platforms only accept a SHA-256 of {}",
+                        k.code()
+                    )),
                 );
             }
         }
@@ -316,7 +371,9 @@ impl MapRule {
         self.sources
             .iter()
             .filter_map(|s| s.resolve(hit))
-            .find(|v| !matches!(&**v, Value::Null) && as_text(v).is_none_or(|t| !t.trim().is_empty()))
+            .find(|v| {
+                !matches!(&**v, Value::Null) && as_text(v).is_none_or(|t| !t.trim().is_empty())
+            })
             .map(|v| v.into_owned())
             .or_else(|| self.constant.clone())
             .or_else(|| self.default.clone())
@@ -329,22 +386,78 @@ mod tests {
 
     #[test]
     fn transforms_turn_inputs_into_outputs() {
-        let cases: Vec<(&str, Value, Option<&str>, Result<Value, ()>)> = vec![
-            ("lowercase", Value::from(" AbC "), None, Ok(Value::from(" abc "))),
+        type Case = (&'static str, Value, Option<&'static str>, Result<Value, ()>);
+        let cases: Vec<Case> = vec![
+            (
+                "lowercase",
+                Value::from(" AbC "),
+                None,
+                Ok(Value::from(" abc ")),
+            ),
             ("trim", Value::from("  x "), None, Ok(Value::from("x"))),
-            ("uppercase", Value::from("usd"), None, Ok(Value::from("USD"))),
-            ("number", Value::from("1,249.50"), None, Ok(Value::from(1249.5))),
-            ("number", Value::from("$19.99"), None, Ok(Value::from(19.99))),
+            (
+                "uppercase",
+                Value::from("usd"),
+                None,
+                Ok(Value::from("USD")),
+            ),
+            (
+                "number",
+                Value::from("1,249.50"),
+                None,
+                Ok(Value::from(1249.5)),
+            ),
+            (
+                "number",
+                Value::from("$19.99"),
+                None,
+                Ok(Value::from(19.99)),
+            ),
             ("number", Value::from("abc"), None, Err(())),
             ("integer", Value::from(2.6), None, Ok(Value::from(3))),
-            ("minor_units", Value::from(129.99), Some("USD"), Ok(Value::from(12999))),
-            ("minor_units", Value::from(1500), Some("JPY"), Ok(Value::from(1500))),
-            ("minor_units", Value::from(1.2345), Some("KWD"), Ok(Value::from(1235))),
-            ("minor_units", Value::from(0.1 + 0.2), Some("EUR"), Ok(Value::from(30))),
-            ("currency", Value::from(" usd "), None, Ok(Value::from("USD"))),
+            (
+                "minor_units",
+                Value::from(129.99),
+                Some("USD"),
+                Ok(Value::from(12999)),
+            ),
+            (
+                "minor_units",
+                Value::from(1500),
+                Some("JPY"),
+                Ok(Value::from(1500)),
+            ),
+            (
+                "minor_units",
+                Value::from(1.2345),
+                Some("KWD"),
+                Ok(Value::from(1235)),
+            ),
+            (
+                "minor_units",
+                Value::from(0.1 + 0.2),
+                Some("EUR"),
+                Ok(Value::from(30)),
+            ),
+            (
+                "currency",
+                Value::from(" usd "),
+                None,
+                Ok(Value::from("USD")),
+            ),
             ("currency", Value::from("dollars"), None, Err(())),
-            ("email", Value::from(" Jane@Example.COM "), None, Ok(Value::from("jane@example.com"))),
-            ("date", Value::from("1991-05-26"), None, Ok(Value::from("19910526"))),
+            (
+                "email",
+                Value::from(" Jane@Example.COM "),
+                None,
+                Ok(Value::from("jane@example.com")),
+            ),
+            (
+                "date",
+                Value::from("1991-05-26"),
+                None,
+                Ok(Value::from("19910526")),
+            ),
             ("gender", Value::from("Female"), None, Ok(Value::from("f"))),
             ("string", Value::from(42), None, Ok(Value::from("42"))),
         ];
@@ -357,15 +470,26 @@ mod tests {
 
     #[test]
     fn pick_takes_the_first_non_empty_source_then_the_default() {
-        let hit = Hit::from_json(br#"{"event":"Lead","user":{"email":"  "},"data":{"mail":"b@c.de"}}"#).unwrap();
+        let hit =
+            Hit::from_json(br#"{"event":"Lead","user":{"email":"  "},"data":{"mail":"b@c.de"}}"#)
+                .unwrap();
         let rule = |cfg: &str| {
             let c: MapRuleConfig = toml::from_str(cfg).unwrap();
             let key = Spanned::new(0..1, "data.x".to_string());
             MapRule::build(&key, &c, &mut Vec::new()).unwrap()
         };
-        assert_eq!(rule(r#"from = ["user.email", "data.mail"]"#).pick(&hit), Some(Value::from("b@c.de")));
-        assert_eq!(rule(r#"from = "data.none"
-default = "d""#).pick(&hit), Some(Value::from("d")));
+        assert_eq!(
+            rule(r#"from = ["user.email", "data.mail"]"#).pick(&hit),
+            Some(Value::from("b@c.de"))
+        );
+        assert_eq!(
+            rule(
+                r#"from = "data.none"
+default = "d""#
+            )
+            .pick(&hit),
+            Some(Value::from("d"))
+        );
         assert_eq!(rule(r#"value = 7"#).pick(&hit), Some(Value::from(7)));
         assert_eq!(rule(r#"from = "data.none""#).pick(&hit), None);
     }
@@ -376,14 +500,27 @@ default = "d""#).pick(&hit), Some(Value::from("d")));
             let c: MapRuleConfig = toml::from_str(cfg).unwrap();
             let mut errors = Vec::new();
             MapRule::build(&Spanned::new(0..1, key.to_string()), &c, &mut errors);
-            errors.into_iter().map(|e| format!("{} | {}", e.message, e.hint.unwrap_or_default())).collect::<Vec<_>>()
+            errors
+                .into_iter()
+                .map(|e| format!("{} | {}", e.message, e.hint.unwrap_or_default()))
+                .collect::<Vec<_>>()
         };
-        assert!(build("user.emm", r#"from = "user.email""#)[0].contains("Did you mean \"user.em\"?"));
-        assert!(build("data.value", r#"from = "data.value"
-as = "numbr""#)[0].contains("Did you mean \"number\"?"));
+        assert!(
+            build("user.emm", r#"from = "user.email""#)[0].contains("Did you mean \"user.em\"?")
+        );
+        assert!(build(
+            "data.value",
+            r#"from = "data.value"
+as = "numbr""#
+        )[0]
+        .contains("Did you mean \"number\"?"));
         assert!(build("data.value", "")[0].contains("needs `from` or `value`"));
-        assert!(build("user.em", r#"from = "user.email"
-hash = false"#)[0].contains("always hashed"));
+        assert!(build(
+            "user.em",
+            r#"from = "user.email"
+hash = false"#
+        )[0]
+        .contains("always hashed"));
         assert!(build("data.x", r#"from = "usr.email""#)[0].contains("unknown field \"usr.email\""));
     }
 }

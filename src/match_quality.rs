@@ -78,7 +78,10 @@ pub fn missing(user: &UserData) -> Vec<&'static str> {
 
 fn is_invalid_combination(user: &UserData) -> bool {
     use Key::*;
-    let strong = user.client_ip.is_some() || user.fbc.is_some() || user.fbp.is_some() || user.oppref.is_some();
+    let strong = user.client_ip.is_some()
+        || user.fbc.is_some()
+        || user.fbp.is_some()
+        || user.oppref.is_some();
     if strong {
         return false;
     }
@@ -115,7 +118,15 @@ mod tests {
         let cases = [
             (user(&[], false, false, false), 0.0),
             (user(&[(Key::Email, "a@b.co")], false, false, false), 3.0),
-            (user(&[(Key::Email, "a@b.co"), (Key::Phone, "16505551212")], true, true, true), 8.0),
+            (
+                user(
+                    &[(Key::Email, "a@b.co"), (Key::Phone, "16505551212")],
+                    true,
+                    true,
+                    true,
+                ),
+                8.0,
+            ),
             (user(&[], true, true, false), 1.0),
             (
                 user(
@@ -137,17 +148,53 @@ mod tests {
             ),
         ];
         for (u, expected) in cases {
-            assert_eq!(estimate(&u), expected, "{:?}", u.identifiers.keys().collect::<Vec<_>>());
+            assert_eq!(
+                estimate(&u),
+                expected,
+                "{:?}",
+                u.identifiers.keys().collect::<Vec<_>>()
+            );
         }
     }
 
     #[test]
     fn metas_invalid_combinations_score_zero() {
-        assert_eq!(estimate(&user(&[(Key::City, "Paris"), (Key::Zip, "75001")], false, true, false)), 0.0);
-        assert_eq!(estimate(&user(&[(Key::DateOfBirth, "1990-01-01")], false, true, false)), 0.0);
-        assert_eq!(estimate(&user(&[(Key::FirstName, "ann"), (Key::Gender, "f")], false, false, false)), 0.0);
+        assert_eq!(
+            estimate(&user(
+                &[(Key::City, "Paris"), (Key::Zip, "75001")],
+                false,
+                true,
+                false
+            )),
+            0.0
+        );
+        assert_eq!(
+            estimate(&user(
+                &[(Key::DateOfBirth, "1990-01-01")],
+                false,
+                true,
+                false
+            )),
+            0.0
+        );
+        assert_eq!(
+            estimate(&user(
+                &[(Key::FirstName, "ann"), (Key::Gender, "f")],
+                false,
+                false,
+                false
+            )),
+            0.0
+        );
         // The same data plus an IP is matchable.
-        assert!(estimate(&user(&[(Key::FirstName, "ann"), (Key::Gender, "f")], true, false, false)) > 0.0);
+        assert!(
+            estimate(&user(
+                &[(Key::FirstName, "ann"), (Key::Gender, "f")],
+                true,
+                false,
+                false
+            )) > 0.0
+        );
     }
 
     #[test]

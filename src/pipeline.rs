@@ -80,7 +80,10 @@ impl Config {
             let check = match &tag.trigger {
                 Some(condition) => condition.check(hit),
                 None if hit.event == tag.event => Ok(()),
-                None => Err(format!("event equals {:?} (was {:?})", tag.event, hit.event)),
+                None => Err(format!(
+                    "event equals {:?} (was {:?})",
+                    tag.event, hit.event
+                )),
             };
             if let Err(reason) = check {
                 outcome.tags.push(TagTrace {
@@ -125,7 +128,11 @@ impl Config {
     }
 
     /// Groups deliveries per destination (in config order) into requests of at most `max_batch` events.
-    pub fn requests(&self, deliveries: &[Delivery], secrets: &dyn Secrets) -> Vec<Result<OutboundRequest, String>> {
+    pub fn requests(
+        &self,
+        deliveries: &[Delivery],
+        secrets: &dyn Secrets,
+    ) -> Vec<Result<OutboundRequest, String>> {
         let mut out = Vec::new();
         for (i, dest) in self.destinations.iter().enumerate() {
             let payloads: Vec<Value> = deliveries
@@ -161,9 +168,15 @@ fn build_event(tag: &Tag, hit: &Hit, event_id: &str, now_ms: i64) -> Event {
         warnings: Vec::new(),
     };
     // The currency first: `minor_units` and the value need it.
-    let currency_rule = tag.rules.iter().find(|r| r.slot == Slot::Fixed(Target::Currency));
+    let currency_rule = tag
+        .rules
+        .iter()
+        .find(|r| r.slot == Slot::Fixed(Target::Currency));
     let raw_currency = currency_rule.and_then(|r| r.pick(hit));
-    let currency_text = raw_currency.as_ref().and_then(as_text).map(|c| c.trim().to_ascii_uppercase());
+    let currency_text = raw_currency
+        .as_ref()
+        .and_then(as_text)
+        .map(|c| c.trim().to_ascii_uppercase());
 
     for rule in &tag.rules {
         let Some(raw) = rule.pick(hit) else { continue };
@@ -185,7 +198,9 @@ fn build_event(tag: &Tag, hit: &Hit, event_id: &str, now_ms: i64) -> Event {
         }
         if rule.hash {
             match as_text(&value) {
-                Some(t) if !normalize::is_sha256_hex(&t) => value = Value::String(normalize::sha256_hex(&t)),
+                Some(t) if !normalize::is_sha256_hex(&t) => {
+                    value = Value::String(normalize::sha256_hex(&t))
+                }
                 _ => {}
             }
         }
@@ -207,7 +222,11 @@ fn slot_label(slot: &Slot) -> String {
 
 /// Puts a mapped value into its place in the event, checking its type; the error is the event's warning.
 fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
-    let text = || as_text(&value).map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    let text = || {
+        as_text(&value)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
     let target = match slot {
         Slot::Custom(name) => {
             ev.custom.insert(name.clone(), value);
@@ -237,14 +256,16 @@ fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
         Target::OrderId => ev.order_id = Some(need_text()?),
         Target::ActionSource => {
             let t = need_text()?;
-            ev.action_source =
-                ActionSource::parse(&t).ok_or_else(|| format!("action_source \"{t}\" is not known; kept the tag's"))?;
+            ev.action_source = ActionSource::parse(&t)
+                .ok_or_else(|| format!("action_source \"{t}\" is not known; kept the tag's"))?;
         }
         Target::Value => {
             ev.value = Some(number(&value).ok_or("value dropped: not a number")?);
         }
         Target::Currency => {
-            let c = Transform::Currency.apply(value, None).map_err(|r| format!("currency dropped: value {r}"))?;
+            let c = Transform::Currency
+                .apply(value, None)
+                .map_err(|r| format!("currency dropped: value {r}"))?;
             ev.currency = c.as_str().map(str::to_string);
         }
         Target::Contents => ev.contents = contents(&value)?,
@@ -254,22 +275,37 @@ fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
 
 /// Reads product lines from the shapes shops send (`id`/`sku`/`content_id`, `price`/`item_price`, …).
 fn contents(value: &Value) -> Result<Vec<Content>, String> {
-    let items = value.as_array().ok_or("contents dropped: expected a list of items")?;
-    let field = |obj: &Map<String, Value>, names: &[&str]| names.iter().find_map(|n| obj.get(*n)).cloned();
+    let items = value
+        .as_array()
+        .ok_or("contents dropped: expected a list of items")?;
+    let field =
+        |obj: &Map<String, Value>, names: &[&str]| names.iter().find_map(|n| obj.get(*n)).cloned();
     let mut out = Vec::new();
     for item in items {
         let Some(obj) = item.as_object() else {
             return Err("contents dropped: each item must be an object with an id".into());
         };
-        let id = field(obj, &["id", "content_id", "sku", "product_id", "item_id", "variant_id"])
-            .and_then(|v| as_text(&v).map(|t| t.into_owned()))
-            .ok_or("contents dropped: an item has no id (or sku)")?;
+        let id = field(
+            obj,
+            &[
+                "id",
+                "content_id",
+                "sku",
+                "product_id",
+                "item_id",
+                "variant_id",
+            ],
+        )
+        .and_then(|v| as_text(&v).map(|t| t.into_owned()))
+        .ok_or("contents dropped: an item has no id (or sku)")?;
         out.push(Content {
             id,
-            name: field(obj, &["name", "title", "item_name"]).and_then(|v| v.as_str().map(str::to_string)),
+            name: field(obj, &["name", "title", "item_name"])
+                .and_then(|v| v.as_str().map(str::to_string)),
             quantity: field(obj, &["quantity", "qty"]).and_then(|v| number(&v)),
             price: field(obj, &["price", "item_price", "unit_price"]).and_then(|v| number(&v)),
-            category: field(obj, &["category", "content_category"]).and_then(|v| v.as_str().map(str::to_string)),
+            category: field(obj, &["category", "content_category"])
+                .and_then(|v| v.as_str().map(str::to_string)),
         });
     }
     Ok(out)
@@ -283,5 +319,12 @@ pub fn random_event_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

@@ -33,29 +33,62 @@ pub const STANDARD_EVENTS: [StandardEvent; 12] = [
     se("PageView", "page_viewed", OpenAiDataType::Contents),
     se("ViewContent", "contents_viewed", OpenAiDataType::Contents),
     se("AddToCart", "items_added", OpenAiDataType::Contents),
-    se("InitiateCheckout", "checkout_started", OpenAiDataType::Contents),
+    se(
+        "InitiateCheckout",
+        "checkout_started",
+        OpenAiDataType::Contents,
+    ),
     se("Purchase", "order_created", OpenAiDataType::Contents),
     se("Lead", "lead_created", OpenAiDataType::CustomerAction),
-    se("CompleteRegistration", "registration_completed", OpenAiDataType::CustomerAction),
-    se("Schedule", "appointment_scheduled", OpenAiDataType::CustomerAction),
-    se("Subscribe", "subscription_created", OpenAiDataType::PlanEnrollment),
-    se("StartTrial", "trial_started", OpenAiDataType::PlanEnrollment),
-    se("AppInstall", "app_installed", OpenAiDataType::CustomerAction),
+    se(
+        "CompleteRegistration",
+        "registration_completed",
+        OpenAiDataType::CustomerAction,
+    ),
+    se(
+        "Schedule",
+        "appointment_scheduled",
+        OpenAiDataType::CustomerAction,
+    ),
+    se(
+        "Subscribe",
+        "subscription_created",
+        OpenAiDataType::PlanEnrollment,
+    ),
+    se(
+        "StartTrial",
+        "trial_started",
+        OpenAiDataType::PlanEnrollment,
+    ),
+    se(
+        "AppInstall",
+        "app_installed",
+        OpenAiDataType::CustomerAction,
+    ),
     se("AppOpen", "app_opened", OpenAiDataType::CustomerAction),
 ];
 
 const fn se(meta: &'static str, openai: &'static str, data_type: OpenAiDataType) -> StandardEvent {
-    StandardEvent { meta, openai, data_type }
+    StandardEvent {
+        meta,
+        openai,
+        data_type,
+    }
 }
 
 /// The standard event a tag's name stands for, in either vocabulary (`Purchase` or `order_created`).
 pub fn lookup(name: &str) -> Option<&'static StandardEvent> {
-    STANDARD_EVENTS.iter().find(|e| e.meta == name || e.openai == name)
+    STANDARD_EVENTS
+        .iter()
+        .find(|e| e.meta == name || e.openai == name)
 }
 
 /// Every standard name, for hints.
 pub fn all_names() -> Vec<&'static str> {
-    STANDARD_EVENTS.iter().flat_map(|e| [e.meta, e.openai]).collect()
+    STANDARD_EVENTS
+        .iter()
+        .flat_map(|e| [e.meta, e.openai])
+        .collect()
 }
 
 #[cfg(test)]
@@ -68,12 +101,24 @@ mod tests {
             ("Purchase", "order_created", "Purchase", "contents"),
             ("order_created", "order_created", "Purchase", "contents"),
             ("Lead", "lead_created", "Lead", "customer_action"),
-            ("StartTrial", "trial_started", "StartTrial", "plan_enrollment"),
+            (
+                "StartTrial",
+                "trial_started",
+                "StartTrial",
+                "plan_enrollment",
+            ),
             ("PageView", "page_viewed", "PageView", "contents"),
         ] {
             let e = lookup(name).unwrap();
-            assert_eq!((e.openai, e.meta, e.data_type.as_str()), (openai, meta, dt), "{name}");
+            assert_eq!(
+                (e.openai, e.meta, e.data_type.as_str()),
+                (openai, meta, dt),
+                "{name}"
+            );
         }
-        assert!(lookup("purchase").is_none(), "names are case-sensitive, like the platforms'");
+        assert!(
+            lookup("purchase").is_none(),
+            "names are case-sensitive, like the platforms'"
+        );
     }
 }

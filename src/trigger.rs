@@ -98,11 +98,19 @@ const OPERATORS: [&str; 12] = [
 
 impl Condition {
     /// Checks a condition from the config; every problem found goes to `errors`.
-    pub fn build(config: &Spanned<ConditionConfig>, errors: &mut Vec<Diagnostic>) -> Option<Condition> {
+    pub fn build(
+        config: &Spanned<ConditionConfig>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<Condition> {
         let c = config.get_ref();
         let span = config.span();
         let ops = operators(c);
-        let shapes = [c.all.is_some(), c.any.is_some(), c.not.is_some(), c.field.is_some()];
+        let shapes = [
+            c.all.is_some(),
+            c.any.is_some(),
+            c.not.is_some(),
+            c.field.is_some(),
+        ];
         if shapes.iter().filter(|s| **s).count() != 1 {
             errors.push(
                 Diagnostic::new("a condition needs exactly one of `all`, `any`, `not` or `field`", Some(span))
@@ -111,7 +119,8 @@ impl Condition {
             return None;
         }
         let list = |items: &Vec<Spanned<ConditionConfig>>, errors: &mut Vec<Diagnostic>| {
-            let built: Vec<Option<Condition>> = items.iter().map(|i| Condition::build(i, errors)).collect();
+            let built: Vec<Option<Condition>> =
+                items.iter().map(|i| Condition::build(i, errors)).collect();
             built.into_iter().collect::<Option<Vec<_>>>()
         };
         if !ops.is_empty() && c.field.is_none() {
@@ -135,7 +144,11 @@ impl Condition {
             Ok(p) => Some(p),
             Err(hint) => {
                 errors.push(
-                    Diagnostic::new(format!("unknown field \"{}\"", field.get_ref()), Some(field.span())).with_hint(hint),
+                    Diagnostic::new(
+                        format!("unknown field \"{}\"", field.get_ref()),
+                        Some(field.span()),
+                    )
+                    .with_hint(hint),
                 );
                 None
             }
@@ -144,7 +157,11 @@ impl Condition {
             let message = if ops.is_empty() {
                 format!("condition on \"{}\" has no operator", field.get_ref())
             } else {
-                format!("condition on \"{}\" has {} operators; use one per condition", field.get_ref(), ops.len())
+                format!(
+                    "condition on \"{}\" has {} operators; use one per condition",
+                    field.get_ref(),
+                    ops.len()
+                )
             };
             errors.push(Diagnostic::new(message, Some(span)).with_hint(format!(
                 "operators: {}. Combine several with all = [ … ]",
@@ -178,7 +195,11 @@ impl Condition {
                 Ok(()) => Err(format!("not ({})", inner.describe())),
                 Err(_) => Ok(()),
             },
-            Condition::Test { field, field_text, op } => {
+            Condition::Test {
+                field,
+                field_text,
+                op,
+            } => {
                 let value = field.resolve(hit);
                 if op.holds(value.as_deref()) {
                     Ok(())
@@ -196,7 +217,11 @@ impl Condition {
     /// The condition in words, e.g. `page.url contains "/thank-you"`.
     pub fn describe(&self) -> String {
         let join = |items: &[Condition], word: &str| {
-            items.iter().map(Condition::describe).collect::<Vec<_>>().join(word)
+            items
+                .iter()
+                .map(Condition::describe)
+                .collect::<Vec<_>>()
+                .join(word)
         };
         match self {
             Condition::All(items) => format!("({})", join(items, " and ")),
@@ -398,7 +423,10 @@ mod tests {
             (r#"{ field = "page.url", contains = "/thank-you" }"#, true),
             (r#"{ field = "page.path", starts_with = "/thank" }"#, true),
             (r#"{ field = "page.path", ends_with = "/cart" }"#, false),
-            (r#"{ field = "page.url", matches = 'thank-you\?oppref=\w+$' }"#, true),
+            (
+                r#"{ field = "page.url", matches = 'thank-you\?oppref=\w+$' }"#,
+                true,
+            ),
             (r#"{ field = "page.query.oppref", exists = true }"#, true),
             (r#"{ field = "data.items", exists = true }"#, false),
             (r#"{ field = "data.items", exists = false }"#, true),
@@ -409,10 +437,22 @@ mod tests {
             (r#"{ field = "data.value", lte = 149.0 }"#, true),
             (r#"{ field = "data.value", equals = 149 }"#, true),
             (r#"{ field = "data.tier", gt = 1 }"#, false),
-            (r#"{ field = "context.headers.cf-ipcountry", equals = "US" }"#, true),
-            (r#"{ any = [ { field = "event", equals = "Lead" }, { field = "data.tier", equals = "gold" } ] }"#, true),
-            (r#"{ all = [ { field = "event", equals = "Purchase" }, { field = "data.tier", equals = "silver" } ] }"#, false),
-            (r#"{ not = { field = "event", equals = "Purchase" } }"#, false),
+            (
+                r#"{ field = "context.headers.cf-ipcountry", equals = "US" }"#,
+                true,
+            ),
+            (
+                r#"{ any = [ { field = "event", equals = "Lead" }, { field = "data.tier", equals = "gold" } ] }"#,
+                true,
+            ),
+            (
+                r#"{ all = [ { field = "event", equals = "Purchase" }, { field = "data.tier", equals = "silver" } ] }"#,
+                false,
+            ),
+            (
+                r#"{ not = { field = "event", equals = "Purchase" } }"#,
+                false,
+            ),
         ];
         for (src, expected) in cases {
             let c = condition(&format!("trigger = {src}")).unwrap();
@@ -437,15 +477,31 @@ mod tests {
     fn config_mistakes_are_reported_with_spans() {
         let cases = [
             (r#"{ field = "event" }"#, "has no operator"),
-            (r#"{ field = "event", equals = "A", contains = "B" }"#, "has 2 operators"),
-            (r#"{ field = "pag.url", equals = "A" }"#, "unknown field \"pag.url\""),
-            (r#"{ field = "page.url", matches = "(" }"#, "invalid regular expression"),
+            (
+                r#"{ field = "event", equals = "A", contains = "B" }"#,
+                "has 2 operators",
+            ),
+            (
+                r#"{ field = "pag.url", equals = "A" }"#,
+                "unknown field \"pag.url\"",
+            ),
+            (
+                r#"{ field = "page.url", matches = "(" }"#,
+                "invalid regular expression",
+            ),
             (r#"{ equals = "A" }"#, "needs exactly one of"),
-            (r#"{ all = [ { field = "event", equals = "A" } ], field = "event" }"#, "needs exactly one of"),
+            (
+                r#"{ all = [ { field = "event", equals = "A" } ], field = "event" }"#,
+                "needs exactly one of",
+            ),
         ];
         for (src, expected) in cases {
             let errors = condition(&format!("trigger = {src}")).unwrap_err();
-            assert!(errors[0].message.contains(expected), "{src}: {:?}", errors[0].message);
+            assert!(
+                errors[0].message.contains(expected),
+                "{src}: {:?}",
+                errors[0].message
+            );
             assert!(errors[0].span.is_some(), "{src}");
         }
     }

@@ -68,7 +68,11 @@ fn normalize_cmd(key: &str, value: &str) -> Result<(), String> {
         format!("error: unknown key \"{key}\"; keys: em, ph, fn, ln, db, ge, ct, st, zp, country, external_id")
     })?;
     let id = normalize::identify(key, value).map_err(|e| format!("error: {e}"))?;
-    println!("{}\t{}", id.normalized.as_deref().unwrap_or(&id.sha256), id.sha256);
+    println!(
+        "{}\t{}",
+        id.normalized.as_deref().unwrap_or(&id.sha256),
+        id.sha256
+    );
     Ok(())
 }
 
@@ -86,10 +90,17 @@ fn run(args: &[String]) -> Result<(), String> {
     let hit_path = hit_path.ok_or_else(|| format!("error: run needs --hit FILE\n{USAGE}"))?;
     let source = read(&config_path)?;
     let config = Config::parse(&source).map_err(|errors| {
-        errors.iter().map(|e| e.render(&config_path, &source)).collect::<Vec<_>>().join("\n")
+        errors
+            .iter()
+            .map(|e| e.render(&config_path, &source))
+            .collect::<Vec<_>>()
+            .join("\n")
     })?;
-    let hits = Hit::many_from_json(read(&hit_path)?.as_bytes()).map_err(|e| format!("error: {hit_path}: {e}"))?;
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let hits = Hit::many_from_json(read(&hit_path)?.as_bytes())
+        .map_err(|e| format!("error: {hit_path}: {e}"))?;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     let mut deliveries = Vec::new();
     for hit in &hits {
         let outcome = config.process(hit, now_ms, &mut random_event_id);
@@ -97,7 +108,10 @@ fn run(args: &[String]) -> Result<(), String> {
             eprintln!("warning: event {}: {w}", outcome.event_id);
         }
         for d in &outcome.dropped {
-            eprintln!("dropped: event {} for {}: {}", d.event_id, d.destination_name, d.reason);
+            eprintln!(
+                "dropped: event {} for {}: {}",
+                d.event_id, d.destination_name, d.reason
+            );
         }
         deliveries.extend(outcome.deliveries);
     }

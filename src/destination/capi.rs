@@ -2,7 +2,7 @@
 //! `POST https://ads-api.openai.com/v1/events` with `{"pixel_id", "access_token", "data": [...]}`.
 //! Its events are Meta's (`event_name`, `event_time`, `user_data`, `custom_data`), so `meta` reuses `event_json`.
 
-use super::{put, Destination};
+use super::{put, whole, Destination};
 use crate::event::Event;
 use serde_json::{json, Map, Value};
 
@@ -29,17 +29,31 @@ pub fn event_json(ev: &Event) -> Value {
             .map(|c| {
                 let mut item = Map::new();
                 item.insert("id".into(), c.id.clone().into());
-                put(&mut item, "quantity", c.quantity);
+                put(&mut item, "quantity", c.quantity.map(whole));
                 put(&mut item, "item_price", c.price);
                 put(&mut item, "title", c.name.clone());
                 put(&mut item, "category", c.category.clone());
                 Value::Object(item)
             })
             .collect();
-        custom.insert("content_ids".into(), ev.contents.iter().map(|c| c.id.clone()).collect::<Vec<_>>().into());
+        custom.insert(
+            "content_ids".into(),
+            ev.contents
+                .iter()
+                .map(|c| c.id.clone())
+                .collect::<Vec<_>>()
+                .into(),
+        );
         custom.insert("content_type".into(), "product".into());
         custom.insert("contents".into(), items.into());
-        custom.insert("num_items".into(), ev.contents.iter().map(|c| c.quantity.unwrap_or(1.0)).sum::<f64>().into());
+        custom.insert(
+            "num_items".into(),
+            ev.contents
+                .iter()
+                .map(|c| c.quantity.unwrap_or(1.0))
+                .sum::<f64>()
+                .into(),
+        );
     }
     put(&mut custom, "order_id", ev.order_id.clone());
     for (k, v) in &ev.custom {
@@ -59,7 +73,11 @@ pub fn event_json(ev: &Event) -> Value {
     Value::Object(out)
 }
 
-pub fn request(dest: &Destination, events: Vec<Value>, token: &str) -> (String, Vec<(String, String)>, Value) {
+pub fn request(
+    dest: &Destination,
+    events: Vec<Value>,
+    token: &str,
+) -> (String, Vec<(String, String)>, Value) {
     let mut body = json!({"pixel_id": dest.pixel_id, "access_token": token, "data": events});
     if let Some(code) = &dest.test_event_code {
         body["test_event_code"] = code.clone().into();

@@ -16,7 +16,11 @@ pub fn default_endpoint(version: Option<&str>, pixel_id: &str) -> String {
     )
 }
 
-pub fn request(dest: &Destination, events: Vec<Value>, token: &str) -> (String, Vec<(String, String)>, Value) {
+pub fn request(
+    dest: &Destination,
+    events: Vec<Value>,
+    token: &str,
+) -> (String, Vec<(String, String)>, Value) {
     let mut body = json!({"data": events, "access_token": token, "partner_agent": "capi-edge"});
     if let Some(code) = &dest.test_event_code {
         body["test_event_code"] = code.clone().into();

@@ -132,10 +132,17 @@ impl Destination {
     pub fn build(config: &DestinationConfig, errors: &mut Vec<Diagnostic>) -> Option<Destination> {
         let before = errors.len();
         let name = config.name.get_ref();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             errors.push(
-                Diagnostic::new(format!("destination name \"{name}\" is not a simple name"), Some(config.name.span()))
-                    .with_hint("use letters, digits, - and _, e.g. \"openai\" or \"meta-eu\""),
+                Diagnostic::new(
+                    format!("destination name \"{name}\" is not a simple name"),
+                    Some(config.name.span()),
+                )
+                .with_hint("use letters, digits, - and _, e.g. \"openai\" or \"meta-eu\""),
             );
         }
         let kind = Kind::parse(config.kind.get_ref());
@@ -148,36 +155,51 @@ impl Destination {
                 .with_hint(suggestion(config.kind.get_ref(), "kinds", &KINDS)),
             );
         }
-        let kind = kind?;
-        let pixel_id = config.pixel_id.as_ref().map(|p| p.get_ref().trim().to_string()).unwrap_or_default();
-        if kind.is_ad_platform() && pixel_id.is_empty() {
+        if let Some(secret) = config
+            .token_secret
+            .as_ref()
+            .filter(|s| !is_secret_name(s.get_ref()))
+        {
             errors.push(
-                Diagnostic::new(format!("destination \"{name}\" needs a pixel_id"), Some(config.name.span()))
-                    .with_hint("copy it from the platform's events manager: pixel_id = \"…\""),
-            );
-        }
-        match &config.token_secret {
-            None if kind.is_ad_platform() => errors.push(
-                Diagnostic::new(format!("destination \"{name}\" needs token_secret"), Some(config.name.span()))
-                    .with_hint(format!(
-                        "name the Worker secret that holds the access token, e.g. token_secret = \"{}_TOKEN\", then run `wrangler secret put {}_TOKEN`",
-                        name.to_ascii_uppercase().replace('-', "_"),
-                        name.to_ascii_uppercase().replace('-', "_")
-                    )),
-            ),
-            Some(secret) if !is_secret_name(secret.get_ref()) => errors.push(
                 Diagnostic::new("token_secret must be the NAME of a Worker secret, not the token", Some(secret.span()))
                     .with_hint("use capital letters, digits and _, e.g. \"OPENAI_CAPI_KEY\"; keep the token itself out of this file"),
-            ),
-            _ => {}
+            );
+        }
+        let kind = kind?;
+        let pixel_id = config
+            .pixel_id
+            .as_ref()
+            .map(|p| p.get_ref().trim().to_string())
+            .unwrap_or_default();
+        if kind.is_ad_platform() && pixel_id.is_empty() {
+            errors.push(
+                Diagnostic::new(
+                    format!("destination \"{name}\" needs a pixel_id"),
+                    Some(config.name.span()),
+                )
+                .with_hint("copy it from the platform's events manager: pixel_id = \"…\""),
+            );
+        }
+        if kind.is_ad_platform() && config.token_secret.is_none() {
+            let upper = name.to_ascii_uppercase().replace('-', "_");
+            errors.push(
+                Diagnostic::new(format!("destination \"{name}\" needs token_secret"), Some(config.name.span())).with_hint(
+                    format!("name the Worker secret that holds the access token, e.g. token_secret = \"{upper}_TOKEN\", then run `wrangler secret put {upper}_TOKEN`"),
+                ),
+            );
         }
         let endpoint = match &config.endpoint {
             Some(e) => {
                 let url = e.get_ref();
-                if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url.contains(char::is_whitespace)
+                {
                     errors.push(
-                        Diagnostic::new(format!("endpoint \"{url}\" is not an http(s) URL"), Some(e.span()))
-                            .with_hint("write the full URL, e.g. \"https://bzr.openai.com/v1/events\""),
+                        Diagnostic::new(
+                            format!("endpoint \"{url}\" is not an http(s) URL"),
+                            Some(e.span()),
+                        )
+                        .with_hint("write the full URL, e.g. \"https://bzr.openai.com/v1/events\""),
                     );
                 }
                 url.clone()
@@ -188,8 +210,11 @@ impl Destination {
                 Kind::Meta => meta::default_endpoint(config.api_version.as_deref(), &pixel_id),
                 Kind::Webhook => {
                     errors.push(
-                        Diagnostic::new(format!("webhook destination \"{name}\" needs an endpoint"), Some(config.name.span()))
-                            .with_hint("endpoint = \"https://example.com/hooks/conversions\""),
+                        Diagnostic::new(
+                            format!("webhook destination \"{name}\" needs an endpoint"),
+                            Some(config.name.span()),
+                        )
+                        .with_hint("endpoint = \"https://example.com/hooks/conversions\""),
                     );
                     String::new()
                 }
@@ -242,13 +267,15 @@ impl Destination {
     }
 
     /// One request carrying `events` (already within `max_batch`). Fails only when a secret is missing.
-    pub fn request(&self, events: Vec<Value>, secrets: &dyn Secrets) -> Result<OutboundRequest, String> {
+    pub fn request(
+        &self,
+        events: Vec<Value>,
+        secrets: &dyn Secrets,
+    ) -> Result<OutboundRequest, String> {
         let token = match &self.token_secret {
-            Some(name) => Some(
-                secrets
-                    .secret(name)
-                    .ok_or_else(|| format!("secret {name} is not set (run `wrangler secret put {name}`)"))?,
-            ),
+            Some(name) => Some(secrets.secret(name).ok_or_else(|| {
+                format!("secret {name} is not set (run `wrangler secret put {name}`)")
+            })?),
             None => None,
         };
         let (url, mut headers, body) = match self.kind {
@@ -257,7 +284,10 @@ impl Destination {
             Kind::Meta => meta::request(self, events, token.as_deref().unwrap_or_default()),
             Kind::Webhook => webhook::request(self, events, token.as_deref()),
         };
-        headers.insert(0, ("content-type".to_string(), "application/json".to_string()));
+        headers.insert(
+            0,
+            ("content-type".to_string(), "application/json".to_string()),
+        );
         Ok(OutboundRequest {
             destination: self.name.clone(),
             method: "POST",
@@ -274,14 +304,18 @@ fn check_platform_rules(kind: Kind, event: &Event, now_ms: i64) -> Result<(), St
         return Err("event time is more than 7 days old; the platform would refuse it".into());
     }
     if event.time_ms > now_ms + MAX_EVENT_FUTURE_MS {
-        return Err("event time is more than 10 minutes in the future; check the sender's clock".into());
+        return Err(
+            "event time is more than 10 minutes in the future; check the sender's clock".into(),
+        );
     }
     if event.action_source == ActionSource::Website {
         if event.source_url.is_none() {
             return Err("a website event needs the page URL (event_source_url)".into());
         }
         if kind != Kind::OpenAi && event.user.user_agent.is_none() {
-            return Err("a website event needs the browser's user agent (client_user_agent)".into());
+            return Err(
+                "a website event needs the browser's user agent (client_user_agent)".into(),
+            );
         }
     }
     Ok(())
@@ -291,11 +325,25 @@ fn is_secret_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A number as JSON, an integer when it is whole (quantities: `2`, not `2.0`).
+pub(crate) fn whole(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        Value::from(n as i64)
+    } else {
+        Value::from(n)
+    }
 }
 
 /// Adds `key: value` to a JSON object when the value is present.
-pub(crate) fn put<T: Into<Value>>(obj: &mut serde_json::Map<String, Value>, key: &str, value: Option<T>) {
+pub(crate) fn put<T: Into<Value>>(
+    obj: &mut serde_json::Map<String, Value>,
+    key: &str,
+    value: Option<T>,
+) {
     if let Some(v) = value {
         obj.insert(key.to_string(), v.into());
     }

@@ -2,7 +2,7 @@
 //! `POST https://bzr.openai.com/v1/events?pid=<PIXEL_ID>`, `Authorization: Bearer <key>`,
 //! `{"validate_only", "events": [...]}`, money in minor units, identifiers as lists of SHA-256.
 
-use super::{put, Destination};
+use super::{put, whole, Destination};
 use crate::event::Event;
 use crate::mapping::minor_units;
 use crate::normalize::Key;
@@ -39,7 +39,13 @@ pub fn event_type(name: &str) -> (String, OpenAiDataType) {
 fn custom_event_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     cleaned
@@ -76,7 +82,7 @@ pub fn event_json(ev: &Event) -> Value {
                 let mut item = Map::new();
                 item.insert("id".into(), c.id.clone().into());
                 put(&mut item, "name", c.name.clone());
-                put(&mut item, "quantity", c.quantity);
+                put(&mut item, "quantity", c.quantity.map(whole));
                 if let (Some(price), Some(cur)) = (c.price, currency) {
                     item.insert("amount".into(), minor_units(price, cur).into());
                     item.insert("currency".into(), cur.into());
@@ -96,7 +102,10 @@ pub fn event_json(ev: &Event) -> Value {
     out.insert("id".into(), ev.event_id.clone().into());
     out.insert("type".into(), kind.into());
     if data_type == OpenAiDataType::Custom {
-        out.insert("custom_event_name".into(), custom_event_name(&ev.name).into());
+        out.insert(
+            "custom_event_name".into(),
+            custom_event_name(&ev.name).into(),
+        );
     }
     out.insert("timestamp_ms".into(), ev.time_ms.into());
     out.insert("action_source".into(), ev.action_source.openai().into());
@@ -109,9 +118,21 @@ pub fn event_json(ev: &Event) -> Value {
     Value::Object(out)
 }
 
-pub fn request(dest: &Destination, events: Vec<Value>, token: &str) -> (String, Vec<(String, String)>, Value) {
-    let sep = if dest.endpoint.contains('?') { '&' } else { '?' };
-    let url = format!("{}{sep}pid={}", dest.endpoint, crate::field::percent_encode(&dest.pixel_id));
+pub fn request(
+    dest: &Destination,
+    events: Vec<Value>,
+    token: &str,
+) -> (String, Vec<(String, String)>, Value) {
+    let sep = if dest.endpoint.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let url = format!(
+        "{}{sep}pid={}",
+        dest.endpoint,
+        crate::field::percent_encode(&dest.pixel_id)
+    );
     let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
     let body = json!({"validate_only": dest.validate_only, "integration_source": "capi-edge", "events": events});
     (url, headers, body)

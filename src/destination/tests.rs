@@ -1,0 +1,215 @@
+use super::*;
+use crate::config::Config;
+use crate::hit::Hit;
+use std::collections::HashMap;
+
+const NOW: i64 = 1_767_225_600_000;
+
+fn config(extra_tag: &str) -> Config {
+    Config::parse(&format!(
+        r#"
+[[destination]]
+name = "openai"
+kind = "openai"
+pixel_id = "px 1"
+token_secret = "OPENAI_KEY"
+
+[[destination]]
+name = "meta"
+kind = "meta"
+pixel_id = "123"
+token_secret = "META_TOKEN"
+test_event_code = "TEST1"
+
+[[destination]]
+name = "hook"
+kind = "webhook"
+endpoint = "https://example.com/hook"
+
+[[tag]]
+name = "all"
+destinations = ["openai", "meta", "hook"]
+event = "Purchase"
+{extra_tag}
+"#
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn hit(json: &str) -> Hit {
+    Hit::from_json(json.as_bytes()).unwrap()
+}
+
+struct Map(HashMap<&'static str, &'static str>);
+impl Secrets for Map {
+    fn secret(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|s| s.to_string())
+    }
+}
+
+const WEB: &str =
+    r#""page":{"url":"https://s.example/ty"},"context":{"user_agent":"UA","ip":"2001:db8::1"}"#;
+
+#[test]
+fn the_timestamp_window_drops_only_out_of_window_events() {
+    let c = config("");
+    let cases = [
+        (NOW - MAX_EVENT_AGE_MS + 1000, true),
+        (NOW - MAX_EVENT_AGE_MS - 1000, false),
+        (NOW + MAX_EVENT_FUTURE_MS - 1000, true),
+        (NOW + MAX_EVENT_FUTURE_MS + 1000, false),
+    ];
+    for (t, accepted) in cases {
+        let h = hit(&format!(r#"{{"event":"Purchase","time":{t},{WEB}}}"#));
+        let out = c.process(&h, NOW, &mut || "id".into());
+        let ad_platforms = out
+            .deliveries
+            .iter()
+            .filter(|d| d.destination_name != "hook")
+            .count();
+        assert_eq!(ad_platforms == 2, accepted, "time {t}: {:?}", out.dropped);
+        // The webhook is ours: it gets the event regardless.
+        assert!(out.deliveries.iter().any(|d| d.destination_name == "hook"));
+        if !accepted {
+            assert!(out.dropped.iter().all(|d| d.reason.contains("event time")));
+        }
+    }
+}
+
+#[test]
+fn website_events_need_url_and_user_agent_where_the_platform_does() {
+    let c = config("");
+    let no_ua = hit(r#"{"event":"Purchase","page":{"url":"https://s.example/ty"}}"#);
+    let out = c.process(&no_ua, NOW, &mut || "id".into());
+    let sent: Vec<&str> = out
+        .deliveries
+        .iter()
+        .map(|d| d.destination_name.as_str())
+        .collect();
+    assert_eq!(
+        sent,
+        vec!["openai", "hook"],
+        "OpenAI needs only source_url; Meta needs the user agent too"
+    );
+    assert!(out.dropped[0].reason.contains("client_user_agent"));
+
+    let no_url = hit(r#"{"event":"Purchase","context":{"user_agent":"UA"}}"#);
+    let out = c.process(&no_url, NOW, &mut || "id".into());
+    assert_eq!(out.dropped.len(), 2);
+    assert!(out
+        .dropped
+        .iter()
+        .all(|d| d.reason.contains("event_source_url")));
+}
+
+#[test]
+fn batches_never_exceed_the_destination_limit() {
+    let c = config("");
+    let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#));
+    let mut n = 0;
+    let mut deliveries = Vec::new();
+    for _ in 0..2500 {
+        deliveries.extend(
+            c.process(&h, NOW, &mut || {
+                n += 1;
+                format!("e{n}")
+            })
+            .deliveries,
+        );
+    }
+    let requests: Vec<OutboundRequest> = c
+        .requests(&deliveries, &RedactedSecrets)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let sizes: Vec<(String, usize)> = requests
+        .iter()
+        .map(|r| {
+            let events = r.body.get("events").or_else(|| r.body.get("data")).unwrap();
+            (r.destination.clone(), events.as_array().unwrap().len())
+        })
+        .collect();
+    let openai: Vec<usize> = sizes
+        .iter()
+        .filter(|(d, _)| d == "openai")
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(openai, vec![1000, 1000, 500]);
+    assert_eq!(requests.len(), 9);
+}
+
+#[test]
+fn requests_carry_tokens_from_secrets_and_fail_without_them() {
+    let c = config("");
+    let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#));
+    let d = c.process(&h, NOW, &mut || "id".into()).deliveries;
+    let secrets = Map(HashMap::from([
+        ("OPENAI_KEY", "sk-live"),
+        ("META_TOKEN", "EAAB"),
+    ]));
+    let reqs: Vec<OutboundRequest> = c
+        .requests(&d, &secrets)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(reqs[0].url, "https://bzr.openai.com/v1/events?pid=px%201");
+    assert!(reqs[0]
+        .headers
+        .contains(&("authorization".into(), "Bearer sk-live".into())));
+    assert_eq!(reqs[1].url, "https://graph.facebook.com/v25.0/123/events");
+    assert_eq!(reqs[1].body["access_token"], "EAAB");
+    assert_eq!(reqs[1].body["test_event_code"], "TEST1");
+    assert!(
+        !reqs[2].headers.iter().any(|(k, _)| k == "authorization"),
+        "webhook without token_secret"
+    );
+
+    let partial = Map(HashMap::from([("META_TOKEN", "EAAB")]));
+    let err = c.requests(&d, &partial).remove(0).unwrap_err();
+    assert!(err.contains("OPENAI_KEY is not set"), "{err}");
+
+    let redacted = c.requests(&d, &RedactedSecrets).remove(0).unwrap();
+    assert!(redacted
+        .headers
+        .contains(&("authorization".into(), "Bearer <secret OPENAI_KEY>".into())));
+}
+
+#[test]
+fn openai_gets_standard_types_minor_units_and_custom_events() {
+    let c = config(
+        r#"
+[[tag]]
+name = "quiz"
+destination = "openai"
+event = "QuizDone"
+[tag.map]
+"data.score" = { from = "data.score", as = "integer" }
+"#,
+    );
+    let h = hit(&format!(
+        r#"{{"event":"Purchase","data":{{"value":"19.99","currency":"jpy","contents":[{{"sku":"A1","qty":2,"price":1000}}]}},{WEB}}}"#
+    ));
+    let out = c.process(&h, NOW, &mut || "id".into());
+    let p = &out.deliveries[0].payload;
+    assert_eq!(p["type"], "order_created");
+    assert_eq!(
+        p["data"]["amount"], 20,
+        "JPY has no minor unit: 19.99 rounds to 20"
+    );
+    assert_eq!(
+        p["data"]["contents"][0],
+        serde_json::json!({"id":"A1","quantity":2,"amount":1000,"currency":"JPY"})
+    );
+    assert_eq!(p["user"]["ip_address"], "2001:db8::1", "IPv6 kept as is");
+
+    let quiz = hit(&format!(
+        r#"{{"event":"QuizDone","data":{{"score":"7.6"}},{WEB}}}"#
+    ));
+    let out = c.process(&quiz, NOW, &mut || "id".into());
+    let p = &out.deliveries[0].payload;
+    assert_eq!(
+        (p["type"].as_str(), p["custom_event_name"].as_str()),
+        (Some("custom"), Some("quizdone"))
+    );
+    assert_eq!(p["data"], serde_json::json!({"type": "custom", "score": 8}));
+}

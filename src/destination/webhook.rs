@@ -45,7 +45,11 @@ pub fn event_json(ev: &Event) -> Value {
     })
 }
 
-pub fn request(dest: &Destination, events: Vec<Value>, token: Option<&str>) -> (String, Vec<(String, String)>, Value) {
+pub fn request(
+    dest: &Destination,
+    events: Vec<Value>,
+    token: Option<&str>,
+) -> (String, Vec<(String, String)>, Value) {
     let headers = token
         .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
         .unwrap_or_default();

@@ -1,0 +1,174 @@
+//! Whole-file config checks: every error at once, with the line and hint a marketer needs.
+
+use crate::config::Config;
+
+fn errors(src: &str) -> Vec<String> {
+    Config::parse(src)
+        .map(|_| Vec::new())
+        .unwrap_or_else(|e| e.iter().map(|d| d.render("capi.toml", src)).collect())
+}
+
+const DESTS: &str = r#"
+[[destination]]
+name = "openai"
+kind = "openai"
+pixel_id = "px_1"
+token_secret = "OPENAI_CAPI_KEY"
+
+[[destination]]
+name = "meta"
+kind = "meta"
+pixel_id = "1"
+token_secret = "META_TOKEN"
+"#;
+
+#[test]
+fn an_unknown_destination_points_at_the_value_with_a_suggestion() {
+    let src = format!(
+        "{DESTS}\n[[tag]]\nname = \"purchase\"\nevent = \"Purchase\"\ndestination = \"opnai\"\n"
+    );
+    assert_eq!(
+        errors(&src),
+        vec![
+            "error: unknown destination \"opnai\" in tag \"purchase\"
+  --> capi.toml:17:15
+   |
+17 | destination = \"opnai\"
+   |               ^^^^^^^
+hint: destinations defined in this file: \"openai\", \"meta\". Did you mean \"openai\"?
+"
+        ]
+    );
+}
+
+#[test]
+fn every_error_in_the_file_is_reported_together() {
+    let src = r#"
+[[destination]]
+name = "openai"
+kind = "opnai"
+pixel_id = "px"
+token_secret = "sk-live-abc123"
+
+[[destination]]
+name = "meta"
+kind = "meta"
+pixle_id = "1"
+
+[[tag]]
+name = "purchase"
+destination = "openai"
+event = "purchase"
+trigger = { field = "page.url", matches = "thank-you(" }
+
+[[tag]]
+name = "lead"
+destination = "nowhere"
+event = "Lead"
+[tag.map]
+"user.emial" = { from = "user.email" }
+"data.value" = { from = "data.value", as = "numbr" }
+
+[[test]]
+name = "t"
+hit = { event = "Purchase" }
+fires = ["purchse"]
+
+[extras]
+x = 1
+"#;
+    let all = errors(src);
+    let wanted = [
+        "unknown destination kind \"opnai\"",
+        "token_secret must be the NAME of a Worker secret",
+        "unknown key \"pixle_id\" in [[destination]]",
+        "\"purchase\" is not a standard event",
+        "invalid regular expression",
+        "unknown destination \"nowhere\"",
+        "unknown outbound field \"user.emial\"",
+        "unknown transform \"numbr\"",
+        "expects unknown tag \"purchse\"",
+        "unknown section \"extras\"",
+    ];
+    for w in wanted {
+        assert!(
+            all.iter().any(|e| e.contains(w)),
+            "missing {w:?} in:\n{}",
+            all.join("\n")
+        );
+    }
+    assert_eq!(all.len(), wanted.len(), "{}", all.join("\n"));
+    // Each error has a line, and they come in file order.
+    let lines: Vec<usize> = all
+        .iter()
+        .map(|e| {
+            e.split("capi.toml:")
+                .nth(1)
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+    assert!(all.iter().any(
+        |e| e.contains("hint: keys allowed here:") && e.contains("Did you mean \"pixel_id\"?")
+    ));
+}
+
+#[test]
+fn syntax_errors_show_the_place() {
+    let all = errors("[[tag]]\nname = \"x\nevent = 1\n");
+    assert_eq!(all.len(), 1);
+    assert!(all[0].contains("capi.toml:2:"), "{}", all[0]);
+}
+
+#[test]
+fn a_missing_secret_name_says_how_to_set_it() {
+    let all = errors("[[destination]]\nname = \"openai\"\nkind = \"openai\"\npixel_id = \"p\"\n");
+    assert_eq!(all.len(), 1);
+    assert!(all[0].contains("needs token_secret"));
+    assert!(
+        all[0].contains("wrangler secret put OPENAI_TOKEN"),
+        "{}",
+        all[0]
+    );
+}
+
+#[test]
+fn the_shipped_example_config_is_valid_and_its_tests_pass() {
+    let src = include_str!("../capi.toml");
+    let config = crate::check(src).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|d| d.render("capi.toml", src))
+                .collect::<String>()
+        )
+    });
+    assert!(config.tests.len() >= 3);
+    for event in ["Purchase", "Lead", "AddToCart", "PageView"] {
+        assert!(
+            config.tags.iter().any(|t| t.event == event),
+            "the example covers {event}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_config_test_is_an_error_at_its_expectation() {
+    let src = format!(
+        "{DESTS}\n[[tag]]\nname = \"p\"\ndestination = \"openai\"\nevent = \"Purchase\"\n\n[[test]]\nname = \"amount\"\nhit = {{ event = \"Purchase\", page = {{ url = \"https://s/x\" }}, data = {{ value = 1.5, currency = \"USD\" }} }}\n[test.expect.openai]\n\"data.amount\" = 151\n"
+    );
+    let config = Config::parse(&src).unwrap();
+    let failures = crate::config_test::run_tests(&config);
+    assert_eq!(failures.len(), 1);
+    let text = failures[0].render("capi.toml", &src);
+    assert!(
+        text.contains("openai.data.amount is 150, expected 151"),
+        "{text}"
+    );
+    assert!(text.contains("capi.toml:23:1"), "{text}");
+}
