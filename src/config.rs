@@ -29,16 +29,27 @@ pub struct SiteConfig {
     /// Domain for the first-party click-id cookies, e.g. "example.com" to share them across subdomains.
     /// Default: the host the request came to.
     pub cookie_domain: Option<String>,
+    /// When a hit counts as consent denied: it then goes to no ad platform (webhooks still get it), sets no
+    /// cookie, and the ledger counts it as consent-blocked. Default: Google Consent Mode's
+    /// `ad_storage` or `ad_user_data` = "denied" in the hit's `context.consent`.
+    pub consent_denied: Option<Spanned<ConditionConfig>>,
 }
 
 /// The checked `[site]` settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Site {
     pub path_prefix: String,
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
     pub cookie_domain: Option<String>,
+    pub consent_denied: Condition,
 }
+
+/// The default consent rule (Google Consent Mode v2 signals).
+pub const DEFAULT_CONSENT_DENIED: &str = r#"consent_denied = { any = [
+  { field = "context.consent.ad_storage", equals = "denied" },
+  { field = "context.consent.ad_user_data", equals = "denied" },
+] }"#;
 
 pub const DEFAULT_PATH_PREFIX: &str = "/r";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
@@ -288,7 +299,13 @@ fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
             );
         }
     }
+    let consent_denied = match &cfg.consent_denied {
+        Some(c) => Condition::build(c, errors),
+        None => None,
+    }
+    .unwrap_or_else(default_consent_rule);
     Site {
+        consent_denied,
         path_prefix: prefix,
         allowed_origins: origins,
         max_body_bytes: cfg.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
@@ -512,4 +529,15 @@ fn check_tests(
             }
         }
     }
+}
+
+fn default_consent_rule() -> Condition {
+    #[derive(Deserialize)]
+    struct Wrap {
+        consent_denied: Spanned<ConditionConfig>,
+    }
+    let wrap: Wrap =
+        toml::from_str(DEFAULT_CONSENT_DENIED).expect("the default consent rule parses");
+    Condition::build(&wrap.consent_denied, &mut Vec::new())
+        .expect("the default consent rule is valid")
 }

@@ -4,15 +4,19 @@
 //! hashing → destination payloads → outbound request values. The `edge` module is the thin Cloudflare Worker
 //! shell, the only code that touches the `worker` crate; it is compiled for wasm32 only.
 
+pub mod click_ids;
 pub mod config;
 pub mod config_test;
 #[cfg(test)]
 mod config_tests;
+pub mod cors;
+pub mod delivery;
 pub mod destination;
 pub mod diagnostic;
 pub mod event;
 pub mod field;
 pub mod hit;
+pub mod intake;
 pub mod mapping;
 pub mod match_quality;
 pub mod normalize;

@@ -42,6 +42,9 @@ pub struct Delivery {
 /// An event one destination will not get, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dropped {
+    /// `consent_blocked` or `dropped` (a platform rule, e.g. the timestamp window).
+    pub status: &'static str,
+    pub event_name: String,
     pub destination_name: String,
     pub tag: String,
     pub event_id: String,
@@ -52,6 +55,8 @@ pub struct Dropped {
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub event_id: String,
+    /// The hit carries a denied consent signal (see `[site] consent_denied`).
+    pub consent_denied: bool,
     pub tags: Vec<TagTrace>,
     pub deliveries: Vec<Delivery>,
     pub dropped: Vec<Dropped>,
@@ -74,8 +79,10 @@ impl Config {
         let event_id = hit.event_id.clone().unwrap_or_else(new_id);
         let mut outcome = Outcome {
             event_id: event_id.clone(),
+            consent_denied: self.site.consent_denied.check(hit).is_ok(),
             ..Outcome::default()
         };
+        let consent_denied = outcome.consent_denied;
         for tag in &self.tags {
             let check = match &tag.trigger {
                 Some(condition) => condition.check(hit),
@@ -97,6 +104,17 @@ impl Config {
             let event = build_event(tag, hit, &event_id, now_ms);
             for &d in &tag.destinations {
                 let dest = &self.destinations[d];
+                if consent_denied && dest.kind.is_ad_platform() {
+                    outcome.dropped.push(Dropped {
+                        status: "consent_blocked",
+                        event_name: dest.event_name(&event),
+                        destination_name: dest.name.clone(),
+                        tag: tag.name.clone(),
+                        event_id: event.event_id.clone(),
+                        reason: "the visitor denied consent for ads".into(),
+                    });
+                    continue;
+                }
                 match dest.event_payload(&event, now_ms) {
                     Ok(payload) => outcome.deliveries.push(Delivery {
                         destination: d,
@@ -110,6 +128,8 @@ impl Config {
                         currency: event.currency.clone(),
                     }),
                     Err(reason) => outcome.dropped.push(Dropped {
+                        status: "dropped",
+                        event_name: dest.event_name(&event),
                         destination_name: dest.name.clone(),
                         tag: tag.name.clone(),
                         event_id: event.event_id.clone(),

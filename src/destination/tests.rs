@@ -213,3 +213,28 @@ event = "QuizDone"
     );
     assert_eq!(p["data"], serde_json::json!({"type": "custom", "score": 8}));
 }
+
+#[test]
+fn denied_consent_keeps_the_event_from_ad_platforms_only() {
+    let c = config("");
+    let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#)
+        .replace(r#""ip""#, r#""consent":{"ad_storage":"denied"},"ip""#));
+    let out = c.process(&h, NOW, &mut || "id".into());
+    assert!(out.consent_denied);
+    let sent: Vec<&str> = out
+        .deliveries
+        .iter()
+        .map(|d| d.destination_name.as_str())
+        .collect();
+    assert_eq!(sent, ["hook"]);
+    assert_eq!(out.dropped.len(), 2);
+    assert!(out.dropped.iter().all(|d| d.status == "consent_blocked"));
+    let granted = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#)
+        .replace(r#""ip""#, r#""consent":{"ad_storage":"granted"},"ip""#));
+    assert_eq!(
+        c.process(&granted, NOW, &mut || "id".into())
+            .deliveries
+            .len(),
+        3
+    );
+}

@@ -1,0 +1,222 @@
+//! Delivery: the queue message that carries one event to one destination, and the rules for what a platform's
+//! answer means (done, retry later, or a bad event that no retry will fix). Pure; the edge shell sends.
+
+use crate::destination::Kind;
+use crate::pipeline::{Delivery, Dropped};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the consumer does with a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Send the payload.
+    Send,
+    /// Only record it in the ledger with this status (consent-blocked, dropped by a platform rule).
+    Record { status: String, reason: String },
+}
+
+/// One event for one destination, as it travels through the queue. A typed struct: a `serde_json::Value`
+/// crosses into JS as a Map and arrives empty, so the payload travels as JSON text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryMessage {
+    pub destination: String,
+    pub event_name: String,
+    pub event_id: String,
+    pub tag: String,
+    pub source: String,
+    pub received_ms: i64,
+    /// The destination's event JSON (hashes only, never raw PII).
+    pub payload: String,
+    pub match_quality: f64,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub action: Action,
+}
+
+impl DeliveryMessage {
+    pub fn send(d: &Delivery, source: &str, received_ms: i64) -> DeliveryMessage {
+        DeliveryMessage {
+            destination: d.destination_name.clone(),
+            event_name: d.event_name.clone(),
+            event_id: d.event_id.clone(),
+            tag: d.tag.clone(),
+            source: source.to_string(),
+            received_ms,
+            payload: d.payload.to_string(),
+            match_quality: d.match_quality,
+            value: d.value,
+            currency: d.currency.clone(),
+            action: Action::Send,
+        }
+    }
+
+    pub fn record(d: &Dropped, source: &str, received_ms: i64) -> DeliveryMessage {
+        DeliveryMessage {
+            destination: d.destination_name.clone(),
+            event_name: d.event_name.clone(),
+            event_id: d.event_id.clone(),
+            tag: d.tag.clone(),
+            source: source.to_string(),
+            received_ms,
+            payload: String::new(),
+            match_quality: 0.0,
+            value: None,
+            currency: None,
+            action: Action::Record {
+                status: d.status.to_string(),
+                reason: d.reason.clone(),
+            },
+        }
+    }
+}
+
+/// What a platform's answer to a batch means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Delivered,
+    /// Throttling, a server error, a timeout or a network error: try again later.
+    Retry(String),
+    /// The platform refused the content. `Some(i)`: it named event `i` of the batch; `None`: it did not say
+    /// which, so the batch must be split to find out.
+    Rejected {
+        index: Option<usize>,
+        message: String,
+    },
+}
+
+/// Classifies a response; `status = None` is a timeout or network error.
+pub fn classify(kind: Kind, status: Option<u16>, body: &str) -> Verdict {
+    let Some(status) = status else {
+        return Verdict::Retry(if body.is_empty() {
+            "no response (timeout or network error)".into()
+        } else {
+            body.to_string()
+        });
+    };
+    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let message = error_message(&parsed).unwrap_or_else(|| truncate(body, 300));
+    if (200..300).contains(&status) {
+        return Verdict::Delivered;
+    }
+    if status == 429 || status >= 500 || status == 408 {
+        return Verdict::Retry(format!("HTTP {status}: {message}"));
+    }
+    if kind == Kind::Meta || kind == Kind::Capi {
+        // Meta's codes: 1, 2 (temporary), 4, 17, 341, 368, 80003 (throttling) → retry; the rest → refused.
+        let code = parsed.pointer("/error/code").and_then(Value::as_i64);
+        if matches!(code, Some(1 | 2 | 4 | 17 | 341 | 368 | 80003)) {
+            return Verdict::Retry(format!(
+                "HTTP {status} code {}: {message}",
+                code.unwrap_or(0)
+            ));
+        }
+    }
+    if status == 401 || status == 403 {
+        // A token problem is ours to fix, not the event's: keep retrying until the dead-letter queue.
+        return Verdict::Retry(format!("HTTP {status} (check the token secret): {message}"));
+    }
+    Verdict::Rejected {
+        index: bad_event_index(&parsed),
+        message: format!("HTTP {status}: {message}"),
+    }
+}
+
+fn error_message(v: &Value) -> Option<String> {
+    let e = v.get("error")?;
+    let msg = e
+        .get("message")
+        .and_then(Value::as_str)
+        .or_else(|| e.as_str())?;
+    let code = e.get("code").and_then(|c| {
+        c.as_str()
+            .map(str::to_string)
+            .or_else(|| c.as_i64().map(|n| n.to_string()))
+    });
+    Some(match code {
+        Some(c) => format!("{msg} ({c})"),
+        None => msg.to_string(),
+    })
+}
+
+/// OpenAI names the bad event: `"param": "events[3].timestamp_ms"`; Meta-style errors may say `data[3]`.
+fn bad_event_index(v: &Value) -> Option<usize> {
+    let param = v.pointer("/error/param").and_then(Value::as_str)?;
+    let rest = param
+        .strip_prefix("events[")
+        .or_else(|| param.strip_prefix("data["))?;
+    rest.split(']').next()?.parse().ok()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Seconds to wait before attempt `attempts + 1`: 10 s, 20 s, 40 s, … capped at 15 minutes.
+pub fn backoff_seconds(attempts: u32) -> u32 {
+    10u32.saturating_mul(1u32 << attempts.min(10)).min(900)
+}
+
+/// How long to wait for a platform before treating the attempt as a timeout (Meta advises 1.5 s).
+pub const UPSTREAM_TIMEOUT_MS: u32 = 1500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_are_classified_like_the_platforms_document() {
+        let openai_bad = r#"{"error":{"message":"Invalid event at events[1]. See errors for details.","type":"invalid_request_error","param":"events[1]","code":"invalid_event"}}"#;
+        let openai_old = r#"{"error":{"message":"event_timestamp_ms must be within the last 7 days.","param":"events[0].timestamp_ms","code":"event_timestamp_too_old"}}"#;
+        let meta_throttle = r#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4}}"#;
+        let meta_bad = r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804003}}"#;
+        let cases: Vec<(Kind, Option<u16>, &str, Verdict)> = vec![
+            (Kind::OpenAi, Some(200), "{}", Verdict::Delivered),
+            (Kind::OpenAi, Some(429), "", Verdict::Retry("HTTP 429: ".into())),
+            (Kind::OpenAi, Some(503), "busy", Verdict::Retry("HTTP 503: busy".into())),
+            (Kind::OpenAi, None, "", Verdict::Retry("no response (timeout or network error)".into())),
+            (Kind::OpenAi, Some(400), openai_bad, Verdict::Rejected { index: Some(1), message: "HTTP 400: Invalid event at events[1]. See errors for details. (invalid_event)".into() }),
+            (Kind::OpenAi, Some(422), openai_old, Verdict::Rejected { index: Some(0), message: "HTTP 422: event_timestamp_ms must be within the last 7 days. (event_timestamp_too_old)".into() }),
+            (Kind::OpenAi, Some(401), r#"{"error":{"message":"Unauthorized"}}"#, Verdict::Retry("HTTP 401 (check the token secret): Unauthorized".into())),
+            (Kind::Meta, Some(400), meta_throttle, Verdict::Retry("HTTP 400 code 4: Application request limit reached (4)".into())),
+            (Kind::Meta, Some(400), meta_bad, Verdict::Rejected { index: None, message: "HTTP 400: Invalid parameter (100)".into() }),
+        ];
+        for (kind, status, body, expected) in cases {
+            assert_eq!(classify(kind, status, body), expected, "{status:?} {body}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let waits: Vec<u32> = (0..8).map(backoff_seconds).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 900]);
+        assert_eq!(backoff_seconds(u32::MAX), 900);
+    }
+
+    #[test]
+    fn messages_roundtrip_as_json() {
+        let m = DeliveryMessage {
+            destination: "openai".into(),
+            event_name: "order_created".into(),
+            event_id: "e1".into(),
+            tag: "t".into(),
+            source: "browser".into(),
+            received_ms: 1,
+            payload: "{\"id\":\"e1\"}".into(),
+            match_quality: 5.5,
+            value: Some(1.0),
+            currency: Some("USD".into()),
+            action: Action::Record {
+                status: "consent_blocked".into(),
+                reason: "ad_storage denied".into(),
+            },
+        };
+        let back: DeliveryMessage =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+    }
+}
