@@ -32,6 +32,8 @@ pub struct DeliveryMessage {
     pub value: Option<f64>,
     pub currency: Option<String>,
     pub action: Action,
+    /// Unique per intake: tells a retry of this message (same id) from a duplicate event (another id).
+    pub intake_id: String,
 }
 
 impl DeliveryMessage {
@@ -48,6 +50,7 @@ impl DeliveryMessage {
             value: d.value,
             currency: d.currency.clone(),
             action: Action::Send,
+            intake_id: crate::pipeline::random_event_id(),
         }
     }
 
@@ -67,6 +70,7 @@ impl DeliveryMessage {
                 status: d.status.to_string(),
                 reason: d.reason.clone(),
             },
+            intake_id: crate::pipeline::random_event_id(),
         }
     }
 }
@@ -110,6 +114,10 @@ pub fn classify(kind: Kind, status: Option<u16>, body: &str) -> Verdict {
                 "HTTP {status} code {}: {message}",
                 code.unwrap_or(0)
             ));
+        }
+        // 190: the access token is invalid. Like OpenAI's 401, the event is fine; the token needs fixing.
+        if code == Some(190) {
+            return Verdict::Retry(format!("HTTP {status} (check the token secret): {message}"));
         }
     }
     if status == 401 || status == 403 {
@@ -156,10 +164,14 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-/// Seconds to wait before attempt `attempts + 1`: 10 s, 20 s, 40 s, … capped at 15 minutes.
-pub fn backoff_seconds(attempts: u32) -> u32 {
-    10u32.saturating_mul(1u32 << attempts.min(10)).min(900)
+/// Seconds to wait before attempt `attempts + 1`: base, 2×base, 4×base, … capped at 15 minutes
+/// (with the default base of 10 s: 10, 20, 40, …).
+pub fn backoff_seconds(attempts: u32, base: u32) -> u32 {
+    base.saturating_mul(1u32 << attempts.min(10)).min(900)
 }
+
+/// The default backoff base, in seconds.
+pub const BACKOFF_BASE_S: u32 = 10;
 
 /// How long to wait for a platform before treating the attempt as a timeout (Meta advises 1.5 s).
 pub const UPSTREAM_TIMEOUT_MS: u32 = 1500;
@@ -183,6 +195,7 @@ mod tests {
             (Kind::OpenAi, Some(422), openai_old, Verdict::Rejected { index: Some(0), message: "HTTP 422: event_timestamp_ms must be within the last 7 days. (event_timestamp_too_old)".into() }),
             (Kind::OpenAi, Some(401), r#"{"error":{"message":"Unauthorized"}}"#, Verdict::Retry("HTTP 401 (check the token secret): Unauthorized".into())),
             (Kind::Meta, Some(400), meta_throttle, Verdict::Retry("HTTP 400 code 4: Application request limit reached (4)".into())),
+            (Kind::Capi, Some(400), r#"{"error":{"message":"Invalid OAuth access token.","code":190}}"#, Verdict::Retry("HTTP 400 (check the token secret): Invalid OAuth access token. (190)".into())),
             (Kind::Meta, Some(400), meta_bad, Verdict::Rejected { index: None, message: "HTTP 400: Invalid parameter (100)".into() }),
         ];
         for (kind, status, body, expected) in cases {
@@ -192,9 +205,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let waits: Vec<u32> = (0..8).map(backoff_seconds).collect();
+        let waits: Vec<u32> = (0..8).map(|a| backoff_seconds(a, BACKOFF_BASE_S)).collect();
         assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 900]);
-        assert_eq!(backoff_seconds(u32::MAX), 900);
+        assert_eq!(backoff_seconds(u32::MAX, BACKOFF_BASE_S), 900);
+        assert_eq!(backoff_seconds(3, 0), 0);
     }
 
     #[test]
@@ -214,6 +228,7 @@ mod tests {
                 status: "consent_blocked".into(),
                 reason: "ad_storage denied".into(),
             },
+            intake_id: "i1".into(),
         };
         let back: DeliveryMessage =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();

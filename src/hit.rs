@@ -207,6 +207,16 @@ impl Hit {
                 "\"event\" is longer than {MAX_NAME_LEN} bytes"
             )));
         }
+        if event.chars().any(char::is_control)
+            || self
+                .event_id
+                .as_deref()
+                .is_some_and(|id| id.chars().any(char::is_control))
+        {
+            return Err(HitError(
+                "\"event\" and \"event_id\" must not contain control characters".into(),
+            ));
+        }
         if let Some(id) = &self.event_id {
             if id.trim().is_empty() || id.len() > MAX_NAME_LEN {
                 return Err(HitError(format!(
@@ -299,6 +309,10 @@ mod tests {
                 "expected text or a number",
             ),
             (br#"{"event":"A","time":-5}"#, "positive unix timestamp"),
+            (
+                b"{\"event\":\"A\",\"event_id\":\"x\\r\\nSet-Cookie: a=b\"}",
+                "control characters",
+            ),
             (b"\xff\xfe", "expected value"),
             (br#"[1,2]"#, "invalid type"),
         ];

@@ -36,3 +36,6 @@ pub fn check(source: &str) -> Result<config::Config, Vec<Diagnostic>> {
         Err(failures)
     }
 }
+
+#[cfg(target_arch = "wasm32")]
+mod edge;

@@ -338,6 +338,14 @@ pub(crate) fn whole(n: f64) -> Value {
     }
 }
 
+/// `url` with its scheme and host replaced by `origin` (path and query kept): how a local run sends every
+/// destination to the mock CAPI. Only the operator sets `origin`; no request can.
+pub fn rebase_url(url: &str, origin: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    format!("{}{path}", origin.trim_end_matches('/'))
+}
+
 /// Adds `key: value` to a JSON object when the value is present.
 pub(crate) fn put<T: Into<Value>>(
     obj: &mut serde_json::Map<String, Value>,

@@ -238,3 +238,25 @@ fn denied_consent_keeps_the_event_from_ad_platforms_only() {
         3
     );
 }
+
+#[test]
+fn rebasing_keeps_path_and_query() {
+    assert_eq!(
+        rebase_url(
+            "https://bzr.openai.com/v1/events?pid=p",
+            "http://127.0.0.1:9999"
+        ),
+        "http://127.0.0.1:9999/v1/events?pid=p"
+    );
+    assert_eq!(
+        rebase_url(
+            "https://graph.facebook.com/v25.0/1/events",
+            "http://127.0.0.1:9999/"
+        ),
+        "http://127.0.0.1:9999/v25.0/1/events"
+    );
+    assert_eq!(
+        rebase_url("https://hooks.example.com", "http://h:1"),
+        "http://h:1/"
+    );
+}

@@ -1,0 +1,58 @@
+# capi-edge. The two commands: `make dev` (run it locally) and `make test` (everything CI runs).
+SHELL := bash
+TOOLS ?= $(HOME)/.cache/capi-edge/tools
+export PATH := $(TOOLS)/bin:$(PATH)
+# Keep wrangler and Miniflare on loopback: no metrics, no update checks, no cf.json download.
+export WRANGLER_SEND_METRICS := false
+export WRANGLER_SEND_ERROR_REPORTS := false
+export WRANGLER_HIDE_BANNER := true
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+
+.PHONY: dev test setup setup-browser check lint build test-rust test-e2e bench load fuzz deploy clean
+
+## Run the worker, the demo shop page and the mock CAPI on 127.0.0.1 (Ctrl-C stops all).
+dev: setup
+	bash scripts/dev.sh
+
+## Set up, lint, run every test: native core, built Wasm in workerd, headless Chromium.
+test: setup-browser lint test-rust build test-e2e
+
+setup:
+	bash scripts/setup.sh
+
+setup-browser:
+	bash scripts/setup.sh --browser
+
+## Validate capi.toml and run its [[test]] blocks.
+check:
+	cargo run -q --release --bin capi-edge -- check capi.toml
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy -q --all-targets -- -D warnings
+	cargo clippy -q --lib --target wasm32-unknown-unknown -- -D warnings
+
+test-rust:
+	cargo test -q
+
+## The optimized worker (wasm-opt -Oz) in build/.
+build:
+	bash scripts/build.sh
+
+test-e2e:
+	node --test --test-force-exit --test-concurrency=1 tests/e2e/
+
+## Core pipeline cost per hit, natively.
+bench:
+	cargo bench --bench pipeline
+
+## Longer property runs of the config and hit parsers (not part of `make test`).
+fuzz:
+	PROPTEST_CASES=20000 cargo test -q --release --test robustness
+
+deploy: setup build
+	node_modules/.bin/wrangler d1 migrations apply capi-edge-ledger --remote
+	node_modules/.bin/wrangler deploy
+
+clean:
+	rm -rf build target .dev-state

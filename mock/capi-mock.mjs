@@ -1,0 +1,182 @@
+// Mock Conversions API: accepts the `openai`, `capi` and `meta` layouts on loopback, enforces their documented
+// rules, answers like the real APIs, and prints each accepted event. Tests drive it through /__mock/*.
+//   node mock/capi-mock.mjs [--port 9999] [--quiet]
+import http from 'node:http';
+
+const DAY_MS = 24 * 3600 * 1000;
+const HEX64 = /^[0-9a-f]{64}$/;
+const OPENAI_TYPES = {
+  page_viewed: 'contents', contents_viewed: 'contents', items_added: 'contents', checkout_started: 'contents',
+  order_created: 'contents', lead_created: 'customer_action', registration_completed: 'customer_action',
+  appointment_scheduled: 'customer_action', subscription_created: 'plan_enrollment', trial_started: 'plan_enrollment',
+  app_installed: 'customer_action', app_opened: 'customer_action', custom: 'custom',
+};
+const OPENAI_SOURCES = ['web', 'mobile_app', 'offline', 'physical_store', 'phone_call', 'email', 'other'];
+const META_SOURCES = ['email', 'website', 'app', 'phone_call', 'chat', 'physical_store', 'system_generated', 'business_messaging', 'other'];
+const OPENAI_HASHED = ['emails_sha256', 'phone_numbers_sha256', 'external_ids_sha256', 'first_names_sha256', 'last_names_sha256'];
+const META_HASHED = ['em', 'ph', 'fn', 'ln', 'db', 'ge', 'ct', 'st', 'zp', 'country', 'external_id'];
+
+export function createMock({ quiet = false, expectTokens = null } = {}) {
+  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1 };
+  const log = (...a) => { if (!quiet) console.log('[mock-capi]', ...a); };
+  const random = () => { // deterministic per seed, so a fault run is repeatable
+    state.rng = (state.rng * 1103515245 + 12345) % 2147483648;
+    return state.rng / 2147483648;
+  };
+
+  function openaiError(status, message, code, param = null) {
+    return [status, { error: { message, type: 'invalid_request_error', param, code } }];
+  }
+  function metaError(message, code, subcode) {
+    return [400, { error: { message, type: 'OAuthException', code, error_subcode: subcode, fbtrace_id: 'AmockTrace' } }];
+  }
+  function tokenOk(layout, token) {
+    if (!token) return false;
+    return !expectTokens || !expectTokens[layout] || expectTokens[layout] === token;
+  }
+
+  function checkOpenAI(url, headers, body, now) {
+    const auth = headers.authorization || '';
+    if (!auth.startsWith('Bearer ') || !tokenOk('openai', auth.slice(7))) return openaiError(401, 'Unauthorized', null);
+    if (!url.searchParams.get('pid')) return openaiError(400, "[{'type': 'missing', 'loc': ('query', 'pid'), 'msg': 'Field required'}]", null);
+    if (!Array.isArray(body.events)) return openaiError(400, 'events is required', 'missing_events', 'events');
+    if (body.events.length < 1 || body.events.length > 1000) return openaiError(400, 'events must hold 1 to 1000 events', 'invalid_batch', 'events');
+    for (const [i, e] of body.events.entries()) {
+      const p = `events[${i}]`;
+      const bad = (msg, code, field, status = 400) => openaiError(status, `Invalid event at ${p}. ${msg}`, code, `${p}${field}`);
+      if (typeof e.id !== 'string' || !e.id) return bad('id is required.', 'missing_id', '.id');
+      if (!(e.type in OPENAI_TYPES)) return bad('type must be a supported event.', 'invalid_event_type', '.type');
+      if (e.type === 'custom' && !/^[a-z0-9_-]{1,64}$/.test(e.custom_event_name || '')) return bad('custom_event_name is required for custom events.', 'invalid_custom_event_name', '.custom_event_name');
+      if (!Number.isInteger(e.timestamp_ms)) return bad('timestamp_ms must be an integer.', 'invalid_timestamp', '.timestamp_ms');
+      if (e.timestamp_ms < now - 7 * DAY_MS) return openaiError(422, 'event_timestamp_ms must be within the last 7 days.', 'event_timestamp_too_old', `${p}.timestamp_ms`);
+      if (e.timestamp_ms > now + 10 * 60 * 1000) return openaiError(422, 'event_timestamp_ms must be at most 10 minutes ahead.', 'event_timestamp_in_future', `${p}.timestamp_ms`);
+      if (e.action_source !== undefined && !OPENAI_SOURCES.includes(e.action_source)) return bad('action_source is not valid.', 'invalid_action_source', '.action_source');
+      if (e.action_source === 'web' && !e.source_url) return bad('source_url is required when action_source is web.', 'missing_source_url', '.source_url');
+      if (!e.data || e.data.type !== OPENAI_TYPES[e.type]) return bad(`data.type must be ${OPENAI_TYPES[e.type]}.`, 'missing_event_data_type', '.data.type');
+      if (e.data.amount !== undefined && (!Number.isInteger(e.data.amount) || !/^[A-Z]{3}$/.test(e.data.currency || ''))) return bad('amount must be an integer in minor units, with a currency.', 'invalid_amount', '.data.amount');
+      for (const f of OPENAI_HASHED) {
+        const v = e.user && e.user[f];
+        if (v !== undefined && !(Array.isArray(v) && v.every((h) => HEX64.test(h)))) return bad(`user.${f} must be a list of lowercase SHA-256 hex.`, 'invalid_hash', `.user.${f}`);
+      }
+    }
+    return null;
+  }
+
+  function checkMetaEvents(data, now) {
+    if (!Array.isArray(data) || data.length < 1 || data.length > 1000) return metaError('data must hold 1 to 1000 events', 100);
+    for (const [i, e] of data.entries()) {
+      if (!e.event_name || !e.event_id) return metaError(`data[${i}]: event_name and event_id are required`, 100);
+      if (!Number.isInteger(e.event_time)) return metaError(`data[${i}]: event_time must be a unix timestamp in seconds`, 100);
+      if (e.event_time * 1000 < now - 7 * DAY_MS) return metaError('Invalid parameter: event_time is too far in the past', 100, 2804003);
+      if (e.event_time * 1000 > now + 10 * 60 * 1000) return metaError('Invalid parameter: event_time is in the future', 100, 2804004);
+      if (!META_SOURCES.includes(e.action_source)) return metaError(`data[${i}]: action_source is required`, 100);
+      if (e.action_source === 'website' && (!e.event_source_url || !e.user_data || !e.user_data.client_user_agent))
+        return metaError(`data[${i}]: website events need event_source_url and client_user_agent`, 100);
+      for (const f of META_HASHED) {
+        const v = e.user_data && e.user_data[f];
+        if (v !== undefined && ![].concat(v).every((h) => HEX64.test(h))) return metaError(`data[${i}].user_data.${f} must be SHA-256 hashed`, 100);
+      }
+    }
+    return null;
+  }
+
+  function route(req, url, body, now) {
+    const path = url.pathname;
+    if (/^\/v[0-9.]+\/[^/]+\/events$/.test(path) && !path.startsWith('/v1/events')) {
+      if (!body.access_token || !tokenOk('meta', body.access_token)) return ['meta', metaError('Invalid OAuth access token.', 190)];
+      return ['meta', checkMetaEvents(body.data, now), body.data];
+    }
+    if (path === '/v1/events' && body && body.pixel_id !== undefined) {
+      if (!body.access_token || !tokenOk('capi', body.access_token)) return ['capi', metaError('Invalid OAuth access token.', 190)];
+      return ['capi', checkMetaEvents(body.data, now), body.data];
+    }
+    if (path === '/v1/events') return ['openai', checkOpenAI(url, req.headers, body, now), body.events];
+    if (path.startsWith('/hook')) {
+      if (!Array.isArray(body.events)) return ['webhook', [400, { error: 'events is required' }]];
+      return ['webhook', null, body.events];
+    }
+    return [null, [404, { error: { message: `no API at ${path}` } }]];
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url, 'http://mock');
+      const reply = (status, obj) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(obj));
+      };
+      if (url.pathname.startsWith('/__mock/')) return control(url, req, Buffer.concat(chunks), reply);
+      state.requests++;
+      const f = state.faults;
+      if (f.timeout_rate && random() < f.timeout_rate) {
+        // Lost on the way: hold the connection past the worker's timeout, then drop it unprocessed.
+        setTimeout(() => res.destroy(), f.timeout_ms || 3000);
+        return;
+      }
+      if (f.fail_rate && random() < f.fail_rate) {
+        return random() < 0.5
+          ? reply(500, { error: { message: 'Internal error (injected)', type: 'server_error', code: null } })
+          : reply(429, { error: { message: 'Too many requests (injected)', type: 'rate_limit', code: 'rate_limited' } });
+      }
+      let body;
+      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reply(400, { error: { message: 'body is not JSON', code: 'invalid_json' } }); }
+      const now = Date.now();
+      const [layout, error, events] = route(req, url, body, now);
+      if (!error && f.reject_event_id) {
+        const i = (events || []).findIndex((e) => (e.id || e.event_id) === f.reject_event_id);
+        if (i >= 0) {
+          const err = layout === 'openai'
+            ? openaiError(400, `Invalid event at events[${i}]. See errors for details.`, 'invalid_event', `events[${i}]`)
+            : metaError(`data[${i}]: Invalid parameter (injected)`, 100);
+          state.refused.push({ layout, event_id: f.reject_event_id, status: err[0] });
+          return reply(...err);
+        }
+      }
+      if (error) {
+        state.refused.push({ layout, status: error[0], body: error[1] });
+        log(`refused ${layout || 'request'} ${req.method} ${url.pathname}: ${error[0]} ${JSON.stringify(error[1])}`);
+        return reply(...error);
+      }
+      for (const e of events) {
+        const rec = { layout, event_id: e.id || e.event_id, event_name: e.type || e.event_name, event: e, at: now };
+        state.accepted.push(rec);
+        const user = e.user || e.user_data || {};
+        const em = [].concat(user.emails_sha256 || user.em || user.em_sha256 || [])[0];
+        const amount = e.data && e.data.amount !== undefined ? `${e.data.amount} ${e.data.currency}` : (e.custom_data ? `${e.custom_data.value} ${e.custom_data.currency}` : '');
+        log(`${layout} accepted ${rec.event_name} id=${rec.event_id}${em ? ` em=${em.slice(0, 12)}…` : ''} ${amount}`.trim());
+      }
+      if (layout === 'openai') return reply(200, { accepted_events: events.length });
+      return reply(200, { events_received: events.length, messages: [], fbtrace_id: 'AmockTrace' });
+    });
+  });
+
+  function control(url, req, raw, reply) {
+    if (url.pathname === '/__mock/events') return reply(200, state.accepted);
+    if (url.pathname === '/__mock/stats') return reply(200, { requests: state.requests, accepted: state.accepted.length, refused: state.refused });
+    if (url.pathname === '/__mock/reset') {
+      state.accepted = []; state.requests = 0; state.refused = []; state.faults = {}; state.rng = 1;
+      return reply(200, { ok: true });
+    }
+    if (url.pathname === '/__mock/faults' && req.method === 'POST') {
+      state.faults = JSON.parse(raw.toString('utf8') || '{}');
+      state.rng = state.faults.seed || 1;
+      return reply(200, { ok: true, faults: state.faults });
+    }
+    return reply(404, { error: 'unknown control path' });
+  }
+
+  return {
+    server, state,
+    listen: (port = 0, host = '127.0.0.1') => new Promise((resolve) => server.listen(port, host, () => resolve(server.address().port))),
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
+  const mock = createMock({ quiet: process.argv.includes('--quiet') });
+  const port = await mock.listen(Number(arg('--port', process.env.MOCK_PORT || 9999)));
+  console.log(`[mock-capi] listening on http://127.0.0.1:${port} (openai: /v1/events?pid=…, capi: /v1/events, meta: /<version>/<pixel>/events)`);
+}

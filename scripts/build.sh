@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the worker to build/: checks capi.toml first (its errors are the marketer's), then worker-build with the
+# locally installed wasm-bindgen, wasm-opt and esbuild (worker-build would otherwise download them from GitHub).
+#   scripts/build.sh         optimized build (wasm-opt -Oz), for deploy and benchmarks
+#   scripts/build.sh --dev   fast build without wasm-opt, for the local loop
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS="${CAPI_EDGE_TOOLS:-$HOME/.cache/capi-edge/tools}"
+export PATH="$TOOLS/bin:$PATH"
+cargo run -q --release --bin capi-edge -- check capi.toml
+export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
+export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
+export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
+if [ "${1:-}" = "--dev" ]; then
+  worker-build --release --no-opt
+else
+  worker-build --release
+fi

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The local loop: build (fast, no wasm-opt), apply the ledger migrations, start the mock CAPI and `wrangler dev`
+# with the demo shop page. Everything listens on 127.0.0.1; no request leaves loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORKER_PORT="${WORKER_PORT:-8787}"
+MOCK_PORT="${MOCK_PORT:-9999}"
+STATE=.dev-state
+export CAPI_EDGE_BUILD=--dev
+export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
+
+bash scripts/build.sh --dev
+node_modules/.bin/wrangler d1 migrations apply capi-edge-ledger --local --persist-to "$STATE" >/dev/null
+echo "[dev] ledger migrations applied (state in $STATE/)"
+
+node mock/capi-mock.mjs --port "$MOCK_PORT" &
+MOCK_PID=$!
+WRANGLER_PID=""
+cleanup() {
+  [ -n "$WRANGLER_PID" ] && kill "$WRANGLER_PID" 2>/dev/null || true
+  kill "$MOCK_PID" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+echo "[dev] demo shop:  http://127.0.0.1:$WORKER_PORT/   (click Buy; the mock CAPI prints the hashed Purchase)"
+echo "[dev] mock CAPI:  http://127.0.0.1:$MOCK_PORT/__mock/events"
+# Local stand-ins for the Worker secrets; production tokens are set with `wrangler secret put`.
+node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --persist-to "$STATE" --log-level "${LOG_LEVEL:-info}" \
+  --var SERVE_DEMO:true --var "UPSTREAM_ORIGIN:http://127.0.0.1:$MOCK_PORT" \
+  --var OPENAI_CAPI_KEY:dev-openai-key --var CAPI_ACCESS_TOKEN:dev-capi-token &
+WRANGLER_PID=$!
+wait "$WRANGLER_PID"

@@ -1,0 +1,168 @@
+//! The browser event endpoint: CORS, size guard, parse, enrich, click-id cookies, pipeline, enqueue, 204.
+
+use super::respond::{cors_headers, gif, json_error, no_content, preflight};
+use crate::click_ids;
+use crate::config::Config;
+use crate::cors::{self, Cors};
+use crate::delivery::DeliveryMessage;
+use crate::intake::{self, RequestFacts};
+use crate::pipeline::random_event_id;
+use std::collections::BTreeMap;
+use worker::*;
+
+/// Request headers triggers may read (`context.headers.<name>`): where the visitor is, in Cloudflare's words.
+const EXPOSED_HEADERS: [&str; 4] = ["cf-ipcountry", "cf-region", "cf-ipcity", "accept-language"];
+
+pub async fn browser(
+    mut req: Request,
+    env: &Env,
+    _ctx: &Context,
+    config: &Config,
+) -> Result<Response> {
+    let headers = req.headers().clone();
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let url = req.url()?;
+    let own_origin = url.origin().ascii_serialization();
+    let origin = header("origin");
+    let referer = header("referer");
+    let allowed_origin = match cors::check(
+        &config.site,
+        origin.as_deref(),
+        referer.as_deref(),
+        &own_origin,
+    ) {
+        Cors::Allowed(o) => Some(o),
+        Cors::NoOrigin => None,
+        Cors::Refused(o) => {
+            return json_error(
+                403,
+                "origin_not_allowed",
+                &format!("{o} is not in [site] allowed_origins"),
+            );
+        }
+    };
+    let method = req.method();
+    if method == Method::Options {
+        return preflight(allowed_origin.as_deref().unwrap_or("null"));
+    }
+    // Refuse an oversized body before reading it, when the sender says its size.
+    let max = config.site.max_body_bytes;
+    if let Some(len) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        if len > max {
+            return json_error(
+                413,
+                "body_too_large",
+                &format!("the body is {len} bytes; the limit is {max}"),
+            );
+        }
+    }
+    let body = if method == Method::Post {
+        req.bytes().await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let now = Date::now().as_millis() as i64;
+    let exposed: BTreeMap<String, String> = EXPOSED_HEADERS
+        .iter()
+        .filter_map(|h| header(h).map(|v| (h.to_string(), v)))
+        .collect();
+    let content_type = header("content-type");
+    let query = url.query().map(str::to_string);
+    let client_ip = header("cf-connecting-ip");
+    let user_agent = header("user-agent");
+    let cookie_header = header("cookie");
+    let facts = RequestFacts {
+        method: method.as_ref(),
+        content_type: content_type.as_deref(),
+        body: &body,
+        query: query.as_deref(),
+        client_ip: client_ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+        cookie_header: cookie_header.as_deref(),
+        referer: referer.as_deref(),
+        exposed_headers: exposed,
+        max_body_bytes: max,
+    };
+    let hits = match intake::browser_hits(&facts, now) {
+        Ok(h) => h,
+        Err(refusal) => {
+            let mut r = Response::from_json(&refusal.body())?.with_status(refusal.status);
+            if let Some(o) = &allowed_origin {
+                cors_headers(r.headers_mut(), o)?;
+            }
+            return Ok(r);
+        }
+    };
+
+    let mut messages = Vec::new();
+    let mut cookies = Vec::new();
+    let mut event_ids = Vec::new();
+    for mut hit in hits {
+        let denied = config.site.consent_denied.check(&hit).is_ok();
+        if !denied {
+            cookies = click_ids::refresh(&mut hit, now, &mut || random_u64());
+        }
+        let outcome = config.process(&hit, now, &mut random_event_id);
+        let source = hit.source.as_str();
+        messages.extend(
+            outcome
+                .deliveries
+                .iter()
+                .map(|d| DeliveryMessage::send(d, source, now)),
+        );
+        messages.extend(
+            outcome
+                .dropped
+                .iter()
+                .map(|d| DeliveryMessage::record(d, source, now)),
+        );
+        event_ids.push(outcome.event_id);
+    }
+    if !messages.is_empty() {
+        if let Err(e) = enqueue(env, messages).await {
+            console_error!("capi-edge: enqueue failed: {e}");
+            return json_error(
+                503,
+                "unavailable",
+                "the event could not be queued; send it again",
+            );
+        }
+    }
+
+    let mut resp = if method == Method::Get {
+        gif()?
+    } else {
+        no_content()?
+    };
+    let h = resp.headers_mut();
+    if let Some(o) = &allowed_origin {
+        cors_headers(h, o)?;
+    }
+    // Hits refuse control characters in ids, so this cannot fail; if it ever did, the event is queued already.
+    let _ = h.set("x-capi-event-id", &event_ids.join(","));
+    if allowed_origin.is_some() {
+        h.set("access-control-expose-headers", "x-capi-event-id")?;
+    }
+    for c in &cookies {
+        h.append(
+            "set-cookie",
+            &c.header(config.site.cookie_domain.as_deref()),
+        )?;
+    }
+    Ok(resp)
+}
+
+/// Queues accept at most 100 messages per `sendBatch`.
+pub async fn enqueue(env: &Env, messages: Vec<DeliveryMessage>) -> Result<()> {
+    let queue = env.queue("DELIVERIES")?;
+    for chunk in messages.chunks(100) {
+        queue.send_batch(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom::getrandom(&mut b);
+    u64::from_le_bytes(b)
+}

@@ -1,0 +1,285 @@
+//! The queue consumer: claims each event in the ledger (dedup), sends per destination in batches, and acts on
+//! the platform's answer: ack, retry with backoff, split out a bad event, or record a dead letter.
+
+use super::ledger::{self, Claim};
+use super::settings::{self, WorkerSecrets};
+use crate::delivery::{
+    backoff_seconds, classify, Action, DeliveryMessage, Verdict, BACKOFF_BASE_S,
+    UPSTREAM_TIMEOUT_MS,
+};
+use crate::destination::{rebase_url, Destination, OutboundRequest};
+use std::collections::{BTreeMap, VecDeque};
+use wasm_bindgen::JsValue;
+use worker::*;
+
+/// One message on its way, with the attempts the ledger counted so far.
+struct Item {
+    message: Message<DeliveryMessage>,
+    attempts: u32,
+}
+
+pub async fn batch(batch: MessageBatch<DeliveryMessage>, env: &Env) {
+    let now = Date::now().as_millis() as i64;
+    let messages = match batch.messages() {
+        Ok(m) => m,
+        Err(e) => {
+            console_error!("capi-edge: unreadable queue batch, retrying: {e}");
+            batch.retry_all();
+            return;
+        }
+    };
+    let db = ledger::open(env);
+    if batch.queue().ends_with("-dlq") {
+        return dead_letters(messages, db.as_ref(), now).await;
+    }
+    let config = match settings::config(env) {
+        Ok(c) => c,
+        Err(e) => {
+            console_error!("capi-edge: {e}");
+            messages
+                .iter()
+                .for_each(|m| m.retry_with_options(&delay(60)));
+            return;
+        }
+    };
+    let base = env
+        .var("RETRY_BASE_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(BACKOFF_BASE_S);
+    let mut groups: BTreeMap<String, Vec<Message<DeliveryMessage>>> = BTreeMap::new();
+    for m in messages {
+        groups
+            .entry(m.body().destination.clone())
+            .or_default()
+            .push(m);
+    }
+    for (name, group) in groups {
+        let Some(dest) = config.destination(&name) else {
+            console_error!("capi-edge: destination {name} is no longer in the config; {} messages dropped to the DLQ", group.len());
+            group
+                .iter()
+                .for_each(|m| m.retry_with_options(&delay(base)));
+            continue;
+        };
+        let mut items = Vec::new();
+        for m in group {
+            if let Some(item) = admit(m, db.as_ref(), base).await {
+                items.push(item);
+            }
+        }
+        send_all(dest, items, env, db.as_ref(), base, now).await;
+    }
+}
+
+/// Claims the event in the ledger. `None`: nothing to send (recorded only, a duplicate, or already final).
+async fn admit(m: Message<DeliveryMessage>, db: Option<&D1Database>, base: u32) -> Option<Item> {
+    let body = m.body();
+    let (status, response) = match &body.action {
+        Action::Send => ("queued", None),
+        Action::Record { status, reason } => (status.as_str(), Some(reason.as_str())),
+    };
+    let Some(db) = db else {
+        // Without a ledger there is no dedup; still deliver rather than lose.
+        return matches!(body.action, Action::Send).then_some(Item {
+            message: m,
+            attempts: 0,
+        });
+    };
+    match ledger::claim(db, body, &body.intake_id, status, response).await {
+        Ok(Some(Claim {
+            intake_id,
+            status,
+            attempts,
+        })) => {
+            let ours = intake_id == body.intake_id;
+            let final_state = matches!(status.as_str(), "sent" | "failed");
+            if !ours || final_state || !matches!(body.action, Action::Send) {
+                m.ack();
+                None
+            } else {
+                Some(Item {
+                    message: m,
+                    attempts,
+                })
+            }
+        }
+        Ok(None) => Some(Item {
+            message: m,
+            attempts: 0,
+        }),
+        Err(e) => {
+            // Sending without the claim could double-send; wait for the ledger instead.
+            console_error!("capi-edge: ledger unavailable, retrying: {e}");
+            m.retry_with_options(&delay(base));
+            None
+        }
+    }
+}
+
+/// Sends in batches within the destination's limit; a refused batch is split until the bad event is alone.
+async fn send_all(
+    dest: &Destination,
+    items: Vec<Item>,
+    env: &Env,
+    db: Option<&D1Database>,
+    base: u32,
+    now: i64,
+) {
+    let mut pending: VecDeque<Vec<Item>> = VecDeque::new();
+    let mut items = items;
+    while !items.is_empty() {
+        let rest = items.split_off(items.len().min(dest.max_batch));
+        pending.push_back(items);
+        items = rest;
+    }
+    let mut statements = Vec::new();
+    while let Some(mut group) = pending.pop_front() {
+        let payloads: Vec<serde_json::Value> = group
+            .iter()
+            .map(|i| {
+                serde_json::from_str(&i.message.body().payload).unwrap_or(serde_json::Value::Null)
+            })
+            .collect();
+        let verdict = match dest.request(payloads, &WorkerSecrets(env)) {
+            Ok(request) => {
+                let (status, text) = send(&request, env).await;
+                classify(dest.kind, status, &text)
+            }
+            Err(missing_secret) => Verdict::Retry(missing_secret),
+        };
+        match verdict {
+            Verdict::Delivered => {
+                for i in &group {
+                    record(&mut statements, db, i, "sent", "accepted", now);
+                    i.message.ack();
+                }
+                console_log!("capi-edge: {} delivered {} events", dest.name, group.len());
+            }
+            Verdict::Retry(reason) => {
+                for i in &group {
+                    record(&mut statements, db, i, "retrying", &reason, now);
+                    i.message
+                        .retry_with_options(&delay(backoff_seconds(i.attempts, base)));
+                }
+                console_log!(
+                    "capi-edge: {} will retry {} events: {reason}",
+                    dest.name,
+                    group.len()
+                );
+            }
+            Verdict::Rejected {
+                index: Some(bad),
+                message,
+            } if bad < group.len() && group.len() > 1 => {
+                let item = group.remove(bad);
+                record(&mut statements, db, &item, "failed", &message, now);
+                item.message.ack();
+                pending.push_front(group);
+            }
+            Verdict::Rejected { message, .. } if group.len() > 1 => {
+                console_log!(
+                    "capi-edge: {} refused a batch of {} ({message}); sending one by one",
+                    dest.name,
+                    group.len()
+                );
+                for i in group.into_iter().rev() {
+                    pending.push_front(vec![i]);
+                }
+            }
+            Verdict::Rejected { message, .. } => {
+                for i in &group {
+                    record(&mut statements, db, i, "failed", &message, now);
+                    i.message.ack();
+                }
+                console_log!("capi-edge: {} refused an event: {message}", dest.name);
+            }
+        }
+    }
+    if let (Some(db), false) = (db, statements.is_empty()) {
+        if let Err(e) = db.batch(statements).await {
+            console_error!("capi-edge: ledger update failed: {e}");
+        }
+    }
+}
+
+fn record(
+    statements: &mut Vec<D1PreparedStatement>,
+    db: Option<&D1Database>,
+    item: &Item,
+    status: &str,
+    response: &str,
+    now: i64,
+) {
+    let Some(db) = db else { return };
+    let response: String = response.chars().take(500).collect();
+    match ledger::outcome(db, item.message.body(), status, &response, now) {
+        Ok(s) => statements.push(s),
+        Err(e) => console_error!("capi-edge: ledger statement failed: {e}"),
+    }
+}
+
+async fn dead_letters(messages: Vec<Message<DeliveryMessage>>, db: Option<&D1Database>, now: i64) {
+    let mut statements = Vec::new();
+    for m in &messages {
+        let body = m.body();
+        console_error!(
+            "capi-edge: dead letter: {} {} {}",
+            body.destination,
+            body.event_name,
+            body.event_id
+        );
+        if let Some(s) = db.and_then(|db| ledger::dead_letter(db, body, now).ok()) {
+            statements.push(s);
+        }
+    }
+    if let Some(db) = db {
+        if !statements.is_empty() {
+            if let Err(e) = db.batch(statements).await {
+                console_error!("capi-edge: ledger update failed: {e}");
+                messages.iter().for_each(|m| m.retry());
+                return;
+            }
+        }
+    }
+    messages.iter().for_each(|m| m.ack());
+}
+
+/// POSTs the request; `(None, reason)` on a timeout or a network error.
+async fn send(request: &OutboundRequest, env: &Env) -> (Option<u16>, String) {
+    let url = match settings::upstream_origin(env) {
+        Some(origin) => rebase_url(&request.url, &origin),
+        None => request.url.clone(),
+    };
+    let headers = Headers::new();
+    for (k, v) in &request.headers {
+        if headers.set(k, v).is_err() {
+            return (None, format!("invalid header {k}"));
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&request.body.to_string())));
+    let outbound = match Request::new_with_init(&url, &init) {
+        Ok(r) => r,
+        Err(e) => return (None, format!("could not build the request: {e}")),
+    };
+    let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(UPSTREAM_TIMEOUT_MS));
+    match Fetch::Request(outbound).send_with_signal(&signal).await {
+        Ok(mut resp) => {
+            let status = resp.status_code();
+            (Some(status), resp.text().await.unwrap_or_default())
+        }
+        Err(e) => (
+            None,
+            format!("no response within {UPSTREAM_TIMEOUT_MS} ms or network error: {e}"),
+        ),
+    }
+}
+
+fn delay(seconds: u32) -> QueueRetryOptions {
+    QueueRetryOptionsBuilder::new()
+        .with_delay_seconds(seconds)
+        .build()
+}

@@ -1,0 +1,58 @@
+//! The Cloudflare Worker shell: the only module that touches the `worker` crate. It reads requests, calls the
+//! pure core, and moves bytes to Queues, D1 and the platforms. Handlers are short; nothing here panics.
+
+mod collect;
+mod deliver;
+mod ledger;
+mod respond;
+mod settings;
+
+use respond::json_error;
+use worker::*;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    match route(req, &env, &ctx).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            console_error!("capi-edge: request failed: {e}");
+            json_error(
+                500,
+                "internal_error",
+                "the worker could not handle this request; it was logged",
+            )
+        }
+    }
+}
+
+async fn route(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
+    let config = match settings::config(env) {
+        Ok(c) => c,
+        Err(detail) => return json_error(500, "config_invalid", &detail),
+    };
+    let path = req.path();
+    let prefix = config.site.path_prefix.as_str();
+    let Some(rest) = path.strip_prefix(prefix) else {
+        if (path == "/" || path.starts_with("/thank-you")) && settings::serve_demo(env) {
+            return respond::demo_page(prefix);
+        }
+        return respond::not_found(&path);
+    };
+    match (req.method(), rest) {
+        (_, "/e") => collect::browser(req, env, ctx, &config).await,
+        (Method::Get, "/s.js") => respond::pixel_script(prefix),
+        (Method::Get, "/health") => respond::health(&config),
+        _ => respond::not_found(&path),
+    }
+}
+
+#[event(queue)]
+async fn queue(
+    batch: MessageBatch<crate::delivery::DeliveryMessage>,
+    env: Env,
+    _ctx: Context,
+) -> Result<()> {
+    // Never return Err: the macro turns it into a trap that resets the isolate. Each message is acked or retried.
+    deliver::batch(batch, &env).await;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Responses: JSON errors, CORS headers, the pixel script, the 1×1 gif, health.
+
+use crate::config::Config;
+use serde_json::json;
+use worker::{Headers, Response, Result};
+
+/// The first-party pixel script, with its endpoint filled in at serve time.
+const PIXEL_JS: &str = include_str!("../../www/pixel.js");
+const DEMO_HTML: &str = include_str!("../../www/demo.html");
+/// A transparent 1×1 GIF for image beacons.
+const GIF: [u8; 43] = [
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+pub fn json_error(status: u16, error: &str, detail: &str) -> Result<Response> {
+    Ok(Response::from_json(&json!({"error": error, "detail": detail}))?.with_status(status))
+}
+
+pub fn not_found(path: &str) -> Result<Response> {
+    json_error(404, "not_found", &format!("nothing is served at {path}"))
+}
+
+pub fn no_content() -> Result<Response> {
+    Ok(Response::empty()?.with_status(204))
+}
+
+pub fn gif() -> Result<Response> {
+    let mut r = Response::from_bytes(GIF.to_vec())?;
+    r.headers_mut().set("content-type", "image/gif")?;
+    r.headers_mut().set("cache-control", "no-store")?;
+    Ok(r)
+}
+
+pub fn pixel_script(prefix: &str) -> Result<Response> {
+    let body = PIXEL_JS.replace("__CAPI_ENDPOINT__", &format!("{prefix}/e"));
+    let mut r = Response::ok(body)?;
+    r.headers_mut()
+        .set("content-type", "application/javascript; charset=utf-8")?;
+    r.headers_mut()
+        .set("cache-control", "public, max-age=3600")?;
+    Ok(r)
+}
+
+pub fn demo_page(prefix: &str) -> Result<Response> {
+    Response::from_html(DEMO_HTML.replace("__CAPI_PREFIX__", prefix))
+}
+
+pub fn health(config: &Config) -> Result<Response> {
+    let destinations: Vec<_> = config
+        .destinations
+        .iter()
+        .map(|d| json!({"name": d.name, "kind": d.kind.as_str()}))
+        .collect();
+    Response::from_json(
+        &json!({"ok": true, "version": env!("CARGO_PKG_VERSION"), "destinations": destinations,
+                                "tags": config.tags.len()}),
+    )
+}
+
+/// CORS headers for an allowed origin; credentials are allowed so the first-party cookies travel.
+pub fn cors_headers(headers: &mut Headers, origin: &str) -> Result<()> {
+    headers.set("access-control-allow-origin", origin)?;
+    headers.set("access-control-allow-credentials", "true")?;
+    headers.set("vary", "Origin")?;
+    Ok(())
+}
+
+pub fn preflight(origin: &str) -> Result<Response> {
+    let mut r = no_content()?;
+    cors_headers(r.headers_mut(), origin)?;
+    r.headers_mut()
+        .set("access-control-allow-methods", "POST, GET, OPTIONS")?;
+    r.headers_mut()
+        .set("access-control-allow-headers", "content-type")?;
+    r.headers_mut().set("access-control-max-age", "86400")?;
+    Ok(r)
+}

@@ -1,0 +1,65 @@
+//! Where the worker's settings come from: the config embedded at build time (checked by `make build`), or the
+//! `CAPI_CONFIG` variable when set (tests, previews); secrets; and the local-mock upstream override.
+
+use crate::config::Config;
+use crate::destination::Secrets;
+use std::cell::RefCell;
+use std::rc::Rc;
+use worker::Env;
+
+/// The `capi.toml` at the repository root, as built.
+const EMBEDDED_CONFIG: &str = include_str!("../../capi.toml");
+
+thread_local! {
+    /// The parsed config and the text it came from; parsed once per isolate, again only if the text changes.
+    static CACHE: RefCell<Option<(String, Rc<Config>)>> = const { RefCell::new(None) };
+}
+
+/// The config in force, or the first error in words when it does not parse.
+pub fn config(env: &Env) -> Result<Rc<Config>, String> {
+    let text = env
+        .var("CAPI_CONFIG")
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| EMBEDDED_CONFIG.to_string());
+    CACHE.with(|cache| {
+        if let Some((cached_text, config)) = cache.borrow().as_ref() {
+            if *cached_text == text {
+                return Ok(config.clone());
+            }
+        }
+        let config = Rc::new(Config::parse(&text).map_err(|errors| {
+            let first = errors
+                .first()
+                .map(|e| e.render("capi.toml", &text))
+                .unwrap_or_default();
+            format!(
+                "capi.toml has {} error(s); run `capi-edge check`. First: {first}",
+                errors.len()
+            )
+        })?);
+        *cache.borrow_mut() = Some((text, config.clone()));
+        Ok(config)
+    })
+}
+
+/// The demo shop page is served at `/` only where `SERVE_DEMO` is set (the local loop), never by default.
+pub fn serve_demo(env: &Env) -> bool {
+    env.var("SERVE_DEMO").is_ok_and(|v| v.to_string() == "true")
+}
+
+/// For local runs only: send every destination's requests to this origin (the mock CAPI) instead.
+pub fn upstream_origin(env: &Env) -> Option<String> {
+    env.var("UPSTREAM_ORIGIN")
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Worker secrets, by the names the config gives.
+pub struct WorkerSecrets<'a>(pub &'a Env);
+
+impl Secrets for WorkerSecrets<'_> {
+    fn secret(&self, name: &str) -> Option<String> {
+        self.0.secret(name).ok().map(|s| s.to_string())
+    }
+}

@@ -1,0 +1,86 @@
+// Test harness: the built worker (build/index.js + Wasm) in workerd through Miniflare's API, with real local
+// Queues and D1, sending to the mock CAPI on loopback. Kept outside tests/e2e so `node --test` does not run it.
+import { Miniflare } from 'miniflare';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createMock } from '../../mock/capi-mock.mjs';
+
+const ROOT = new URL('../../', import.meta.url);
+export const read = (path) => readFileSync(new URL(path, ROOT), 'utf8');
+export const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex');
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the mock CAPI and the worker. `config` replaces capi.toml (CAPI_CONFIG); `bindings` adds/overrides. */
+export async function start({ config, bindings = {}, expectTokens, maxRetries = 8 } = {}) {
+  const mock = createMock({ quiet: true, expectTokens });
+  const mockPort = await mock.listen(0);
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: new URL('build/index.js', ROOT).pathname,
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: '2025-06-01',
+    cf: false,
+    bindings: {
+      UPSTREAM_ORIGIN: `http://127.0.0.1:${mockPort}`,
+      OPENAI_CAPI_KEY: 'test-openai-key',
+      CAPI_ACCESS_TOKEN: 'test-capi-token',
+      RETRY_BASE_SECONDS: '0',
+      ...(config ? { CAPI_CONFIG: config } : {}),
+      ...bindings,
+    },
+    d1Databases: { LEDGER: 'ledger' },
+    queueProducers: { DELIVERIES: 'capi-edge-deliveries' },
+    queueConsumers: {
+      'capi-edge-deliveries': { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' },
+      'capi-edge-dlq': { maxBatchSize: 100, maxBatchTimeout: 1 },
+    },
+  });
+  await mf.ready;
+  const db = await mf.getD1Database('LEDGER');
+  const schema = read('migrations/0001_ledger.sql').replace(/--.*$/gm, '');
+  for (const stmt of schema.split(';').map((s) => s.trim()).filter(Boolean)) await db.prepare(stmt).run();
+
+  const base = 'https://shop.example.com';
+  return {
+    mf, mock, db, base,
+    fetch: (path, init = {}) => mf.dispatchFetch(base + path, init),
+    /** Every event the mock accepted. */
+    accepted: async () => mock.state.accepted,
+    /** Waits until `predicate(accepted)` holds, or fails after `ms`. */
+    async waitFor(predicate, ms = 15000, what = 'the mock to receive the events') {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        if (predicate(mock.state.accepted)) return mock.state.accepted;
+        await sleep(50);
+      }
+      throw new Error(`timed out waiting for ${what}; accepted: ${JSON.stringify(mock.state.accepted.map((a) => [a.layout, a.event_id]))}; refused: ${JSON.stringify(mock.state.refused)}`);
+    },
+    ledger: async (where = '1=1') => (await db.prepare(`SELECT * FROM ledger WHERE ${where} ORDER BY destination, event_id`).all()).results,
+    async stop() {
+      await mf.dispose();
+      await mock.close();
+    },
+  };
+}
+
+/** A browser Purchase hit on the thank-you page. */
+export function purchase(id, extra = {}) {
+  return {
+    event: 'Purchase',
+    event_id: id,
+    page: { url: 'https://shop.example.com/thank-you?o=' + id },
+    user: { email: ' Jane.Doe@Example.com ', phone: '+1 (650) 555-1212' },
+    data: { value: 149, currency: 'USD', contents: [{ id: 'BOOT-42', quantity: 1, price: 149 }] },
+    ...extra,
+  };
+}
+
+export const browserHeaders = {
+  'content-type': 'application/json',
+  origin: 'https://shop.example.com',
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) capi-edge-test',
+  'cf-connecting-ip': '2001:db8::42',
+};
