@@ -3,8 +3,10 @@
 # locally installed wasm-bindgen, wasm-opt and esbuild (worker-build would otherwise download them from GitHub).
 #   scripts/build.sh         optimized build (wasm-opt -Oz), for deploy and benchmarks
 #   scripts/build.sh --dev   fast build without wasm-opt, for the local loop
+#   scripts/build.sh --skip  keep build/ as it is when present (tests that start `wrangler dev` on a fresh build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--skip" ] && [ -f build/index.js ]; then exit 0; fi
 TOOLS="${CAPI_EDGE_TOOLS:-$HOME/.cache/capi-edge/tools}"
 export PATH="$TOOLS/bin:$PATH"
 cargo run -q --release --bin capi-edge -- check capi.toml

@@ -33,8 +33,13 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
     let path = req.path();
     let prefix = config.site.path_prefix.as_str();
     let Some(rest) = path.strip_prefix(prefix) else {
-        if (path == "/" || path.starts_with("/thank-you")) && settings::serve_demo(env) {
-            return respond::demo_page(prefix);
+        if settings::serve_demo(env) {
+            if path == "/" || path.starts_with("/thank-you") {
+                return respond::demo_page(prefix);
+            }
+            if path == "/favicon.ico" {
+                return respond::no_content();
+            }
         }
         return respond::not_found(&path);
     };

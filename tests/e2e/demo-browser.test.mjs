@@ -1,0 +1,61 @@
+// Headless Chromium (Debian's) on the demo shop served by `wrangler dev`: click Buy, and the mock CAPI gets the
+// hashed Purchase with the same event_id the page handed to the platform's (stub) browser pixel.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { createMock } from '../../mock/capi-mock.mjs';
+import { sha256 } from '../support/harness.mjs';
+import { startWranglerDev } from '../support/wrangler.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The flags that keep Chromium on loopback in this sandbox (no background networking, no component updates).
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let mock, dev, browser;
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}; run \`make setup-browser\``);
+  mock = createMock({ quiet: true });
+  const mockPort = await mock.listen(0);
+  dev = await startWranglerDev({ mockPort });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}, { timeout: 120000 });
+after(async () => {
+  await browser?.close();
+  await dev?.stop();
+  await mock?.close();
+});
+
+test('clicking Buy on the demo shop sends one hashed Purchase per destination, with the browser pixel\'s event_id', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(dev.url + '/');
+  await page.waitForFunction(() => typeof window.capi === 'function');
+  // The PageView on load goes nowhere: the example config only forwards page views from ChatGPT ads.
+  await page.click('#buy');
+  const eventId = await page.evaluate(() => window.lastPurchase);
+  const stubCalls = await page.evaluate(() => window.oaiq.calls);
+  assert.equal(stubCalls.at(-1)[3].event_id, eventId, 'the page handed the same id to the browser pixel');
+  assert.equal(await page.evaluate(() => location.pathname), '/thank-you');
+  const transport = await page.evaluate(() => window.capi.lastTransport);
+  assert.equal(transport, 'beacon');
+
+  const until = Date.now() + 10000;
+  let got = [];
+  while (Date.now() < until) {
+    got = mock.state.accepted.filter((e) => e.event_id === eventId);
+    if (got.length >= 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(got.map((e) => e.layout).sort(), ['capi', 'openai'], dev.log());
+  const openai = got.find((e) => e.layout === 'openai').event;
+  assert.equal(openai.type, 'order_created');
+  assert.deepEqual(openai.user.emails_sha256, [sha256('jane.doe@example.com')]);
+  assert.equal(openai.data.amount, 14900);
+  assert.ok(openai.user.user_agent.includes('Chrome'), 'the real browser user agent travels');
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.screenshot({ path: new URL('../../target/demo-after-buy.png', import.meta.url).pathname });
+});
