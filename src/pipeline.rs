@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 pub struct TagTrace {
     pub tag: String,
     pub fired: bool,
-    /// When it did not fire: the condition that failed, in words.
+    /// When it did not fire, in `Config::trace`: the condition that failed, in words.
     pub reason: Option<String>,
     /// When it fired: the event built.
     pub event: Option<Event>,
@@ -76,6 +76,21 @@ impl Outcome {
 impl Config {
     /// Runs one hit through every tag. `now_ms` is the clock; `new_id` makes an event_id when the hit has none.
     pub fn process(&self, hit: &Hit, now_ms: i64, new_id: &mut dyn FnMut() -> String) -> Outcome {
+        self.run(hit, now_ms, new_id, false)
+    }
+
+    /// Like `process`, and each tag that did not fire says which condition failed (the debug trace).
+    pub fn trace(&self, hit: &Hit, now_ms: i64, new_id: &mut dyn FnMut() -> String) -> Outcome {
+        self.run(hit, now_ms, new_id, true)
+    }
+
+    fn run(
+        &self,
+        hit: &Hit,
+        now_ms: i64,
+        new_id: &mut dyn FnMut() -> String,
+        explain: bool,
+    ) -> Outcome {
         let event_id = hit.event_id.clone().unwrap_or_else(new_id);
         let mut outcome = Outcome {
             event_id: event_id.clone(),
@@ -147,21 +162,23 @@ impl Config {
         outcome
     }
 
-    /// Groups deliveries per destination (in config order) into requests of at most `max_batch` events.
+    /// Takes the deliveries (their payloads move into the requests, uncopied) and groups them per destination
+    /// (in config order) into requests of at most `max_batch` events.
     pub fn requests(
         &self,
-        deliveries: &[Delivery],
+        mut deliveries: Vec<Delivery>,
         secrets: &dyn Secrets,
     ) -> Vec<Result<OutboundRequest, String>> {
         let mut out = Vec::new();
         for (i, dest) in self.destinations.iter().enumerate() {
-            let payloads: Vec<Value> = deliveries
-                .iter()
+            let mut payloads = deliveries
+                .iter_mut()
                 .filter(|d| d.destination == i)
-                .map(|d| d.payload.clone())
-                .collect();
-            for chunk in payloads.chunks(dest.max_batch) {
-                out.push(dest.request(chunk.to_vec(), secrets));
+                .map(|d| d.payload.take())
+                .peekable();
+            while payloads.peek().is_some() {
+                let batch: Vec<Value> = payloads.by_ref().take(dest.max_batch).collect();
+                out.push(dest.request(batch, secrets));
             }
         }
         out
@@ -204,10 +221,11 @@ fn build_event(tag: &Tag, hit: &Hit, event_id: &str, now_ms: i64) -> Event {
         let mut value = raw;
         let mut failed = None;
         for t in &rule.transforms {
-            match t.apply(value.clone(), currency_text.as_deref()) {
+            match t.apply(value, currency_text.as_deref()) {
                 Ok(v) => value = v,
                 Err(reason) => {
                     failed = Some(reason);
+                    value = Value::Null;
                     break;
                 }
             }

@@ -177,6 +177,18 @@ impl Condition {
         })
     }
 
+    /// Whether the hit satisfies the condition: the hot path, which builds no explanation.
+    pub fn matches(&self, hit: &Hit) -> bool {
+        match self {
+            Condition::All(items) => items.iter().all(|c| c.matches(hit)),
+            Condition::Any(items) => items.iter().any(|c| c.matches(hit)),
+            Condition::Not(inner) => !inner.matches(hit),
+            Condition::Test { field, op, .. } => {
+                op.holds_for_text(field, hit) || op.holds(field.resolve(hit).as_deref())
+            }
+        }
+    }
+
     /// `Ok` when the hit satisfies the condition; otherwise the condition that failed, in words.
     pub fn check(&self, hit: &Hit) -> Result<(), String> {
         match self {
@@ -300,6 +312,19 @@ fn build_op(c: &ConditionConfig, errors: &mut Vec<Diagnostic>) -> Option<Op> {
 }
 
 impl Op {
+    /// The text operators, and equality with text, decided on borrowed text without copying the field.
+    fn holds_for_text(&self, field: &FieldPath, hit: &Hit) -> bool {
+        let text = || field.resolve_text(hit);
+        match self {
+            Op::Equals(Value::String(s)) => text().is_some_and(|t| t == s.as_str()),
+            Op::Contains(s) => text().is_some_and(|t| t.contains(s.as_str())),
+            Op::StartsWith(s) => text().is_some_and(|t| t.starts_with(s.as_str())),
+            Op::EndsWith(s) => text().is_some_and(|t| t.ends_with(s.as_str())),
+            Op::Matches(re) => text().is_some_and(|t| re.is_match(&t)),
+            _ => false,
+        }
+    }
+
     fn holds(&self, value: Option<&Value>) -> bool {
         let text = value.and_then(as_text);
         let number = value.and_then(as_number);
@@ -457,6 +482,11 @@ mod tests {
         for (src, expected) in cases {
             let c = condition(&format!("trigger = {src}")).unwrap();
             assert_eq!(c.check(&h).is_ok(), expected, "{src}");
+            assert_eq!(
+                c.matches(&h),
+                expected,
+                "matches() agrees with check(): {src}"
+            );
         }
     }
 

@@ -25,7 +25,7 @@ fn run_fixture(name: &str) {
         deliveries.extend(outcome.deliveries);
     }
     let mut actual = String::new();
-    for request in config.requests(&deliveries, &RedactedSecrets) {
+    for request in config.requests(deliveries, &RedactedSecrets) {
         let r = request.unwrap();
         let line = serde_json::json!({"destination": r.destination, "method": r.method, "url": r.url,
                                       "headers": r.headers, "body": r.body});

@@ -107,7 +107,7 @@ proptest! {
             let user = d.payload.get("user").or_else(|| d.payload.get("user_data")).cloned().unwrap_or_default();
             prop_assert!(!user.to_string().contains('@'), "{}", d.payload);
         }
-        for r in config.requests(&outcome.deliveries, &RedactedSecrets) {
+        for r in config.requests(outcome.deliveries, &RedactedSecrets) {
             prop_assert!(r.is_ok());
         }
     }

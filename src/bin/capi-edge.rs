@@ -115,7 +115,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         deliveries.extend(outcome.deliveries);
     }
-    for request in config.requests(&deliveries, &RedactedSecrets) {
+    for request in config.requests(deliveries, &RedactedSecrets) {
         let request = request.map_err(|e| format!("error: {e}"))?;
         println!("{}", request.summary());
     }

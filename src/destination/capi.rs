@@ -2,9 +2,9 @@
 //! `POST https://ads-api.openai.com/v1/events` with `{"pixel_id", "access_token", "data": [...]}`.
 //! Its events are Meta's (`event_name`, `event_time`, `user_data`, `custom_data`), so `meta` reuses `event_json`.
 
-use super::{put, whole, Destination};
+use super::{object, put, whole, Destination};
 use crate::event::Event;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const DEFAULT_ENDPOINT: &str = "https://ads-api.openai.com/v1/events";
 
@@ -12,7 +12,10 @@ pub const DEFAULT_ENDPOINT: &str = "https://ads-api.openai.com/v1/events";
 pub fn event_json(ev: &Event) -> Value {
     let mut user = Map::new();
     for (key, id) in &ev.user.identifiers {
-        user.insert(key.code().into(), json!([id.sha256]));
+        user.insert(
+            key.code().into(),
+            Value::Array(vec![id.sha256.clone().into()]),
+        );
     }
     put(&mut user, "client_ip_address", ev.user.client_ip.clone());
     put(&mut user, "client_user_agent", ev.user.user_agent.clone());
@@ -78,7 +81,11 @@ pub fn request(
     events: Vec<Value>,
     token: &str,
 ) -> (String, Vec<(String, String)>, Value) {
-    let mut body = json!({"pixel_id": dest.pixel_id, "access_token": token, "data": events});
+    let mut body = object([
+        ("pixel_id", dest.pixel_id.clone().into()),
+        ("access_token", token.into()),
+        ("data", Value::Array(events)),
+    ]);
     if let Some(code) = &dest.test_event_code {
         body["test_event_code"] = code.clone().into();
     }

@@ -2,8 +2,8 @@
 //! `{"data": [...], "access_token", "test_event_code"?}`. The token goes in the body, as Meta's own curl example
 //! sends it (`-F access_token=…`), rather than the `?access_token=` query, so it never lands in URL logs.
 
-use super::Destination;
-use serde_json::{json, Value};
+use super::{object, Destination};
+use serde_json::Value;
 
 /// The Graph API version in the default endpoint (developers.facebook.com, reference/ads-pixel/events).
 pub const DEFAULT_API_VERSION: &str = "v25.0";
@@ -21,7 +21,11 @@ pub fn request(
     events: Vec<Value>,
     token: &str,
 ) -> (String, Vec<(String, String)>, Value) {
-    let mut body = json!({"data": events, "access_token": token, "partner_agent": "capi-edge"});
+    let mut body = object([
+        ("data", Value::Array(events)),
+        ("access_token", token.into()),
+        ("partner_agent", "capi-edge".into()),
+    ]);
     if let Some(code) = &dest.test_event_code {
         body["test_event_code"] = code.clone().into();
     }

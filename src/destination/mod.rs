@@ -346,6 +346,16 @@ pub fn rebase_url(url: &str, origin: &str) -> String {
     format!("{}{path}", origin.trim_end_matches('/'))
 }
 
+/// A JSON object from owned values, without the copy `json!` makes of every value it is given.
+pub(crate) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
 /// Adds `key: value` to a JSON object when the value is present.
 pub(crate) fn put<T: Into<Value>>(
     obj: &mut serde_json::Map<String, Value>,

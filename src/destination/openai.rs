@@ -2,12 +2,12 @@
 //! `POST https://bzr.openai.com/v1/events?pid=<PIXEL_ID>`, `Authorization: Bearer <key>`,
 //! `{"validate_only", "events": [...]}`, money in minor units, identifiers as lists of SHA-256.
 
-use super::{put, whole, Destination};
+use super::{object, put, whole, Destination};
 use crate::event::Event;
 use crate::mapping::minor_units;
 use crate::normalize::Key;
 use crate::standard_event::{self, OpenAiDataType};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const DEFAULT_ENDPOINT: &str = "https://bzr.openai.com/v1/events";
 
@@ -56,12 +56,12 @@ pub fn event_json(ev: &Event) -> Value {
     let mut user = Map::new();
     for (field, key) in HASHED {
         if let Some(id) = ev.user.identifiers.get(&key) {
-            user.insert(field.into(), json!([id.sha256]));
+            user.insert(field.into(), Value::Array(vec![id.sha256.clone().into()]));
         }
     }
     for (field, key) in PLAIN {
         if let Some(v) = ev.user.plain.get(&key) {
-            user.insert(field.into(), json!([v]));
+            user.insert(field.into(), Value::Array(vec![v.clone().into()]));
         }
     }
     put(&mut user, "ip_address", ev.user.client_ip.clone());
@@ -134,6 +134,10 @@ pub fn request(
         crate::field::percent_encode(&dest.pixel_id)
     );
     let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
-    let body = json!({"validate_only": dest.validate_only, "integration_source": "capi-edge", "events": events});
+    let body = object([
+        ("validate_only", dest.validate_only.into()),
+        ("integration_source", "capi-edge".into()),
+        ("events", Value::Array(events)),
+    ]);
     (url, headers, body)
 }

@@ -118,7 +118,7 @@ fn batches_never_exceed_the_destination_limit() {
         );
     }
     let requests: Vec<OutboundRequest> = c
-        .requests(&deliveries, &RedactedSecrets)
+        .requests(deliveries, &RedactedSecrets)
         .into_iter()
         .map(Result::unwrap)
         .collect();
@@ -148,7 +148,7 @@ fn requests_carry_tokens_from_secrets_and_fail_without_them() {
         ("META_TOKEN", "EAAB"),
     ]));
     let reqs: Vec<OutboundRequest> = c
-        .requests(&d, &secrets)
+        .requests(d.clone(), &secrets)
         .into_iter()
         .map(Result::unwrap)
         .collect();
@@ -165,10 +165,10 @@ fn requests_carry_tokens_from_secrets_and_fail_without_them() {
     );
 
     let partial = Map(HashMap::from([("META_TOKEN", "EAAB")]));
-    let err = c.requests(&d, &partial).remove(0).unwrap_err();
+    let err = c.requests(d.clone(), &partial).remove(0).unwrap_err();
     assert!(err.contains("OPENAI_KEY is not set"), "{err}");
 
-    let redacted = c.requests(&d, &RedactedSecrets).remove(0).unwrap();
+    let redacted = c.requests(d.clone(), &RedactedSecrets).remove(0).unwrap();
     assert!(redacted
         .headers
         .contains(&("authorization".into(), "Bearer <secret OPENAI_KEY>".into())));

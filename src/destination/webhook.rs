@@ -1,7 +1,7 @@
 //! A generic JSON webhook: `{"events": [...]}` to your own endpoint, with a Bearer token when configured.
 //! Identifiers are hashed here too: raw customer information never leaves the worker.
 
-use super::{put, Destination};
+use super::{object, put, Destination};
 use crate::event::Event;
 use serde_json::{json, Map, Value};
 
@@ -31,18 +31,18 @@ pub fn event_json(ev: &Event) -> Value {
     for (k, v) in &ev.custom {
         data.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    json!({
-        "event_name": ev.name,
-        "event_id": ev.event_id,
-        "event_time_ms": ev.time_ms,
-        "tag": ev.tag,
-        "source": ev.source.as_str(),
-        "action_source": ev.action_source.meta(),
-        "event_source_url": ev.source_url,
-        "match_quality": ev.match_quality,
-        "user": user,
-        "data": data,
-    })
+    object([
+        ("event_name", ev.name.clone().into()),
+        ("event_id", ev.event_id.clone().into()),
+        ("event_time_ms", ev.time_ms.into()),
+        ("tag", ev.tag.clone().into()),
+        ("source", ev.source.as_str().into()),
+        ("action_source", ev.action_source.meta().into()),
+        ("event_source_url", ev.source_url.clone().into()),
+        ("match_quality", ev.match_quality.into()),
+        ("user", Value::Object(user)),
+        ("data", Value::Object(data)),
+    ])
 }
 
 pub fn request(
@@ -53,5 +53,9 @@ pub fn request(
     let headers = token
         .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
         .unwrap_or_default();
-    (dest.endpoint.clone(), headers, json!({"events": events}))
+    (
+        dest.endpoint.clone(),
+        headers,
+        object([("events", Value::Array(events))]),
+    )
 }
