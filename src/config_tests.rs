@@ -172,3 +172,29 @@ fn a_failing_config_test_is_an_error_at_its_expectation() {
     );
     assert!(text.contains("capi.toml:23:1"), "{text}");
 }
+
+#[test]
+fn a_tag_that_did_not_fire_names_the_failing_condition_in_the_trace_only() {
+    let src = format!(
+        "{DESTS}\n[[tag]]\nname = \"p\"\ndestination = \"openai\"\nevent = \"Purchase\"\ntrigger = {{ all = [ {{ field = \"event\", equals = \"Purchase\" }}, {{ field = \"page.path\", starts_with = \"/thank-you\" }} ] }}\n\n[[test]]\nname = \"cart\"\nhit = {{ event = \"Purchase\", page = {{ url = \"https://s.example/cart\" }} }}\nfires = [\"p\"]\n"
+    );
+    let config = Config::parse(&src).unwrap();
+    let failures = crate::config_test::run_tests(&config);
+    let hint = failures[0].hint.clone().unwrap();
+    assert_eq!(
+        hint,
+        r#""p" did not fire: page.path starts_with "/thank-you" (was "/cart")"#
+    );
+    let hit = crate::hit::Hit::from_json(
+        br#"{"event":"Purchase","page":{"url":"https://s.example/cart"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.process(&hit, 0, &mut || "x".into()).tags[0].reason,
+        None,
+        "the hot path explains nothing"
+    );
+    assert!(config.trace(&hit, 0, &mut || "x".into()).tags[0]
+        .reason
+        .is_some());
+}

@@ -94,24 +94,24 @@ impl Config {
         let event_id = hit.event_id.clone().unwrap_or_else(new_id);
         let mut outcome = Outcome {
             event_id: event_id.clone(),
-            consent_denied: self.site.consent_denied.check(hit).is_ok(),
+            consent_denied: self.site.consent_denied.matches(hit),
             ..Outcome::default()
         };
         let consent_denied = outcome.consent_denied;
         for tag in &self.tags {
-            let check = match &tag.trigger {
-                Some(condition) => condition.check(hit),
-                None if hit.event == tag.event => Ok(()),
-                None => Err(format!(
-                    "event equals {:?} (was {:?})",
-                    tag.event, hit.event
-                )),
+            let fired = match &tag.trigger {
+                Some(condition) => condition.matches(hit),
+                None => hit.event == tag.event,
             };
-            if let Err(reason) = check {
+            if !fired {
+                let reason = explain.then(|| match &tag.trigger {
+                    Some(condition) => condition.check(hit).err().unwrap_or_default(),
+                    None => format!("event equals {:?} (was {:?})", tag.event, hit.event),
+                });
                 outcome.tags.push(TagTrace {
                     tag: tag.name.clone(),
                     fired: false,
-                    reason: Some(reason),
+                    reason,
                     event: None,
                 });
                 continue;

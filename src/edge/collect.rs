@@ -98,7 +98,7 @@ pub async fn browser(
     let mut cookies = Vec::new();
     let mut event_ids = Vec::new();
     for mut hit in hits {
-        let denied = config.site.consent_denied.check(&hit).is_ok();
+        let denied = config.site.consent_denied.matches(&hit);
         if !denied {
             cookies = click_ids::refresh(&mut hit, now, &mut || random_u64());
         }
