@@ -17,7 +17,7 @@ const OPENAI_HASHED = ['emails_sha256', 'phone_numbers_sha256', 'external_ids_sh
 const META_HASHED = ['em', 'ph', 'fn', 'ln', 'db', 'ge', 'ct', 'st', 'zp', 'country', 'external_id'];
 
 export function createMock({ quiet = false, expectTokens = null } = {}) {
-  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1 };
+  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 } };
   const log = (...a) => { if (!quiet) console.log('[mock-capi]', ...a); };
   const random = () => { // deterministic per seed, so a fault run is repeatable
     state.rng = (state.rng * 1103515245 + 12345) % 2147483648;
@@ -112,11 +112,14 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
       const f = state.faults;
       if (f.timeout_rate && random() < f.timeout_rate) {
         // Lost on the way: hold the connection past the worker's timeout, then drop it unprocessed.
+        state.injected.timeout++;
         setTimeout(() => res.destroy(), f.timeout_ms || 3000);
         return;
       }
       if (f.fail_rate && random() < f.fail_rate) {
-        return random() < 0.5
+        const status = random() < 0.5 ? 500 : 429;
+        state.injected[status]++;
+        return status === 500
           ? reply(500, { error: { message: 'Internal error (injected)', type: 'server_error', code: null } })
           : reply(429, { error: { message: 'Too many requests (injected)', type: 'rate_limit', code: 'rate_limited' } });
       }
@@ -154,9 +157,9 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
 
   function control(url, req, raw, reply) {
     if (url.pathname === '/__mock/events') return reply(200, state.accepted);
-    if (url.pathname === '/__mock/stats') return reply(200, { requests: state.requests, accepted: state.accepted.length, refused: state.refused });
+    if (url.pathname === '/__mock/stats') return reply(200, { requests: state.requests, accepted: state.accepted.length, refused: state.refused, injected: state.injected });
     if (url.pathname === '/__mock/reset') {
-      state.accepted = []; state.requests = 0; state.refused = []; state.faults = {}; state.rng = 1;
+      state.accepted = []; state.requests = 0; state.refused = []; state.faults = {}; state.rng = 1; state.injected = { 500: 0, 429: 0, timeout: 0 };
       return reply(200, { ok: true });
     }
     if (url.pathname === '/__mock/faults' && req.method === 'POST') {

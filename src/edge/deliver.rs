@@ -62,59 +62,86 @@ pub async fn batch(batch: MessageBatch<DeliveryMessage>, env: &Env) {
                 .for_each(|m| m.retry_with_options(&delay(base)));
             continue;
         };
-        let mut items = Vec::new();
-        for m in group {
-            if let Some(item) = admit(m, db.as_ref(), base).await {
-                items.push(item);
-            }
-        }
+        let items = admit(group, db.as_ref(), base).await;
         send_all(dest, items, env, db.as_ref(), base, now).await;
     }
 }
 
-/// Claims the event in the ledger. `None`: nothing to send (recorded only, a duplicate, or already final).
-async fn admit(m: Message<DeliveryMessage>, db: Option<&D1Database>, base: u32) -> Option<Item> {
-    let body = m.body();
-    let (status, response) = match &body.action {
-        Action::Send => ("queued", None),
-        Action::Record { status, reason } => (status.as_str(), Some(reason.as_str())),
-    };
+/// Claims each event in the ledger, in one round trip. Returns what to send: not the record-only messages,
+/// the duplicates (another message owns the event) or the events already final.
+async fn admit(
+    messages: Vec<Message<DeliveryMessage>>,
+    db: Option<&D1Database>,
+    base: u32,
+) -> Vec<Item> {
+    let is_send = |m: &Message<DeliveryMessage>| matches!(m.body().action, Action::Send);
     let Some(db) = db else {
         // Without a ledger there is no dedup; still deliver rather than lose.
-        return matches!(body.action, Action::Send).then_some(Item {
-            message: m,
-            attempts: 0,
-        });
+        return messages
+            .into_iter()
+            .filter(is_send)
+            .map(|message| Item {
+                message,
+                attempts: 0,
+            })
+            .collect();
     };
-    match ledger::claim(db, body, &body.intake_id, status, response).await {
-        Ok(Some(Claim {
-            intake_id,
-            status,
-            attempts,
-        })) => {
-            let ours = intake_id == body.intake_id;
-            let final_state = matches!(status.as_str(), "sent" | "failed");
-            if !ours || final_state || !matches!(body.action, Action::Send) {
-                m.ack();
-                None
-            } else {
-                Some(Item {
-                    message: m,
-                    attempts,
-                })
+    let statements: Result<Vec<D1PreparedStatement>> = messages
+        .iter()
+        .map(|m| {
+            let body = m.body();
+            match &body.action {
+                Action::Send => ledger::claim(db, body, "queued", None),
+                Action::Record { status, reason } => {
+                    ledger::claim(db, body, status, Some(reason.as_str()))
+                }
             }
-        }
-        Ok(None) => Some(Item {
-            message: m,
-            attempts: 0,
-        }),
+        })
+        .collect();
+    let results = match statements {
+        Ok(s) => db.batch(s).await,
+        Err(e) => Err(e),
+    };
+    let results = match results {
+        Ok(r) => r,
         Err(e) => {
             // Sending without the claim could double-send; wait for the ledger instead.
-            console_error!("capi-edge: ledger unavailable, retrying: {e}");
-            m.retry_with_options(&delay(base));
-            None
+            console_error!(
+                "capi-edge: ledger unavailable, retrying {} messages: {e}",
+                messages.len()
+            );
+            messages
+                .iter()
+                .for_each(|m| m.retry_with_options(&delay(base)));
+            return Vec::new();
+        }
+    };
+    let mut items = Vec::new();
+    for (message, result) in messages.into_iter().zip(results) {
+        let claim = result
+            .results::<Claim>()
+            .ok()
+            .and_then(|rows| rows.into_iter().next());
+        match claim {
+            Some(Claim {
+                intake_id,
+                status,
+                attempts,
+            }) if intake_id == message.body().intake_id
+                && !matches!(status.as_str(), "sent" | "failed")
+                && is_send(&message) =>
+            {
+                items.push(Item { message, attempts })
+            }
+            Some(_) => message.ack(),
+            None if is_send(&message) => items.push(Item {
+                message,
+                attempts: 0,
+            }),
+            None => message.ack(),
         }
     }
+    items
 }
 
 /// Sends in batches within the destination's limit; a refused batch is split until the bad event is alone.

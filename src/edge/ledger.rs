@@ -34,14 +34,15 @@ fn opt_str(v: Option<&str>) -> JsValue {
     v.map_or(JsValue::NULL, JsValue::from_str)
 }
 
-/// Inserts the row, or counts a duplicate on the existing one. Returns who owns the row afterwards.
-pub async fn claim(
+/// Inserts the row, or counts a duplicate on the existing one; the statement returns who owns the row afterwards.
+/// Run many in one `db.batch`: D1 runs them in order, in one transaction, so two copies of an event in the
+/// same batch still get one owner.
+pub fn claim(
     db: &D1Database,
     m: &DeliveryMessage,
-    intake_id: &str,
     status: &str,
     response: Option<&str>,
-) -> Result<Option<Claim>> {
+) -> Result<D1PreparedStatement> {
     db.prepare(
         "INSERT INTO ledger (destination, event_name, event_id, tag, source, sources, intake_id, received_ms, \
          updated_ms, status, response, value, currency, match_quality) \
@@ -58,16 +59,14 @@ pub async fn claim(
         m.tag.as_str().into(),
         m.source.as_str().into(),
         source_bit(&m.source).into(),
-        intake_id.into(),
+        m.intake_id.as_str().into(),
         (m.received_ms as f64).into(),
         status.into(),
         opt_str(response),
         opt_f64(m.value),
         opt_str(m.currency.as_deref()),
         m.match_quality.into(),
-    ])?
-    .first::<Claim>(None)
-    .await
+    ])
 }
 
 /// Sets the outcome of an attempt on a row.
