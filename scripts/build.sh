@@ -17,4 +17,8 @@ if [ "${1:-}" = "--dev" ]; then
   worker-build --release --no-opt
 else
   worker-build --release
+  # worker-build's wasm-opt pass keeps the names section (~200 KB); nothing at the edge reads it.
+  "$WASM_OPT_BIN" --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm
+  raw=$(wc -c < build/index_bg.wasm); gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
+  echo "build/index_bg.wasm: $raw bytes, $gz bytes gzip"
 fi

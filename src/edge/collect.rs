@@ -21,8 +21,9 @@ pub async fn browser(
 ) -> Result<Response> {
     let headers = req.headers().clone();
     let header = |name: &str| headers.get(name).ok().flatten();
-    let url = req.url()?;
-    let own_origin = url.origin().ascii_serialization();
+    // The raw URL string, split by hand: `req.url()` would link the `url` crate's IDNA tables (~200 KB of Wasm).
+    let raw_url = req.inner().url();
+    let own_origin = cors::origin_of(&raw_url).unwrap_or_default();
     let origin = header("origin");
     let referer = header("referer");
     let allowed_origin = match cors::check(
@@ -67,7 +68,11 @@ pub async fn browser(
         .filter_map(|h| header(h).map(|v| (h.to_string(), v)))
         .collect();
     let content_type = header("content-type");
-    let query = url.query().map(str::to_string);
+    let query = raw_url
+        .split('#')
+        .next()
+        .and_then(|u| u.split_once('?'))
+        .map(|(_, q)| q.to_string());
     let client_ip = header("cf-connecting-ip");
     let user_agent = header("user-agent");
     let cookie_header = header("cookie");
