@@ -35,6 +35,7 @@ test('clicking Buy on the demo shop sends one hashed Purchase per destination, w
   await page.goto(dev.url + '/');
   await page.waitForFunction(() => typeof window.capi === 'function');
   // The PageView on load goes nowhere: the example config only forwards page views from ChatGPT ads.
+  const clicked = Date.now();
   await page.click('#buy');
   const eventId = await page.evaluate(() => window.lastPurchase);
   const stubCalls = await page.evaluate(() => window.oaiq.calls);
@@ -51,6 +52,7 @@ test('clicking Buy on the demo shop sends one hashed Purchase per destination, w
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.deepEqual(got.map((e) => e.layout).sort(), ['capi', 'openai'], dev.log());
+  console.log(`demo: Buy clicked → mock CAPI accepted the Purchase at both destinations in ${Math.max(...got.map((e) => e.at)) - clicked} ms`);
   const openai = got.find((e) => e.layout === 'openai').event;
   assert.equal(openai.type, 'order_created');
   assert.deepEqual(openai.user.emails_sha256, [sha256('jane.doe@example.com')]);
