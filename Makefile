@@ -46,6 +46,10 @@ test-e2e:
 bench:
 	cargo bench --bench pipeline
 
+## Browser-facing latency at a fixed rate, with an instant and a 500 ms upstream (not part of `make test`).
+load: setup build
+	node scripts/load.mjs --rate 200 --seconds 10 --connections 16
+
 ## Longer property runs of the config and hit parsers (not part of `make test`).
 fuzz:
 	PROPTEST_CASES=20000 cargo test -q --release --test robustness

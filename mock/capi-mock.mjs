@@ -123,6 +123,13 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
           ? reply(500, { error: { message: 'Internal error (injected)', type: 'server_error', code: null } })
           : reply(429, { error: { message: 'Too many requests (injected)', type: 'rate_limit', code: 'rate_limited' } });
       }
+      if (f.delay_ms) return setTimeout(() => handle(req, res, url, chunks, reply), f.delay_ms);
+      handle(req, res, url, chunks, reply);
+    });
+  });
+
+  function handle(req, res, url, chunks, reply) {
+      const f = state.faults;
       let body;
       try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reply(400, { error: { message: 'body is not JSON', code: 'invalid_json' } }); }
       const now = Date.now();
@@ -152,8 +159,7 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
       }
       if (layout === 'openai') return reply(200, { accepted_events: events.length });
       return reply(200, { events_received: events.length, messages: [], fbtrace_id: 'AmockTrace' });
-    });
-  });
+  }
 
   function control(url, req, raw, reply) {
     if (url.pathname === '/__mock/events') return reply(200, state.accepted);

@@ -46,6 +46,19 @@ pub async fn browser(
     if method == Method::Options {
         return preflight(allowed_origin.as_deref().unwrap_or("null"));
     }
+    if let Some(retry_after) = rate_limited(env, header("cf-connecting-ip").as_deref()).await {
+        let mut r = json_error(
+            429,
+            "rate_limited",
+            "too many events from this address; retry later",
+        )?;
+        r.headers_mut()
+            .set("retry-after", &retry_after.to_string())?;
+        if let Some(o) = &allowed_origin {
+            cors_headers(r.headers_mut(), o)?;
+        }
+        return Ok(r);
+    }
     // Refuse an oversized body before reading it, when the sender says its size.
     let max = config.site.max_body_bytes;
     if let Some(len) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
@@ -156,6 +169,20 @@ pub async fn browser(
     }
     Ok(resp)
 }
+
+/// The Workers rate-limit binding `INTAKE_LIMITER`, keyed on the visitor's IP (wrangler.toml `[[ratelimits]]`).
+/// `Some(seconds to wait)` when over the limit. Without the binding, or if it fails, intake stays open:
+/// losing conversions is worse than letting a burst through.
+async fn rate_limited(env: &Env, ip: Option<&str>) -> Option<u32> {
+    let limiter = env.rate_limiter("INTAKE_LIMITER").ok()?;
+    match limiter.limit(ip.unwrap_or("unknown").to_string()).await {
+        Ok(outcome) if !outcome.success => Some(RATE_LIMIT_PERIOD_S),
+        _ => None,
+    }
+}
+
+/// The period of the `[[ratelimits]]` rule in wrangler.toml, sent back as Retry-After.
+const RATE_LIMIT_PERIOD_S: u32 = 60;
 
 /// Queues accept at most 100 messages per `sendBatch`.
 pub async fn enqueue(env: &Env, messages: Vec<DeliveryMessage>) -> Result<()> {

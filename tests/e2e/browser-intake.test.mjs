@@ -179,6 +179,22 @@ describe('the origin and input guard', () => {
     });
   }
 
+  test('one address over the per-IP limit gets 429 with Retry-After; others go on', async () => {
+    const limited = await start({ rateLimit: 3 });
+    try {
+      const send = (ip) => limited.fetch('/r/e', { method: 'POST', headers: { ...browserHeaders, 'cf-connecting-ip': ip }, body: JSON.stringify({ event: 'PageView' }) });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await send('198.51.100.1')).status);
+      assert.deepEqual(statuses, [204, 204, 204, 429, 429]);
+      const res = await send('198.51.100.1');
+      assert.equal(res.headers.get('retry-after'), '60');
+      assert.deepEqual(await res.json(), { error: 'rate_limited', detail: 'too many events from this address; retry later' });
+      assert.equal((await send('198.51.100.2')).status, 204, 'another address is not limited');
+    } finally {
+      await limited.stop();
+    }
+  });
+
   test('unknown routes get a JSON 404, health answers', async () => {
     const res = await w.fetch('/r/nope');
     assert.equal(res.status, 404);

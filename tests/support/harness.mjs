@@ -11,7 +11,7 @@ export const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex'
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the mock CAPI and the worker. `config` replaces capi.toml (CAPI_CONFIG); `bindings` adds/overrides. */
-export async function start({ config, bindings = {}, expectTokens, maxRetries = 8 } = {}) {
+export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false } = {}) {
   const mock = createMock({ quiet: true, expectTokens });
   const mockPort = await mock.listen(0);
   const mf = new Miniflare({
@@ -23,6 +23,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     ],
     compatibilityDate: '2025-06-01',
     cf: false,
+    ...(listen ? { host: '127.0.0.1', port: 0 } : {}),
     bindings: {
       UPSTREAM_ORIGIN: `http://127.0.0.1:${mockPort}`,
       OPENAI_CAPI_KEY: 'test-openai-key',
@@ -32,20 +33,21 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
       ...bindings,
     },
     d1Databases: { LEDGER: 'ledger' },
+    ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
     queueProducers: { DELIVERIES: 'capi-edge-deliveries' },
     queueConsumers: {
       'capi-edge-deliveries': { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' },
       'capi-edge-dlq': { maxBatchSize: 100, maxBatchTimeout: 1 },
     },
   });
-  await mf.ready;
+  const url = (await mf.ready).toString().replace(/\/$/, '');
   const db = await mf.getD1Database('LEDGER');
   const schema = read('migrations/0001_ledger.sql').replace(/--.*$/gm, '');
   for (const stmt of schema.split(';').map((s) => s.trim()).filter(Boolean)) await db.prepare(stmt).run();
 
   const base = 'https://shop.example.com';
   return {
-    mf, mock, db, base,
+    mf, mock, db, base, url,
     fetch: (path, init = {}) => mf.dispatchFetch(base + path, init),
     /** Every event the mock accepted. */
     accepted: async () => mock.state.accepted,
