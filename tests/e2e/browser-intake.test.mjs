@@ -142,6 +142,22 @@ describe('dedup at the edge', () => {
   });
 });
 
+describe('retries run out', () => {
+  test('a platform that keeps failing: the message goes to the dead-letter queue and the ledger says so', async () => {
+    const failing = await start({ maxRetries: 2 });
+    try {
+      failing.mock.state.faults = { fail_rate: 1 };
+      await failing.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(purchase('ord-dlq')) });
+      const rows = await waitLedger(failing, "event_id = 'ord-dlq' AND status = 'dead_letter'", 2, 30000);
+      assert.deepEqual(rows.map((r) => [r.destination, r.status, r.attempts]), [['capi', 'dead_letter', 3], ['openai', 'dead_letter', 3]]);
+      assert.match(rows[0].response, /^HTTP (500|429): /, 'the last platform answer is kept');
+      assert.equal(failing.mock.state.accepted.length, 0);
+    } finally {
+      await failing.stop();
+    }
+  });
+});
+
 describe('the origin and input guard', () => {
   test('a page on another origin is refused and nothing is sent', async () => {
     const res = await post(purchase('ord-evil'), { origin: 'https://evil.example' });
