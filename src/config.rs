@@ -54,6 +54,47 @@ pub const DEFAULT_CONSENT_DENIED: &str = r#"consent_denied = { any = [
 pub const DEFAULT_PATH_PREFIX: &str = "/r";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// `[sources]`: the server-side ways in. Each one is off until configured.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesConfig {
+    /// The backend events API (`POST <prefix>/api/events`): NAMES of the Worker secrets that hold the accepted
+    /// API keys, one per backend, so each can be rotated on its own.
+    pub backend_key_secrets: Option<Vec<Spanned<String>>>,
+    /// Shopify order webhooks (`POST <prefix>/webhooks/shopify`): NAME of the secret holding the app's signing secret.
+    pub shopify_secret: Option<Spanned<String>>,
+    /// WooCommerce order webhooks (`POST <prefix>/webhooks/woocommerce`): NAME of the secret holding the webhook secret.
+    pub woocommerce_secret: Option<Spanned<String>>,
+}
+
+/// The checked `[sources]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sources {
+    pub backend_key_secrets: Vec<String>,
+    pub shopify_secret: Option<String>,
+    pub woocommerce_secret: Option<String>,
+}
+
+/// `[[proxy]]`: a platform's own browser script served from the site's domain (`<prefix><path>`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// Where it is served, under the path prefix, e.g. "/lib/oaiq.js".
+    pub path: Spanned<String>,
+    /// The one fixed URL it is fetched from. Never taken from the request.
+    pub upstream: Spanned<String>,
+    /// How long the edge keeps a copy, in seconds (default 3600).
+    pub cache_seconds: Option<u32>,
+}
+
+/// A checked `[[proxy]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    pub path: String,
+    pub upstream: String,
+    pub cache_seconds: u32,
+}
+
 /// A tag as written in `[[tag]]`: when it fires (trigger), what it sends (event + map), where (destination).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,6 +148,8 @@ pub struct TestConfig {
     /// Per destination name: outbound field path → expected value, e.g. `"data.amount" = 14900`.
     /// A path reads the destination's event JSON: `user.emails_sha256.0`, `custom_data.value`.
     pub expect: Option<BTreeMap<Spanned<String>, ExpectedFields>>,
+    /// Where the sample hit comes from: "browser" (default), "server" (the backend API) or "webhook".
+    pub source: Option<Spanned<String>>,
     /// Per destination name: fields that must NOT be sent (e.g. an invalid email that must be dropped).
     pub absent: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
 }
@@ -118,12 +161,14 @@ pub type ExpectedFields = BTreeMap<Spanned<String>, Value>;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub site: Site,
+    pub sources: Sources,
+    pub proxies: Vec<Proxy>,
     pub destinations: Vec<Destination>,
     pub tags: Vec<Tag>,
     pub tests: Vec<TestConfig>,
 }
 
-const TOP_LEVEL: [&str; 4] = ["site", "destination", "tag", "test"];
+const TOP_LEVEL: [&str; 6] = ["site", "sources", "destination", "tag", "test", "proxy"];
 
 impl Config {
     /// Parses and checks a config. On failure, every problem found, in file order.
@@ -134,6 +179,8 @@ impl Config {
             Err(e) => return Err(vec![toml_error(&e, "this file")]),
         };
         let mut site_cfg = SiteConfig::default();
+        let mut sources_cfg = SourcesConfig::default();
+        let mut proxy_cfgs: Vec<ProxyConfig> = Vec::new();
         let mut dest_cfgs: Vec<DestinationConfig> = Vec::new();
         let mut tag_cfgs: Vec<TagConfig> = Vec::new();
         let mut tests: Vec<TestConfig> = Vec::new();
@@ -145,6 +192,12 @@ impl Config {
                         site_cfg = s;
                     }
                 }
+                "sources" => {
+                    if let Some(s) = item::<SourcesConfig>(value, "[sources]", &mut errors) {
+                        sources_cfg = s;
+                    }
+                }
+                "proxy" => proxy_cfgs = items(value, "[[proxy]]", &mut errors),
                 "destination" => dest_cfgs = items(value, "[[destination]]", &mut errors),
                 "tag" => tag_cfgs = items(value, "[[tag]]", &mut errors),
                 "test" => tests = items(value, "[[test]]", &mut errors),
@@ -155,6 +208,8 @@ impl Config {
             }
         }
         let site = check_site(&site_cfg, &mut errors);
+        let sources = check_sources(&sources_cfg, &mut errors);
+        let proxies = check_proxies(&proxy_cfgs, &mut errors);
         let destinations = check_destinations(&dest_cfgs, &mut errors);
         let tags = check_tags(&tag_cfgs, &dest_cfgs, &destinations, &mut errors);
         check_tests(&tests, &tag_cfgs, &dest_cfgs, &mut errors);
@@ -170,6 +225,8 @@ impl Config {
         }
         Ok(Config {
             site,
+            sources,
+            proxies,
             destinations: destinations.into_iter().flatten().collect(),
             tags,
             tests,
@@ -311,6 +368,64 @@ fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
         max_body_bytes: cfg.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         cookie_domain: cfg.cookie_domain.clone(),
     }
+}
+
+fn check_sources(cfg: &SourcesConfig, errors: &mut Vec<Diagnostic>) -> Sources {
+    let mut name = |s: &Spanned<String>| {
+        if !crate::destination::is_secret_name(s.get_ref()) {
+            errors.push(
+                Diagnostic::new("this must be the NAME of a Worker secret, not the secret itself", Some(s.span()))
+                    .with_hint("use capital letters, digits and _, e.g. \"SHOPIFY_WEBHOOK_SECRET\", then `wrangler secret put SHOPIFY_WEBHOOK_SECRET`"),
+            );
+        }
+        s.get_ref().clone()
+    };
+    Sources {
+        backend_key_secrets: cfg
+            .backend_key_secrets
+            .iter()
+            .flatten()
+            .map(&mut name)
+            .collect(),
+        shopify_secret: cfg.shopify_secret.as_ref().map(&mut name),
+        woocommerce_secret: cfg.woocommerce_secret.as_ref().map(&mut name),
+    }
+}
+
+fn check_proxies(cfgs: &[ProxyConfig], errors: &mut Vec<Diagnostic>) -> Vec<Proxy> {
+    let mut out = Vec::new();
+    for c in cfgs {
+        let path = c.path.get_ref();
+        let upstream = c.upstream.get_ref();
+        let reserved = ["/e", "/s.js", "/health", "/api/events"];
+        if !path.starts_with('/')
+            || path.contains(['?', '#', ' '])
+            || path.starts_with("/webhooks/")
+            || reserved.contains(&path.as_str())
+        {
+            errors.push(
+                Diagnostic::new(format!("proxy path \"{path}\" is not usable"), Some(c.path.span()))
+                    .with_hint("start it with / and avoid the worker's own paths (/e, /s.js, /health, /api/events, /webhooks/…), e.g. \"/lib/oaiq.js\""),
+            );
+            continue;
+        }
+        if !upstream.starts_with("https://") || upstream.contains(char::is_whitespace) {
+            errors.push(
+                Diagnostic::new(
+                    format!("proxy upstream \"{upstream}\" must be a full https:// URL"),
+                    Some(c.upstream.span()),
+                )
+                .with_hint("e.g. upstream = \"https://bzrcdn.openai.com/sdk/oaiq.min.js\""),
+            );
+            continue;
+        }
+        out.push(Proxy {
+            path: path.clone(),
+            upstream: upstream.clone(),
+            cache_seconds: c.cache_seconds.unwrap_or(3600),
+        });
+    }
+    out
 }
 
 fn check_destinations(
@@ -484,6 +599,21 @@ fn check_tests(
     let tag_names: Vec<&str> = tags.iter().map(|t| t.name.get_ref().as_str()).collect();
     let dest_names: Vec<&str> = dests.iter().map(|d| d.name.get_ref().as_str()).collect();
     for t in tests {
+        if let Some(src) = &t.source {
+            if !["browser", "server", "webhook"].contains(&src.get_ref().as_str()) {
+                errors.push(
+                    Diagnostic::new(
+                        format!("unknown source \"{}\"", src.get_ref()),
+                        Some(src.span()),
+                    )
+                    .with_hint(suggestion(
+                        src.get_ref(),
+                        "sources",
+                        &["browser", "server", "webhook"],
+                    )),
+                );
+            }
+        }
         if let Err(e) = crate::hit::Hit::from_value(t.hit.get_ref().clone()) {
             errors.push(
                 Diagnostic::new(format!("test \"{}\": the sample hit is not valid: {e}", t.name.get_ref()), Some(t.hit.span()))

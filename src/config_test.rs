@@ -21,8 +21,13 @@ pub fn run_tests(config: &Config) -> Vec<Diagnostic> {
 fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
     let name = test.name.get_ref();
     let mut failures = Vec::new();
-    let Ok(hit) = Hit::from_value(test.hit.get_ref().clone()) else {
+    let Ok(mut hit) = Hit::from_value(test.hit.get_ref().clone()) else {
         return failures; // already reported by the config checks
+    };
+    hit.source = match test.source.as_ref().map(|s| s.get_ref().as_str()) {
+        Some("server") => crate::hit::Source::Server,
+        Some("webhook") => crate::hit::Source::Webhook,
+        _ => crate::hit::Source::Browser,
     };
     let now = hit.time.map_or(TEST_NOW_MS, |_| hit.time_ms(0));
     let mut counter = 0;

@@ -63,6 +63,21 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The event ids as sent: a tag may map its own (an order id), so these can differ from `event_id`.
+    pub fn event_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        let sent = self.deliveries.iter().map(|d| &d.event_id);
+        for id in sent.chain(self.dropped.iter().map(|d| &d.event_id)) {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        if ids.is_empty() {
+            ids.push(self.event_id.clone());
+        }
+        ids
+    }
+
     /// Warnings of every fired tag's event (`em dropped: not an email address`).
     pub fn warnings(&self) -> Vec<String> {
         self.tags
@@ -323,18 +338,22 @@ fn contents(value: &Value) -> Result<Vec<Content>, String> {
         let Some(obj) = item.as_object() else {
             return Err("contents dropped: each item must be an object with an id".into());
         };
-        let id = field(
-            obj,
-            &[
-                "id",
-                "content_id",
-                "sku",
-                "product_id",
-                "item_id",
-                "variant_id",
-            ],
-        )
-        .and_then(|v| as_text(&v).map(|t| t.into_owned()))
+        // A catalogue id first: order line items carry their own line id in `id` (Shopify, WooCommerce).
+        let id = [
+            "sku",
+            "product_id",
+            "content_id",
+            "id",
+            "item_id",
+            "variant_id",
+        ]
+        .iter()
+        .find_map(|n| {
+            obj.get(*n)
+                .and_then(as_text)
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.into_owned())
+        })
         .ok_or("contents dropped: an item has no id (or sku)")?;
         out.push(Content {
             id,

@@ -321,7 +321,8 @@ fn check_platform_rules(kind: Kind, event: &Event, now_ms: i64) -> Result<(), St
     Ok(())
 }
 
-fn is_secret_name(s: &str) -> bool {
+/// A Worker secret's name: capital letters, digits and `_`.
+pub fn is_secret_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())

@@ -260,3 +260,24 @@ fn rebasing_keeps_path_and_query() {
         "http://h:1/"
     );
 }
+
+#[test]
+fn event_ids_are_the_ones_sent() {
+    let c = config(
+        r#"
+[tag.map]
+"event_id" = { from = "data.order_id" }
+"#,
+    );
+    let h = hit(&format!(
+        r#"{{"event":"Purchase","event_id":"page-id","data":{{"order_id":"ord-7"}},{WEB}}}"#
+    ));
+    let out = c.process(&h, NOW, &mut || "generated".into());
+    assert_eq!(out.event_ids(), ["ord-7"]);
+    let none = hit(r#"{"event":"Other"}"#);
+    assert_eq!(
+        c.process(&none, NOW, &mut || "generated".into())
+            .event_ids(),
+        ["generated"]
+    );
+}

@@ -134,7 +134,7 @@ pub async fn browser(
                 .iter()
                 .map(|d| DeliveryMessage::record(d, source, now)),
         );
-        event_ids.push(outcome.event_id);
+        event_ids.extend(outcome.event_ids());
     }
     if !messages.is_empty() {
         if let Err(e) = enqueue(env, messages).await {

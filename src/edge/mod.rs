@@ -5,6 +5,7 @@ mod collect;
 mod deliver;
 mod ledger;
 mod respond;
+mod server;
 mod settings;
 
 use respond::json_error;
@@ -47,7 +48,14 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         (_, "/e") => collect::browser(req, env, ctx, &config).await,
         (Method::Get, "/s.js") => respond::pixel_script(prefix),
         (Method::Get, "/health") => respond::health(&config),
-        _ => respond::not_found(&path),
+        (_, "/api/events") => server::backend(req, env, &config).await,
+        (Method::Post, hook) if hook.starts_with("/webhooks/") => {
+            server::webhook(&hook["/webhooks/".len()..], req, env, &config).await
+        }
+        _ => match server::proxy(&req, env, &config, rest).await? {
+            Some(resp) => Ok(resp),
+            None => respond::not_found(&path),
+        },
     }
 }
 

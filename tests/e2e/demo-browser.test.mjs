@@ -34,6 +34,7 @@ test('clicking Buy on the demo shop sends one hashed Purchase per destination, w
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   await page.goto(dev.url + '/');
   await page.waitForFunction(() => typeof window.capi === 'function');
+  assert.equal(await page.evaluate(() => window.oaiq && window.oaiq.stub), 'capi-edge mock', 'the platform pixel came through the first-party proxy');
   // The PageView on load goes nowhere: the example config only forwards page views from ChatGPT ads.
   const clicked = Date.now();
   await page.click('#buy');

@@ -1,0 +1,250 @@
+//! Server-side ways in: the backend events API, Shopify and WooCommerce order webhooks, and the first-party
+//! proxy for the platforms' own browser scripts.
+
+use super::collect::enqueue;
+use super::respond::json_error;
+use super::settings;
+use crate::config::Config;
+use crate::delivery::DeliveryMessage;
+use crate::intake::RequestFacts;
+use crate::pipeline::{random_event_id, Outcome};
+use crate::sources::{self, WebhookKind};
+use serde_json::{json, Value};
+use worker::*;
+
+/// `POST <prefix>/api/events` with `Authorization: Bearer <key>`: a verdict per event.
+pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Response> {
+    let keys: Vec<String> = config
+        .sources
+        .backend_key_secrets
+        .iter()
+        .filter_map(|name| env.secret(name).ok().map(|s| s.to_string()))
+        .collect();
+    if keys.is_empty() {
+        return json_error(
+            404,
+            "not_configured",
+            "the backend events API is off: set [sources] backend_key_secrets",
+        );
+    }
+    let auth = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let presented = auth.strip_prefix("Bearer ").unwrap_or("");
+    if !sources::key_matches(presented, &keys) {
+        return json_error(
+            401,
+            "unauthorized",
+            "missing or wrong API key (Authorization: Bearer <key>)",
+        );
+    }
+    if req.method() != Method::Post {
+        return json_error(405, "method_not_allowed", "use POST");
+    }
+    let body = req.bytes().await.unwrap_or_default();
+    let now = Date::now().as_millis() as i64;
+    let facts = RequestFacts {
+        body: &body,
+        max_body_bytes: config.site.max_body_bytes.max(1 << 20),
+        ..RequestFacts::default()
+    };
+    let events = match sources::backend_hits(&facts, now) {
+        Ok(e) => e,
+        Err(r) => return Ok(Response::from_json(&r.body())?.with_status(r.status)),
+    };
+    let mut messages = Vec::new();
+    let mut results = Vec::new();
+    for (index, event) in events.into_iter().enumerate() {
+        match event {
+            Ok(hit) => {
+                let outcome = config.process(&hit, now, &mut random_event_id);
+                results.push(accepted(index, &outcome));
+                messages.extend(to_messages(&outcome, "server", now));
+            }
+            Err(reason) => {
+                results.push(json!({"index": index, "status": "rejected", "reason": reason}))
+            }
+        }
+    }
+    if let Err(e) = enqueue(env, messages).await {
+        console_error!("capi-edge: enqueue failed: {e}");
+        return json_error(
+            503,
+            "unavailable",
+            "the events could not be queued; send the batch again",
+        );
+    }
+    let accepted_count = results.iter().filter(|r| r["status"] == "accepted").count();
+    Response::from_json(
+        &json!({"accepted": accepted_count, "rejected": results.len() - accepted_count, "results": results}),
+    )
+}
+
+fn accepted(index: usize, outcome: &Outcome) -> Value {
+    let destinations: Vec<&str> = outcome
+        .deliveries
+        .iter()
+        .map(|d| d.destination_name.as_str())
+        .collect();
+    let dropped: Vec<Value> = outcome
+        .dropped
+        .iter()
+        .map(|d| json!({"destination": d.destination_name, "status": d.status, "reason": d.reason}))
+        .collect();
+    json!({"index": index, "status": "accepted", "event_id": outcome.event_ids().join(","), "destinations": destinations,
+           "dropped": dropped, "warnings": outcome.warnings()})
+}
+
+fn to_messages(outcome: &Outcome, source: &str, now: i64) -> Vec<DeliveryMessage> {
+    let sent = outcome
+        .deliveries
+        .iter()
+        .map(|d| DeliveryMessage::send(d, source, now));
+    sent.chain(
+        outcome
+            .dropped
+            .iter()
+            .map(|d| DeliveryMessage::record(d, source, now)),
+    )
+    .collect()
+}
+
+/// `POST <prefix>/webhooks/shopify|woocommerce`: verified by HMAC, then an ordinary hit (`source = webhook`).
+pub async fn webhook(
+    kind_name: &str,
+    mut req: Request,
+    env: &Env,
+    config: &Config,
+) -> Result<Response> {
+    let Some(kind) = WebhookKind::parse(kind_name) else {
+        return json_error(
+            404,
+            "not_found",
+            "webhooks are taken for shopify and woocommerce",
+        );
+    };
+    let secret_name = match kind {
+        WebhookKind::Shopify => &config.sources.shopify_secret,
+        WebhookKind::WooCommerce => &config.sources.woocommerce_secret,
+    };
+    let Some(secret) = secret_name
+        .as_ref()
+        .and_then(|n| env.secret(n).ok())
+        .map(|s| s.to_string())
+    else {
+        return json_error(
+            404,
+            "not_configured",
+            &format!("{kind_name} webhooks are off: set [sources] {kind_name}_secret"),
+        );
+    };
+    let body = req.bytes().await.unwrap_or_default();
+    let signature = req
+        .headers()
+        .get(kind.signature_header())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let ping = kind == WebhookKind::WooCommerce && body.starts_with(b"webhook_id=");
+    if !ping && !sources::verify_signature(&secret, &body, &signature) {
+        // Nothing about the body is logged: it holds customer data.
+        console_log!("capi-edge: refused a {kind_name} webhook: missing or bad signature");
+        return json_error(
+            401,
+            "bad_signature",
+            &format!(
+                "the {} header does not match the body",
+                kind.signature_header()
+            ),
+        );
+    }
+    let topic = req
+        .headers()
+        .get(kind.topic_header())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let now = Date::now().as_millis() as i64;
+    let hit = match sources::webhook_hit(kind, &topic, &body, now) {
+        Ok(Some(hit)) => hit,
+        Ok(None) => return Response::from_json(&json!({"ok": true, "ping": true})),
+        Err(r) => return Ok(Response::from_json(&r.body())?.with_status(r.status)),
+    };
+    let outcome = config.process(&hit, now, &mut random_event_id);
+    let messages = to_messages(&outcome, "webhook", now);
+    if let Err(e) = enqueue(env, messages).await {
+        console_error!("capi-edge: enqueue failed: {e}");
+        // A non-2xx makes the platform deliver the webhook again later.
+        return json_error(
+            503,
+            "unavailable",
+            "the order could not be queued; the platform will retry",
+        );
+    }
+    Response::from_json(
+        &json!({"ok": true, "event_id": outcome.event_ids().join(","), "tags_fired": outcome.tags.iter().filter(|t| t.fired).count()}),
+    )
+}
+
+/// `GET <prefix><path>` for a `[[proxy]]`: the platform's script from its fixed upstream, cached at the edge.
+pub async fn proxy(
+    req: &Request,
+    env: &Env,
+    config: &Config,
+    path: &str,
+) -> Result<Option<Response>> {
+    let Some(p) = config.proxies.iter().find(|p| p.path == path) else {
+        return Ok(None);
+    };
+    if req.method() != Method::Get && req.method() != Method::Head {
+        return json_error(405, "method_not_allowed", "use GET").map(Some);
+    }
+    let cache = Cache::default();
+    if let Some(hit) = cache.get(p.upstream.as_str(), true).await? {
+        return Ok(Some(hit));
+    }
+    let url = match settings::upstream_origin(env) {
+        Some(origin) => crate::destination::rebase_url(&p.upstream, &origin),
+        None => p.upstream.clone(),
+    };
+    // Request::new takes the URL as a string: `Url::parse` would link the url crate's IDNA tables.
+    let mut upstream = match Fetch::Request(Request::new(&url, Method::Get)?)
+        .send()
+        .await
+    {
+        Ok(r) if r.status_code() == 200 => r,
+        Ok(r) => {
+            return json_error(
+                502,
+                "upstream_error",
+                &format!("the script's origin answered {}", r.status_code()),
+            )
+            .map(Some)
+        }
+        Err(e) => {
+            return json_error(
+                502,
+                "upstream_error",
+                &format!("the script's origin did not answer: {e}"),
+            )
+            .map(Some)
+        }
+    };
+    let content_type = upstream
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "application/javascript".into());
+    let mut resp = Response::from_bytes(upstream.bytes().await?)?;
+    resp.headers_mut().set("content-type", &content_type)?;
+    resp.headers_mut().set(
+        "cache-control",
+        &format!("public, max-age={}", p.cache_seconds),
+    )?;
+    cache.put(p.upstream.as_str(), resp.cloned()?).await?;
+    Ok(Some(resp))
+}
