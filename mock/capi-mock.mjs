@@ -17,7 +17,7 @@ const OPENAI_HASHED = ['emails_sha256', 'phone_numbers_sha256', 'external_ids_sh
 const META_HASHED = ['em', 'ph', 'fn', 'ln', 'db', 'ge', 'ct', 'st', 'zp', 'country', 'external_id'];
 
 export function createMock({ quiet = false, expectTokens = null } = {}) {
-  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 }, scriptFetches: 0 };
+  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 }, scriptFetches: 0, beacons: [] };
   const log = (...a) => { if (!quiet) console.log('[mock-capi]', ...a); };
   const random = () => { // deterministic per seed, so a fault run is repeatable
     state.rng = (state.rng * 1103515245 + 12345) % 2147483648;
@@ -108,6 +108,10 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
         res.end(JSON.stringify(obj));
       };
       if (url.pathname.startsWith('/__mock/')) return control(url, req, Buffer.concat(chunks), reply);
+      if (req.method === 'POST' && url.pathname === '/v1/pixel') {
+        state.beacons.push({ body: Buffer.concat(chunks).toString('utf8'), contentType: req.headers['content-type'], cookie: req.headers.cookie });
+        return reply(202, { ok: true });
+      }
       if (req.method === 'GET' && url.pathname === '/sdk/oaiq.min.js') {
         // Stands in for OpenAI's browser pixel script: records what the page gives it.
         state.scriptFetches++;

@@ -85,6 +85,9 @@ pub struct ProxyConfig {
     pub upstream: Spanned<String>,
     /// How long the edge keeps a copy, in seconds (default 3600).
     pub cache_seconds: Option<u32>,
+    /// Also pass the platform's own beacon requests (POST) on to `upstream`, body and content type kept,
+    /// never cached: for a pixel endpoint rather than a script.
+    pub pass_requests: Option<bool>,
 }
 
 /// A checked `[[proxy]]`.
@@ -93,6 +96,7 @@ pub struct Proxy {
     pub path: String,
     pub upstream: String,
     pub cache_seconds: u32,
+    pub pass_requests: bool,
 }
 
 /// A tag as written in `[[tag]]`: when it fires (trigger), what it sends (event + map), where (destination).
@@ -423,6 +427,7 @@ fn check_proxies(cfgs: &[ProxyConfig], errors: &mut Vec<Diagnostic>) -> Vec<Prox
             path: path.clone(),
             upstream: upstream.clone(),
             cache_seconds: c.cache_seconds.unwrap_or(3600),
+            pass_requests: c.pass_requests.unwrap_or(false),
         });
     }
     out

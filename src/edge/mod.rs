@@ -52,7 +52,7 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         (Method::Post, hook) if hook.starts_with("/webhooks/") => {
             server::webhook(&hook["/webhooks/".len()..], req, env, &config).await
         }
-        _ => match server::proxy(&req, env, &config, rest).await? {
+        _ => match server::proxy(req, env, &config, rest).await? {
             Some(resp) => Ok(resp),
             None => respond::not_found(&path),
         },

@@ -189,9 +189,10 @@ pub async fn webhook(
     )
 }
 
-/// `GET <prefix><path>` for a `[[proxy]]`: the platform's script from its fixed upstream, cached at the edge.
+/// `GET <prefix><path>` for a `[[proxy]]`: the platform's script from its fixed upstream, cached at the edge;
+/// with `pass_requests`, a POST goes on to the same fixed upstream.
 pub async fn proxy(
-    req: &Request,
+    mut req: Request,
     env: &Env,
     config: &Config,
     path: &str,
@@ -199,6 +200,11 @@ pub async fn proxy(
     let Some(p) = config.proxies.iter().find(|p| p.path == path) else {
         return Ok(None);
     };
+    if req.method() == Method::Post && p.pass_requests {
+        return pass_request(&mut req, env, &p.upstream, config.site.max_body_bytes)
+            .await
+            .map(Some);
+    }
     if req.method() != Method::Get && req.method() != Method::Head {
         return json_error(405, "method_not_allowed", "use GET").map(Some);
     }
@@ -247,4 +253,47 @@ pub async fn proxy(
     )?;
     cache.put(p.upstream.as_str(), resp.cloned()?).await?;
     Ok(Some(resp))
+}
+
+/// Forwards a beacon POST to the proxy's fixed upstream: body and content type only, no cookies, no caching.
+async fn pass_request(
+    req: &mut Request,
+    env: &Env,
+    upstream: &str,
+    max_body: usize,
+) -> Result<Response> {
+    let body = req.bytes().await.unwrap_or_default();
+    if body.len() > max_body {
+        return json_error(
+            413,
+            "body_too_large",
+            &format!("the body is {} bytes; the limit is {max_body}", body.len()),
+        );
+    }
+    let url = match settings::upstream_origin(env) {
+        Some(origin) => crate::destination::rebase_url(upstream, &origin),
+        None => upstream.to_string(),
+    };
+    let headers = Headers::new();
+    if let Some(ct) = req.headers().get("content-type").ok().flatten() {
+        headers.set("content-type", &ct)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
+    match Fetch::Request(Request::new_with_init(&url, &init)?)
+        .send()
+        .await
+    {
+        Ok(mut r) => {
+            let status = r.status_code();
+            Ok(Response::from_bytes(r.bytes().await.unwrap_or_default())?.with_status(status))
+        }
+        Err(e) => json_error(
+            502,
+            "upstream_error",
+            &format!("the pixel's endpoint did not answer: {e}"),
+        ),
+    }
 }

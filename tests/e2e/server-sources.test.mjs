@@ -165,6 +165,19 @@ describe('the first-party proxy for the platform\'s script', () => {
     assert.equal(w.mock.state.scriptFetches - before, 1, 'the second request came from the cache');
   });
 
+  test('with pass_requests, a beacon POST goes on to the fixed upstream, without the visitor\'s cookies', async () => {
+    const beacons = await start({ config: read('capi.toml') + '\n[[proxy]]\npath = "/lib/oaiq-events"\nupstream = "https://bzr.openai.com/v1/pixel"\npass_requests = true\n' });
+    try {
+      const res = await beacons.fetch('/r/lib/oaiq-events', { method: 'POST', headers: { 'content-type': 'text/plain', cookie: '_fbp=fb.1.1.2' }, body: '{"e":"page_viewed"}' });
+      assert.equal(res.status, 202);
+      assert.deepEqual(beacons.mock.state.beacons, [{ body: '{"e":"page_viewed"}', contentType: 'text/plain', cookie: undefined }]);
+      const script = await beacons.fetch('/r/lib/oaiq.js', { method: 'POST', body: 'x' });
+      assert.equal(script.status, 405, 'a script proxy without pass_requests takes no POST');
+    } finally {
+      await beacons.stop();
+    }
+  });
+
   test('a path that is not configured is refused, and no request can choose the upstream', async () => {
     for (const path of ['/r/lib/fbevents.js', '/r/lib/oaiq.js?upstream=https://evil.example/x.js', '/r/lib/../lib/oaiq.js.map']) {
       const res = await w.fetch(path);
