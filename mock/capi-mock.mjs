@@ -160,7 +160,8 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
         return reply(...error);
       }
       for (const e of events) {
-        const rec = { layout, event_id: e.id || e.event_id, event_name: e.type || e.event_name, event: e, at: now };
+        const rec = { layout, event_id: e.id || e.event_id, event_name: e.type || e.event_name, event: e, at: now,
+          test: layout === 'openai' ? body.validate_only === true : body.test_event_code !== undefined };
         state.accepted.push(rec);
         const user = e.user || e.user_data || {};
         const em = [].concat(user.emails_sha256 || user.em || user.em_sha256 || [])[0];

@@ -34,6 +34,9 @@ pub struct DeliveryMessage {
     pub action: Action,
     /// Unique per intake: tells a retry of this message (same id) from a duplicate event (another id).
     pub intake_id: String,
+    /// Debug traffic: sent in the platform's validation mode, never claimed in the ledger.
+    #[serde(default)]
+    pub test: bool,
 }
 
 impl DeliveryMessage {
@@ -51,6 +54,7 @@ impl DeliveryMessage {
             currency: d.currency.clone(),
             action: Action::Send,
             intake_id: crate::pipeline::random_event_id(),
+            test: false,
         }
     }
 
@@ -71,6 +75,7 @@ impl DeliveryMessage {
                 reason: d.reason.clone(),
             },
             intake_id: crate::pipeline::random_event_id(),
+            test: false,
         }
     }
 }
@@ -229,6 +234,7 @@ mod tests {
                 reason: "ad_storage denied".into(),
             },
             intake_id: "i1".into(),
+            test: true,
         };
         let back: DeliveryMessage =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();

@@ -21,6 +21,7 @@ pub mod mapping;
 pub mod match_quality;
 pub mod normalize;
 pub mod pipeline;
+pub mod preview;
 pub mod sources;
 pub mod standard_event;
 pub mod trigger;

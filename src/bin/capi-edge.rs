@@ -12,7 +12,9 @@ const USAGE: &str = "usage:
   capi-edge check [CONFIG]                     validate a config and run its [[test]] blocks (default capi.toml)
   capi-edge normalize KEY VALUE                print the normalized value and its SHA-256, tab-separated
                                                KEY: em, ph, fn, ln, db, ge, ct, st, zp, country, external_id
-  capi-edge run [--config CONFIG] --hit FILE   print each outbound request as one JSON line (secrets redacted)";
+    capi-edge run [--config CONFIG] --hit FILE [--trace]
+                                               print each outbound request as one JSON line (secrets redacted);
+                                               --trace: the debug trace of each hit instead (tags, fields, bodies)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,11 +81,13 @@ fn normalize_cmd(key: &str, value: &str) -> Result<(), String> {
 fn run(args: &[String]) -> Result<(), String> {
     let mut config_path = "capi.toml".to_string();
     let mut hit_path = None;
+    let mut trace = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--config" => config_path = it.next().ok_or("error: --config needs a file")?.clone(),
             "--hit" => hit_path = Some(it.next().ok_or("error: --hit needs a file")?.clone()),
+            "--trace" => trace = true,
             other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
         }
     }
@@ -103,6 +107,15 @@ fn run(args: &[String]) -> Result<(), String> {
         .map_or(0, |d| d.as_millis() as i64);
     let mut deliveries = Vec::new();
     for hit in &hits {
+        if trace {
+            let outcome = config.trace(hit, now_ms, &mut random_event_id);
+            let json = capi_edge::preview::trace_json(&config, hit, &outcome, &RedactedSecrets);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+            continue;
+        }
         let outcome = config.process(hit, now_ms, &mut random_event_id);
         for w in outcome.warnings() {
             eprintln!("warning: event {}: {w}", outcome.event_id);

@@ -272,6 +272,33 @@ impl Destination {
         events: Vec<Value>,
         secrets: &dyn Secrets,
     ) -> Result<OutboundRequest, String> {
+        self.request_with(events, secrets, false)
+    }
+
+    /// Like `request`; with `test`, in the platform's validation mode (OpenAI `validate_only`, the configured
+    /// `test_event_code` for the Meta-style layouts; see `preview::test_mode_refusal`).
+    pub fn request_with(
+        &self,
+        events: Vec<Value>,
+        secrets: &dyn Secrets,
+        test: bool,
+    ) -> Result<OutboundRequest, String> {
+        let dest = if test && self.kind == Kind::OpenAi {
+            std::borrow::Cow::Owned(Destination {
+                validate_only: true,
+                ..self.clone()
+            })
+        } else {
+            std::borrow::Cow::Borrowed(self)
+        };
+        dest.build_request(events, secrets)
+    }
+
+    fn build_request(
+        &self,
+        events: Vec<Value>,
+        secrets: &dyn Secrets,
+    ) -> Result<OutboundRequest, String> {
         let token = match &self.token_secret {
             Some(name) => Some(secrets.secret(name).ok_or_else(|| {
                 format!("secret {name} is not set (run `wrangler secret put {name}`)")

@@ -5,8 +5,10 @@ use crate::click_ids;
 use crate::config::Config;
 use crate::cors::{self, Cors};
 use crate::delivery::DeliveryMessage;
+use crate::destination::RedactedSecrets;
 use crate::intake::{self, RequestFacts};
 use crate::pipeline::random_event_id;
+use crate::preview;
 use std::collections::BTreeMap;
 use worker::*;
 
@@ -112,16 +114,32 @@ pub async fn browser(
         }
     };
 
+    let debug = match debug_mode(env, header("x-capi-debug").as_deref()) {
+        Ok(d) => d,
+        Err(resp) => return resp,
+    };
     let mut messages = Vec::new();
     let mut cookies = Vec::new();
     let mut event_ids = Vec::new();
+    let mut traces = Vec::new();
     for mut hit in hits {
         let denied = config.site.consent_denied.matches(&hit);
         if !denied {
             cookies = click_ids::refresh(&mut hit, now, &mut || random_u64());
         }
-        let outcome = config.process(&hit, now, &mut random_event_id);
         let source = hit.source.as_str();
+        if debug {
+            let outcome = config.trace(&hit, now, &mut random_event_id);
+            traces.push(preview::trace_json(
+                config,
+                &hit,
+                &outcome,
+                &RedactedSecrets,
+            ));
+            messages.extend(test_messages(config, &outcome, source, now));
+            continue;
+        }
+        let outcome = config.process(&hit, now, &mut random_event_id);
         messages.extend(
             outcome
                 .deliveries
@@ -147,7 +165,9 @@ pub async fn browser(
         }
     }
 
-    let mut resp = if method == Method::Get {
+    let mut resp = if debug {
+        Response::from_json(&serde_json::json!({"debug": true, "traces": traces}))?
+    } else if method == Method::Get {
         gif()?
     } else {
         no_content()?
@@ -183,6 +203,44 @@ async fn rate_limited(env: &Env, ip: Option<&str>) -> Option<u32> {
 
 /// The period of the `[[ratelimits]]` rule in wrangler.toml, sent back as Retry-After.
 const RATE_LIMIT_PERIOD_S: u32 = 60;
+
+/// Preview mode: `x-capi-debug: <token>` with the token in the `DEBUG_TOKEN` secret. `Ok(false)` without the
+/// header; a wrong token or no configured token is refused, so a mistake is visible instead of silently live.
+fn debug_mode(env: &Env, presented: Option<&str>) -> std::result::Result<bool, Result<Response>> {
+    let Some(presented) = presented else {
+        return Ok(false);
+    };
+    let Some(token) = env.secret("DEBUG_TOKEN").ok().map(|s| s.to_string()) else {
+        return Err(json_error(
+            404,
+            "debug_off",
+            "preview mode is off: set the DEBUG_TOKEN secret",
+        ));
+    };
+    if !crate::sources::key_matches(presented, &[token]) {
+        return Err(json_error(401, "unauthorized", "wrong debug token"));
+    }
+    Ok(true)
+}
+
+/// Debug traffic: only to destinations that have a validation mode, flagged so the consumer uses it and
+/// leaves the ledger alone.
+fn test_messages(
+    config: &Config,
+    outcome: &crate::pipeline::Outcome,
+    source: &str,
+    now: i64,
+) -> Vec<DeliveryMessage> {
+    outcome
+        .deliveries
+        .iter()
+        .filter(|d| preview::test_mode_refusal(&config.destinations[d.destination]).is_none())
+        .map(|d| DeliveryMessage {
+            test: true,
+            ..DeliveryMessage::send(d, source, now)
+        })
+        .collect()
+}
 
 /// Queues accept at most 100 messages per `sendBatch`.
 pub async fn enqueue(env: &Env, messages: Vec<DeliveryMessage>) -> Result<()> {

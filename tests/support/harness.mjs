@@ -24,17 +24,18 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     compatibilityDate: '2025-06-01',
     cf: false,
     ...(listen ? { host: '127.0.0.1', port: 0 } : {}),
-    bindings: {
+    bindings: withoutUndefined({
       UPSTREAM_ORIGIN: `http://127.0.0.1:${mockPort}`,
       OPENAI_CAPI_KEY: 'test-openai-key',
       CAPI_ACCESS_TOKEN: 'test-capi-token',
       RETRY_BASE_SECONDS: '0',
       BACKEND_API_KEY: 'test-backend-key',
+      DEBUG_TOKEN: 'test-debug-token',
       SHOPIFY_WEBHOOK_SECRET: 'test-shopify-secret',
       WOOCOMMERCE_WEBHOOK_SECRET: 'test-woo-secret',
       ...(config ? { CAPI_CONFIG: config } : {}),
       ...bindings,
-    },
+    }),
     d1Databases: { LEDGER: 'ledger' },
     ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
     queueProducers: { DELIVERIES: 'capi-edge-deliveries' },
@@ -70,6 +71,9 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     },
   };
 }
+
+/** Bindings set to `undefined` are left out: a test's way to remove a default binding. */
+const withoutUndefined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** A browser Purchase hit on the thank-you page. */
 export function purchase(id, extra = {}) {

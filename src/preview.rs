@@ -1,0 +1,150 @@
+//! Preview: the debug trace of a hit, GTM's preview mode at the edge. For each tag, whether it fired and which
+//! condition failed if not; the mapped fields with their normalized forms and hashes; the outbound bodies; every
+//! warning and drop. Shown only to holders of the debug token (or by `capi-edge run --trace`).
+
+use crate::config::Config;
+use crate::destination::{Destination, Kind, Secrets};
+use crate::hit::Hit;
+use crate::match_quality;
+use crate::pipeline::Outcome;
+use serde_json::{json, Map, Value};
+
+/// Debug traffic goes to the platforms' validation modes only: OpenAI's `validate_only`, and for the
+/// Meta-style layouts a `test_event_code`. Without one, a Meta-style destination would count it as real.
+pub fn test_mode_refusal(dest: &Destination) -> Option<String> {
+    match dest.kind {
+        Kind::Capi | Kind::Meta if dest.test_event_code.is_none() => Some(format!(
+            "not sent: debug traffic needs a test_event_code on destination \"{}\", or it would count as a real conversion",
+            dest.name
+        )),
+        _ => None,
+    }
+}
+
+/// The trace of one hit through `Config::trace`. Outbound bodies are built in test mode with `secrets`
+/// (redacted in the CLI); destinations that cannot take test traffic are listed as not sent.
+pub fn trace_json(config: &Config, hit: &Hit, outcome: &Outcome, secrets: &dyn Secrets) -> Value {
+    let tags: Vec<Value> = outcome
+        .tags
+        .iter()
+        .map(|t| match &t.event {
+            None => json!({"tag": t.tag, "fired": false, "reason": t.reason}),
+            Some(ev) => {
+                let identifiers: Map<String, Value> = ev
+                    .user
+                    .identifiers
+                    .iter()
+                    .map(|(k, id)| (k.code().to_string(), json!({"normalized": id.normalized, "sha256": id.sha256})))
+                    .collect();
+                json!({
+                    "tag": t.tag,
+                    "fired": true,
+                    "event": {
+                        "name": ev.name,
+                        "event_id": ev.event_id,
+                        "time_ms": ev.time_ms,
+                        "source_url": ev.source_url,
+                        "identifiers": identifiers,
+                        "signals": {"client_ip_address": ev.user.client_ip, "client_user_agent": ev.user.user_agent,
+                                    "fbc": ev.user.fbc, "fbp": ev.user.fbp, "oppref": ev.user.oppref},
+                        "value": ev.value,
+                        "currency": ev.currency,
+                        "contents": ev.contents.len(),
+                        "custom": ev.custom,
+                        "match_quality": ev.match_quality,
+                        "missing_identifiers": match_quality::missing(&ev.user),
+                        "warnings": ev.warnings,
+                    }
+                })
+            }
+        })
+        .collect();
+    let mut not_sent: Vec<Value> = outcome
+        .dropped
+        .iter()
+        .map(|d| json!({"destination": d.destination_name, "tag": d.tag, "status": d.status, "reason": d.reason}))
+        .collect();
+    let mut outbound = Vec::new();
+    for (i, dest) in config.destinations.iter().enumerate() {
+        let payloads: Vec<Value> = outcome
+            .deliveries
+            .iter()
+            .filter(|d| d.destination == i)
+            .map(|d| d.payload.clone())
+            .collect();
+        if payloads.is_empty() {
+            continue;
+        }
+        if let Some(reason) = test_mode_refusal(dest) {
+            not_sent
+                .push(json!({"destination": dest.name, "status": "not_sent", "reason": reason}));
+            continue;
+        }
+        match dest.request_with(payloads, secrets, true) {
+            Ok(r) => outbound.push(r.summary()),
+            Err(e) => {
+                not_sent.push(json!({"destination": dest.name, "status": "not_sent", "reason": e}))
+            }
+        }
+    }
+    json!({
+        "event_ids": outcome.event_ids(),
+        "consent_denied": outcome.consent_denied,
+        "hit": hit,
+        "source": hit.source.as_str(),
+        "tags": tags,
+        "outbound": outbound,
+        "not_sent": not_sent,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::destination::RedactedSecrets;
+
+    #[test]
+    fn the_trace_shows_what_fired_what_did_not_and_why_and_what_would_be_sent() {
+        let config = Config::parse(include_str!("../capi.toml")).unwrap();
+        let hit = Hit::from_json(
+            br#"{"event":"Purchase","event_id":"ord-9","page":{"url":"https://shop.example.com/thank-you"},
+                "user":{"email":" Jane.Doe@Example.com ","phone":"12"},"data":{"value":10,"currency":"USD"},
+                "context":{"user_agent":"UA","ip":"203.0.113.1"}}"#,
+        )
+        .unwrap();
+        let outcome = config.trace(&hit, 1_767_225_600_000, &mut || "x".into());
+        let t = trace_json(&config, &hit, &outcome, &RedactedSecrets);
+        let purchase = &t["tags"][0];
+        assert_eq!(purchase["fired"], true);
+        assert_eq!(
+            purchase["event"]["identifiers"]["em"]["normalized"],
+            "jane.doe@example.com"
+        );
+        assert_eq!(
+            purchase["event"]["identifiers"]["em"]["sha256"],
+            "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"
+        );
+        assert_eq!(
+            purchase["event"]["warnings"][0],
+            "ph dropped: a phone number needs 7 to 15 digits with the country code"
+        );
+        let lead = t["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["tag"] == "lead")
+            .unwrap();
+        assert_eq!(lead["fired"], false);
+        assert_eq!(
+            lead["reason"],
+            r#"event in ["Lead","Contact","NewsletterSignup"] (was "Purchase")"#
+        );
+        // Test mode: OpenAI validates only; the capi destination has no test_event_code, so it is not sent.
+        assert_eq!(t["outbound"].as_array().unwrap().len(), 1);
+        assert_eq!(t["outbound"][0]["body"]["validate_only"], true);
+        assert!(t["not_sent"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("test_event_code"));
+    }
+}
