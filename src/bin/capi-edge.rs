@@ -14,7 +14,10 @@ const USAGE: &str = "usage:
                                                KEY: em, ph, fn, ln, db, ge, ct, st, zp, country, external_id
     capi-edge run [--config CONFIG] --hit FILE [--trace]
                                                print each outbound request as one JSON line (secrets redacted);
-                                               --trace: the debug trace of each hit instead (tags, fields, bodies)";
+                                               --trace: the debug trace of each hit instead (tags, fields, bodies)
+  capi-edge reconcile --orders ORDERS.csv [--ledger LEDGER.json] [--days 7] [--destination NAME]
+                                               compare the shop's orders with what reached each destination;
+                                               exit 1 on FAIL (over 10% apart)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +25,7 @@ fn main() -> ExitCode {
         Some("check") => check(args.get(1).map_or("capi.toml", String::as_str)),
         Some("normalize") if args.len() == 3 => normalize_cmd(&args[1], &args[2]),
         Some("run") => run(&args[1..]),
+        Some("reconcile") => reconcile(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -131,6 +135,71 @@ fn run(args: &[String]) -> Result<(), String> {
     for request in config.requests(deliveries, &RedactedSecrets) {
         let request = request.map_err(|e| format!("error: {e}"))?;
         println!("{}", request.summary());
+    }
+    Ok(())
+}
+
+fn reconcile(args: &[String]) -> Result<(), String> {
+    use capi_edge::reconcile::{self, Verdict};
+    let (mut orders_path, mut ledger_path, mut days, mut only) =
+        (None, "ledger.json".to_string(), 7u32, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or(format!("error: {a} needs a value"))
+        };
+        match a.as_str() {
+            "--orders" => orders_path = Some(value()?),
+            "--ledger" => ledger_path = value()?,
+            "--days" => {
+                days = value()?
+                    .parse()
+                    .map_err(|_| "error: --days takes a whole number".to_string())?
+            }
+            "--destination" => only = Some(value()?),
+            other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
+        }
+    }
+    let orders_path =
+        orders_path.ok_or_else(|| format!("error: reconcile needs --orders FILE\n{USAGE}"))?;
+    let orders = reconcile::parse_orders_csv(&read(&orders_path)?)
+        .map_err(|e| format!("error: {orders_path}: {e}"))?;
+    let ledger = reconcile::parse_ledger_json(&read(&ledger_path)?)
+        .map_err(|e| format!("error: {ledger_path}: {e}"))?;
+    let reports: Vec<_> = reconcile::reconcile(&orders, &ledger, days)
+        .into_iter()
+        .filter(|r| only.as_ref().is_none_or(|d| *d == r.destination))
+        .collect();
+    if reports.is_empty() {
+        return Err(format!(
+            "error: {ledger_path} has no conversions{}",
+            only.map(|d| format!(" for {d}")).unwrap_or_default()
+        ));
+    }
+    println!(
+        "reconciliation: {orders_path} ({} orders) against {ledger_path}\n",
+        orders.len()
+    );
+    for r in &reports {
+        println!("{}", reconcile::render(r, days));
+    }
+    let worst = reports
+        .iter()
+        .map(|r| r.verdict)
+        .max_by_key(|v| *v as u8)
+        .unwrap_or(Verdict::Pass);
+    println!(
+        "overall: {}",
+        match worst {
+            Verdict::Pass => "PASS",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        }
+    );
+    if worst == Verdict::Fail {
+        return Err(String::new());
     }
     Ok(())
 }
