@@ -34,6 +34,9 @@ pub struct DeliveryMessage {
     pub action: Action,
     /// Unique per intake: tells a retry of this message (same id) from a duplicate event (another id).
     pub intake_id: String,
+    /// Valuable identifiers the event lacked, comma-separated (`em,click_id`).
+    #[serde(default)]
+    pub missing: String,
     /// Debug traffic: sent in the platform's validation mode, never claimed in the ledger.
     #[serde(default)]
     pub test: bool,
@@ -54,6 +57,7 @@ impl DeliveryMessage {
             currency: d.currency.clone(),
             action: Action::Send,
             intake_id: crate::pipeline::random_event_id(),
+            missing: d.missing.join(","),
             test: false,
         }
     }
@@ -75,6 +79,7 @@ impl DeliveryMessage {
                 reason: d.reason.clone(),
             },
             intake_id: crate::pipeline::random_event_id(),
+            missing: String::new(),
             test: false,
         }
     }
@@ -234,6 +239,7 @@ mod tests {
                 reason: "ad_storage denied".into(),
             },
             intake_id: "i1".into(),
+            missing: "ph".into(),
             test: true,
         };
         let back: DeliveryMessage =

@@ -35,6 +35,8 @@ pub struct Delivery {
     pub event_id: String,
     pub payload: Value,
     pub match_quality: f64,
+    /// Valuable identifiers the event lacked (`match_quality::missing`).
+    pub missing: Vec<&'static str>,
     pub value: Option<f64>,
     pub currency: Option<String>,
 }
@@ -154,6 +156,7 @@ impl Config {
                         event_id: event.event_id.clone(),
                         payload,
                         match_quality: event.match_quality,
+                        missing: match_quality::missing(&event.user),
                         value: event.value,
                         currency: event.currency.clone(),
                     }),

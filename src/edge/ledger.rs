@@ -45,8 +45,8 @@ pub fn claim(
 ) -> Result<D1PreparedStatement> {
     db.prepare(
         "INSERT INTO ledger (destination, event_name, event_id, tag, source, sources, intake_id, received_ms, \
-         updated_ms, status, response, value, currency, match_quality) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13) \
+         updated_ms, status, response, value, currency, match_quality, missing) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
          ON CONFLICT (destination, event_name, event_id) DO UPDATE SET \
            duplicates = ledger.duplicates + (ledger.intake_id != excluded.intake_id), \
            sources = ledger.sources | excluded.sources \
@@ -66,6 +66,7 @@ pub fn claim(
         opt_f64(m.value),
         opt_str(m.currency.as_deref()),
         m.match_quality.into(),
+        opt_str(Some(m.missing.as_str()).filter(|s| !s.is_empty())),
     ])
 }
 

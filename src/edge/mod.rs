@@ -1,6 +1,7 @@
 //! The Cloudflare Worker shell: the only module that touches the `worker` crate. It reads requests, calls the
 //! pure core, and moves bytes to Queues, D1 and the platforms. Handlers are short; nothing here panics.
 
+mod admin;
 mod collect;
 mod deliver;
 mod ledger;
@@ -49,6 +50,8 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> Result<Response> {
         (Method::Get, "/s.js") => respond::pixel_script(prefix),
         (Method::Get, "/health") => respond::health(&config),
         (_, "/api/events") => server::backend(req, env, &config).await,
+        (_, "/api/stats" | "/api/ledger" | "/api/reconcile") => admin::handle(req, env, rest).await,
+        (Method::Get, "/dashboard") => respond::dashboard_page(prefix),
         (Method::Post, hook) if hook.starts_with("/webhooks/") => {
             server::webhook(&hook["/webhooks/".len()..], req, env, &config).await
         }

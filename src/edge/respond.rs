@@ -7,6 +7,7 @@ use worker::{Headers, Response, Result};
 /// The first-party pixel script, with its endpoint filled in at serve time.
 const PIXEL_JS: &str = include_str!("../../www/pixel.js");
 const DEMO_HTML: &str = include_str!("../../www/demo.html");
+const DASHBOARD_HTML: &str = include_str!("../../www/dashboard.html");
 /// A transparent 1×1 GIF for image beacons.
 const GIF: [u8; 43] = [
     0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -45,6 +46,14 @@ pub fn pixel_script(prefix: &str) -> Result<Response> {
 
 pub fn demo_page(prefix: &str) -> Result<Response> {
     Response::from_html(DEMO_HTML.replace("__CAPI_PREFIX__", prefix))
+}
+
+/// The dashboard's page holds no data; it asks for the token and reads the token-protected API.
+pub fn dashboard_page(prefix: &str) -> Result<Response> {
+    let mut r = Response::from_html(DASHBOARD_HTML.replace("__CAPI_PREFIX__", prefix))?;
+    r.headers_mut().set("cache-control", "no-store")?;
+    r.headers_mut().set("x-robots-tag", "noindex")?;
+    Ok(r)
 }
 
 pub fn health(config: &Config) -> Result<Response> {

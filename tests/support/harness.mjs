@@ -2,7 +2,7 @@
 // Queues and D1, sending to the mock CAPI on loopback. Kept outside tests/e2e so `node --test` does not run it.
 import { Miniflare } from 'miniflare';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createMock } from '../../mock/capi-mock.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -46,8 +46,11 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const db = await mf.getD1Database('LEDGER');
-  const schema = read('migrations/0001_ledger.sql').replace(/--.*$/gm, '');
-  for (const stmt of schema.split(';').map((s) => s.trim()).filter(Boolean)) await db.prepare(stmt).run();
+  // Every migration in order, as `wrangler d1 migrations apply` does.
+  for (const file of readdirSync(new URL('migrations/', ROOT)).filter((f) => f.endsWith('.sql')).sort()) {
+    const schema = read(`migrations/${file}`).replace(/--.*$/gm, '');
+    for (const stmt of schema.split(';').map((s) => s.trim()).filter(Boolean)) await db.prepare(stmt).run();
+  }
 
   const base = 'https://shop.example.com';
   return {

@@ -1,0 +1,111 @@
+//! The verification endpoints, behind the `DEBUG_TOKEN` secret (`Authorization: Bearer <token>`): the
+//! dashboard's numbers, a ledger export for `capi-edge reconcile`, and reconciliation of an uploaded orders CSV.
+
+use super::ledger;
+use super::respond::json_error;
+use crate::dashboard::{self, LedgerRow};
+use crate::reconcile::{self, Conversion};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::*;
+
+const DAY_MS: f64 = 24.0 * 3600.0 * 1000.0;
+/// The most rows one request reads; a busier shop needs aggregation in SQL (noted in the issue).
+const MAX_ROWS: u32 = 50_000;
+
+pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response> {
+    let Some(token) = env.secret("DEBUG_TOKEN").ok().map(|s| s.to_string()) else {
+        return json_error(
+            404,
+            "debug_off",
+            "the dashboard is off: set the DEBUG_TOKEN secret",
+        );
+    };
+    let auth = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if !crate::sources::key_matches(auth.strip_prefix("Bearer ").unwrap_or(""), &[token]) {
+        return json_error(
+            401,
+            "unauthorized",
+            "send the debug token: Authorization: Bearer <token>",
+        );
+    }
+    let Some(db) = ledger::open(env) else {
+        return json_error(503, "no_ledger", "the LEDGER D1 binding is missing");
+    };
+    let now = Date::now().as_millis() as f64;
+    let query = req.inner().url();
+    let param = |name: &str| {
+        query.split_once('?').and_then(|(_, q)| {
+            q.split('&')
+                .find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_string))
+        })
+    };
+    let days: f64 = param("days")
+        .and_then(|d| d.parse().ok())
+        .filter(|d: &f64| *d > 0.0 && *d <= 90.0)
+        .unwrap_or(7.0);
+    let rows = rows_since(&db, now - days * DAY_MS).await?;
+    match (req.method(), route) {
+        (Method::Get, "/api/stats") => {
+            Response::from_json(&dashboard::stats(&rows, now, days * DAY_MS))
+        }
+        (Method::Get, "/api/ledger") => {
+            let conversions: Vec<_> = rows.iter().map(export_row).collect();
+            Response::from_json(&conversions)
+        }
+        (Method::Post, "/api/reconcile") => {
+            let csv = req.text().await.unwrap_or_default();
+            let orders = match reconcile::parse_orders_csv(&csv) {
+                Ok(o) => o,
+                Err(e) => return json_error(400, "invalid_orders", &e),
+            };
+            let ledger: Vec<Conversion> = rows.iter().map(conversion).collect();
+            let reports: Vec<_> = reconcile::reconcile(&orders, &ledger, days as u32)
+                .iter()
+                .map(|r| json!({"destination": r.destination, "verdict": format!("{:?}", r.verdict).to_uppercase(),
+                                "discrepancy_pct": r.discrepancy_pct, "text": reconcile::render(r, days as u32)}))
+                .collect();
+            Response::from_json(&json!({"orders": orders.len(), "reports": reports}))
+        }
+        _ => json_error(
+            404,
+            "not_found",
+            "the verification endpoints are /api/stats, /api/ledger and /api/reconcile",
+        ),
+    }
+}
+
+async fn rows_since(db: &D1Database, since_ms: f64) -> Result<Vec<LedgerRow>> {
+    db.prepare(
+        "SELECT destination, event_name, event_id, source, sources, status, duplicates, match_quality, missing, \
+         received_ms, updated_ms, response, value, currency FROM ledger WHERE received_ms >= ?1 ORDER BY received_ms DESC LIMIT ?2",
+    )
+    .bind(&[JsValue::from_f64(since_ms), JsValue::from_f64(MAX_ROWS as f64)])?
+    .all()
+    .await?
+    .results::<LedgerRow>()
+}
+
+fn conversion(r: &LedgerRow) -> Conversion {
+    Conversion {
+        destination: r.destination.clone(),
+        event_name: r.event_name.clone(),
+        event_id: r.event_id.clone(),
+        received_ms: r.received_ms as i64,
+        value: r.value,
+        currency: r.currency.clone(),
+        status: r.status.clone(),
+        response: r.response.clone(),
+    }
+}
+
+fn export_row(r: &LedgerRow) -> serde_json::Value {
+    json!({"destination": r.destination, "event_name": r.event_name, "event_id": r.event_id, "source": r.source,
+           "status": r.status, "received_ms": r.received_ms, "response": r.response, "match_quality": r.match_quality,
+           "value": r.value, "currency": r.currency})
+}

@@ -1,0 +1,111 @@
+// The events dashboard in workerd: its API against a seeded ledger, and the page in headless Chromium
+// (which also takes the README's screenshot), including reconciliation of an uploaded orders CSV.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { start } from '../support/harness.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const HOUR = 3600 * 1000;
+let w;
+
+/** A week of sample traffic: purchases from three sources, a few failures, consent blocks, leads, page views. */
+async function seed(db) {
+  const now = Date.now();
+  const rows = [];
+  const add = (destination, event_name, event_id, source, sources, status, mq, missing, ageH, extra = {}) => rows.push({
+    destination, event_name, event_id, tag: 't', source, sources, intake_id: `i-${destination}-${event_id}`, received_ms: now - ageH * HOUR,
+    updated_ms: now - ageH * HOUR + 2000, status, attempts: status === 'sent' ? 1 : 3, duplicates: extra.duplicates || 0,
+    response: extra.response || (status === 'sent' ? 'accepted' : null), value: extra.value ?? 149, currency: 'USD', match_quality: mq, missing,
+  });
+  for (let i = 0; i < 60; i++) {
+    const id = `ord-${2000 + i}`;
+    const src = i % 4 === 0 ? ['webhook', 5] : i % 5 === 0 ? ['server', 2] : ['browser', 1];
+    const status = i === 7 ? 'failed' : i === 13 ? 'dead_letter' : i % 11 === 0 ? 'consent_blocked' : 'sent';
+    const extra = { duplicates: src[1] === 5 ? 1 : 0, response: i === 7 ? 'HTTP 400: Invalid event at events[0]. (invalid_event)' : i === 13 ? 'HTTP 503: upstream unavailable' : undefined };
+    for (const [dest, name] of [['openai', 'order_created'], ['capi', 'Purchase']]) {
+      add(dest, name, id, src[0], src[1], status, 4 + (i % 7), i % 3 ? 'ph,external_id' : 'external_id', (i * 2.5) % 160, extra);
+    }
+  }
+  for (let i = 0; i < 25; i++) add('openai', 'lead_created', `lead-${i}`, 'browser', 1, 'sent', 2 + (i % 5), 'ph,click_id', (i * 5) % 150);
+  for (let i = 0; i < 12; i++) add('openai', 'page_viewed', `pv-${i}`, 'browser', 1, 'sent', 1.5, 'em,ph,external_id', 40 + i);
+  const cols = Object.keys(rows[0]);
+  for (const r of rows) {
+    await db.prepare(`INSERT INTO ledger (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).bind(...cols.map((c) => r[c])).run();
+  }
+  return rows;
+}
+
+before(async () => {
+  w = await start({ listen: true });
+  await seed(w.db);
+}, { timeout: 60000 });
+after(async () => { await w?.stop(); });
+
+const auth = { authorization: 'Bearer test-debug-token' };
+
+test('the stats API reads the seeded ledger, behind the token', async () => {
+  assert.equal((await w.fetch('/r/api/stats?days=7')).status, 401);
+  assert.equal((await w.fetch('/r/api/stats?days=7', { headers: { authorization: 'Bearer nope' } })).status, 401);
+  const stats = await (await w.fetch('/r/api/stats?days=7', { headers: auth })).json();
+  const orders = stats.events.find((e) => e.destination === 'openai' && e.event_name === 'order_created');
+  assert.deepEqual(orders.counts, { received: 60, sent: 52, failed: 1, dead_letter: 1, retrying: 0, consent_blocked: 6, dropped: 0, deduplicated: 15 });
+  assert.equal(orders.status, 'active');
+  assert.deepEqual(orders.breakdown, { browser: 36, server: 9, webhook: 15 });
+  assert.equal(orders.dedup_rate, 15 / 24, 'webhook orders also seen from the browser, of all server-side ones');
+  assert.equal(orders.match_quality.most_often_missing[0].identifier, 'external_id');
+  assert.equal(orders.last_failures.length, 2);
+  const pv = stats.events.find((e) => e.event_name === 'page_viewed');
+  assert.equal(pv.match_quality.average, 1.5);
+  const day = await (await w.fetch('/r/api/stats?days=1', { headers: auth })).json();
+  assert.ok(day.events.find((e) => e.event_name === 'order_created').counts.received < 60, 'the window narrows the rows');
+});
+
+test('the ledger export feeds `capi-edge reconcile`, and the same report runs in the worker', async () => {
+  const rows = await (await w.fetch('/r/api/ledger?days=7', { headers: auth })).json();
+  assert.equal(rows.length, 2 * 60 + 25 + 12);
+  assert.deepEqual(Object.keys(rows[0]).sort(), ['currency', 'destination', 'event_id', 'event_name', 'match_quality', 'received_ms', 'response', 'source', 'status', 'value']);
+  const now = new Date().toISOString();
+  const csv = 'order_id,created_at,total,currency\n' + Array.from({ length: 60 }, (_, i) => `ord-${2000 + i},${now},149.00,USD`).join('\n');
+  const res = await (await w.fetch('/r/api/reconcile?days=7', { method: 'POST', headers: auth, body: csv })).json();
+  const openai = res.reports.find((r) => r.destination === 'openai');
+  // 60 orders: 52 sent, 8 missing (1 failed, 1 dead letter, 6 consent-blocked) → 13.3%.
+  assert.equal(openai.verdict, 'FAIL');
+  assert.equal(Math.round(openai.discrepancy_pct * 10) / 10, 13.3);
+  assert.match(openai.text, /ord-2007 .* failed: HTTP 400/);
+  assert.match(openai.text, /consent_blocked/);
+});
+
+test('the dashboard page shows each event type, in headless Chromium', async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${w.url}/r/dashboard#token=test-debug-token`);
+    await page.waitForSelector('body[data-loaded="true"]');
+    assert.equal(await page.evaluate(() => location.hash), '', 'the token leaves the address bar');
+    const card = page.locator('[data-event="openai/order_created"]');
+    const text = await card.innerText();
+    for (const needle of ['order_created', 'active', 'sent 52', 'consent blocked 6', 'external_id (60)', 'HTTP 400: Invalid event']) {
+      assert.ok(text.includes(needle), `the card shows ${needle}: ${text}`);
+    }
+    assert.equal(await page.locator('.card').count(), 4);
+    assert.ok(await page.locator('[data-event="openai/order_created"] svg rect').count() >= 4, 'bars are drawn');
+    mkdirSync(new URL('../../target/', import.meta.url), { recursive: true });
+    await page.screenshot({ path: new URL('../../target/dashboard.png', import.meta.url).pathname, fullPage: true });
+
+    const csvPath = new URL('../../target/orders-dashboard.csv', import.meta.url).pathname;
+    writeFileSync(csvPath, 'Name,Created at,Total,Currency\n' + Array.from({ length: 60 }, (_, i) => `#ord-${2000 + i},${new Date().toISOString()},149.00,USD`).join('\n'));
+    await page.setInputFiles('#orders', csvPath);
+    await page.click('#run');
+    await page.waitForSelector('#report:not([hidden])');
+    assert.match(await page.locator('#report').innerText(), /discrepancy\s+13\.3%\s+FAIL/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
