@@ -27,10 +27,15 @@ setup-browser:
 check:
 	cargo run -q --release --bin capi-edge -- check capi.toml
 
-lint:
+lint: build/capi.compiled.json
 	cargo fmt --all -- --check
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --lib --target wasm32-unknown-unknown -- -D warnings
+
+# The worker embeds the checked config; scripts/build.sh writes it too.
+build/capi.compiled.json: capi.toml
+	mkdir -p build
+	cargo run -q --release --bin capi-edge -- compile capi.toml --out $@
 
 test-rust:
 	cargo test -q

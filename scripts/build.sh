@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--skip" ] && [ -f build/index.js ]; then exit 0; fi
 TOOLS="${CAPI_EDGE_TOOLS:-$HOME/.cache/capi-edge/tools}"
 export PATH="$TOOLS/bin:$PATH"
+# The marketer's errors first, then the checked config as JSON for the worker to embed.
 cargo run -q --release --bin capi-edge -- check capi.toml
+mkdir -p build
+cargo run -q --release --bin capi-edge -- compile capi.toml --out build/capi.compiled.json
 export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"

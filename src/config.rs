@@ -36,7 +36,7 @@ pub struct SiteConfig {
 }
 
 /// The checked `[site]` settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Site {
     pub path_prefix: String,
     pub allowed_origins: Vec<String>,
@@ -68,7 +68,7 @@ pub struct SourcesConfig {
 }
 
 /// The checked `[sources]`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sources {
     pub backend_key_secrets: Vec<String>,
     pub shopify_secret: Option<String>,
@@ -91,7 +91,7 @@ pub struct ProxyConfig {
 }
 
 /// A checked `[[proxy]]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Proxy {
     pub path: String,
     pub upstream: String,
@@ -128,7 +128,7 @@ pub struct TagConfig {
 }
 
 /// A checked tag.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tag {
     pub name: String,
     /// Indexes into `Config::destinations`.
@@ -162,13 +162,15 @@ pub struct TestConfig {
 pub type ExpectedFields = BTreeMap<Spanned<String>, Value>;
 
 /// A whole, valid config.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Config {
     pub site: Site,
     pub sources: Sources,
     pub proxies: Vec<Proxy>,
     pub destinations: Vec<Destination>,
     pub tags: Vec<Tag>,
+    /// The `[[test]]` blocks: checked natively (`capi-edge check`), not compiled into the worker.
+    #[serde(skip)]
     pub tests: Vec<TestConfig>,
 }
 
@@ -234,6 +236,19 @@ impl Config {
             destinations: destinations.into_iter().flatten().collect(),
             tags,
             tests,
+        })
+    }
+
+    /// The checked config as JSON, for the worker: `capi-edge compile` writes it at build time, so the Wasm
+    /// carries neither the TOML parser nor the checks (they ran natively, with their diagnostics).
+    pub fn to_compiled_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a config that `to_compiled_json` wrote.
+    pub fn from_compiled_json(json: &str) -> Result<Config, String> {
+        serde_json::from_str(json).map_err(|e| {
+            format!("the compiled config does not load ({e}); rebuild with scripts/build.sh")
         })
     }
 

@@ -198,3 +198,29 @@ fn a_tag_that_did_not_fire_names_the_failing_condition_in_the_trace_only() {
         .reason
         .is_some());
 }
+
+#[test]
+fn the_compiled_config_behaves_like_the_parsed_one() {
+    let parsed = crate::check(include_str!("../capi.toml")).unwrap();
+    let compiled = Config::from_compiled_json(&parsed.to_compiled_json()).unwrap();
+    assert!(compiled.tests.is_empty(), "tests stay native");
+    let hits: &[&[u8]] = &[
+        br#"{"event":"Purchase","event_id":"o1","page":{"url":"https://shop.example.com/thank-you?oppref=x"},"user":{"email":"a@b.co","city":"Paris"},"data":{"value":"1,249.00","currency":"eur","contents":[{"sku":"A","qty":2,"price":3}]},"context":{"user_agent":"UA","ip":"::1"}}"#,
+        br#"{"event":"PageView","page":{"url":"https://shop.example.com/?oppref=abc"},"context":{"user_agent":"UA"}}"#,
+        br#"{"event":"Contact","page":{"url":"https://shop.example.com/contact"},"context":{"consent":{"ad_storage":"denied"}}}"#,
+    ];
+    for raw in hits {
+        let hit = crate::hit::Hit::from_json(raw).unwrap();
+        let a = parsed.trace(&hit, 1_767_225_600_000, &mut || "id".into());
+        let b = compiled.trace(&hit, 1_767_225_600_000, &mut || "id".into());
+        assert_eq!(a.deliveries, b.deliveries);
+        assert_eq!(a.dropped, b.dropped);
+        let reasons = |o: &crate::pipeline::Outcome| {
+            o.tags.iter().map(|t| t.reason.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(reasons(&a), reasons(&b));
+    }
+    assert!(Config::from_compiled_json("{}")
+        .unwrap_err()
+        .contains("rebuild"));
+}

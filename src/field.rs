@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 
 /// A validated path into a hit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FieldPath {
     Event,
     EventId,
@@ -21,7 +21,7 @@ pub enum FieldPath {
     PageQueryString,
     /// One query parameter, percent-decoded.
     PageQuery(String),
-    User(&'static str),
+    User(String),
     /// `data.a.b`: a path into the free-form data object.
     Data(Vec<String>),
     ContextIp,
@@ -100,7 +100,7 @@ impl FieldPath {
                     FieldPath::PageQuery(name.to_string())
                 } else if let Some(name) = rest_of("user.") {
                     match USER_FIELDS.iter().find(|f| **f == name) {
-                        Some(f) => FieldPath::User(f),
+                        Some(f) => FieldPath::User(f.to_string()),
                         None => return Err(unknown(text)),
                     }
                 } else if let Some(path) = rest_of("data.") {

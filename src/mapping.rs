@@ -54,7 +54,9 @@ pub struct MapRuleConfig {
 }
 
 /// Where a mapped value lands in the destination-neutral event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Target {
     /// A customer-information key: always normalized and hashed.
     Identifier(Key),
@@ -101,7 +103,9 @@ pub const DEFAULT_MAP: &[(&str, &[&str])] = &[
 ];
 
 /// Where a mapping key points: a fixed target, or a custom `data.<name>` field passed through.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Slot {
     Fixed(Target),
     Custom(String),
@@ -151,7 +155,7 @@ fn valid_custom_name(name: &str) -> bool {
 
 /// A value transform. Each one turns its input into its output or into nothing (the field is then dropped,
 /// with a warning).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Transform {
     Lowercase,
     Uppercase,
@@ -260,7 +264,7 @@ pub fn minor_units(amount: f64, currency: &str) -> i64 {
 }
 
 /// A checked mapping rule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MapRule {
     pub slot: Slot,
     pub sources: Vec<FieldPath>,

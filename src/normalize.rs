@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// The customer-information keys the platforms define.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Key {
     Email,
     Phone,

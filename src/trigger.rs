@@ -53,7 +53,7 @@ pub struct ConditionConfig {
 }
 
 /// A checked condition, ready to evaluate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
@@ -65,14 +65,14 @@ pub enum Condition {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Equals(Value),
     NotEquals(Value),
     Contains(String),
     StartsWith(String),
     EndsWith(String),
-    Matches(regex_lite::Regex),
+    Matches(#[serde(with = "regex_text")] regex_lite::Regex),
     Exists(bool),
     In(Vec<Value>),
     Gt(f64),
@@ -408,6 +408,20 @@ fn short(v: &Value) -> String {
         format!("{}…", s.chars().take(80).collect::<String>())
     } else {
         s
+    }
+}
+
+/// A regex travels in the compiled config as its pattern, compiled again when the worker loads it.
+mod regex_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(re: &regex_lite::Regex, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(re.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<regex_lite::Regex, D::Error> {
+        let pattern = String::deserialize(d)?;
+        regex_lite::Regex::new(&pattern).map_err(serde::de::Error::custom)
     }
 }
 

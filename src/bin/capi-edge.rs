@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage:
   capi-edge check [CONFIG]                     validate a config and run its [[test]] blocks (default capi.toml)
+  capi-edge compile [CONFIG|-] [--out FILE]    check a config (tests included) and write it as the worker's JSON
   capi-edge normalize KEY VALUE                print the normalized value and its SHA-256, tab-separated
                                                KEY: em, ph, fn, ln, db, ge, ct, st, zp, country, external_id
     capi-edge run [--config CONFIG] --hit FILE [--trace]
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Some("check") => check(args.get(1).map_or("capi.toml", String::as_str)),
         Some("normalize") if args.len() == 3 => normalize_cmd(&args[1], &args[2]),
         Some("run") => run(&args[1..]),
+        Some("compile") => compile(&args[1..]),
         Some("reconcile") => reconcile(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -200,6 +202,48 @@ fn reconcile(args: &[String]) -> Result<(), String> {
     );
     if worst == Verdict::Fail {
         return Err(String::new());
+    }
+    Ok(())
+}
+
+/// The worker embeds the checked config as JSON (see `Config::to_compiled_json`); scripts/build.sh calls this.
+fn compile(args: &[String]) -> Result<(), String> {
+    let mut path = "capi.toml".to_string();
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out = Some(it.next().ok_or("error: --out needs a file")?.clone()),
+            other => path = other.to_string(),
+        }
+    }
+    let source = if path == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| format!("error: stdin: {e}"))?;
+        s
+    } else {
+        read(&path)?
+    };
+    let name = if path == "-" {
+        "capi.toml"
+    } else {
+        path.as_str()
+    };
+    let config = capi_edge::check(&source).map_err(|errors| {
+        let rendered: Vec<String> = errors.iter().map(|e| e.render(name, &source)).collect();
+        format!(
+            "{}\n{name}: {} error(s); nothing compiled",
+            rendered.join("\n"),
+            errors.len()
+        )
+    })?;
+    let json = config.to_compiled_json();
+    match out {
+        Some(file) => {
+            std::fs::write(&file, json).map_err(|e| format!("error: cannot write {file}: {e}"))?
+        }
+        None => println!("{json}"),
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ pub struct DestinationConfig {
     pub max_batch: Option<Spanned<usize>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     OpenAi,
     Capi,
@@ -85,7 +85,7 @@ pub const MAX_EVENT_AGE_MS: i64 = 7 * 24 * 3600 * 1000;
 pub const MAX_EVENT_FUTURE_MS: i64 = 10 * 60 * 1000;
 
 /// A checked destination.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Destination {
     pub name: String,
     pub kind: Kind,

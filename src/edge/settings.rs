@@ -1,5 +1,6 @@
-//! Where the worker's settings come from: the config embedded at build time (checked by `make build`), or the
-//! `CAPI_CONFIG` variable when set (tests, previews); secrets; and the local-mock upstream override.
+//! Where the worker's settings come from: the config compiled at build time (`capi-edge compile`, run by
+//! scripts/build.sh: checked natively, embedded as JSON), or the `CAPI_CONFIG_JSON` variable when set (tests,
+//! previews); secrets; and the local-mock upstream override.
 
 use crate::config::Config;
 use crate::destination::Secrets;
@@ -7,8 +8,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use worker::Env;
 
-/// The `capi.toml` at the repository root, as built.
-const EMBEDDED_CONFIG: &str = include_str!("../../capi.toml");
+/// `capi.toml` as `capi-edge compile` wrote it. Build with scripts/build.sh (or `make build`), which writes it.
+const EMBEDDED_CONFIG: &str = include_str!("../../build/capi.compiled.json");
 
 thread_local! {
     /// The parsed config and the text it came from; parsed once per isolate, again only if the text changes.
@@ -18,7 +19,7 @@ thread_local! {
 /// The config in force, or the first error in words when it does not parse.
 pub fn config(env: &Env) -> Result<Rc<Config>, String> {
     let text = env
-        .var("CAPI_CONFIG")
+        .var("CAPI_CONFIG_JSON")
         .map(|v| v.to_string())
         .unwrap_or_else(|_| EMBEDDED_CONFIG.to_string());
     CACHE.with(|cache| {
@@ -27,16 +28,7 @@ pub fn config(env: &Env) -> Result<Rc<Config>, String> {
                 return Ok(config.clone());
             }
         }
-        let config = Rc::new(Config::parse(&text).map_err(|errors| {
-            let first = errors
-                .first()
-                .map(|e| e.render("capi.toml", &text))
-                .unwrap_or_default();
-            format!(
-                "capi.toml has {} error(s); run `capi-edge check`. First: {first}",
-                errors.len()
-            )
-        })?);
+        let config = Rc::new(Config::from_compiled_json(&text)?);
         *cache.borrow_mut() = Some((text, config.clone()));
         Ok(config)
     })

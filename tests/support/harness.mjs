@@ -1,6 +1,7 @@
 // Test harness: the built worker (build/index.js + Wasm) in workerd through Miniflare's API, with real local
 // Queues and D1, sending to the mock CAPI on loopback. Kept outside tests/e2e so `node --test` does not run it.
 import { Miniflare } from 'miniflare';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createMock } from '../../mock/capi-mock.mjs';
@@ -10,7 +11,7 @@ export const read = (path) => readFileSync(new URL(path, ROOT), 'utf8');
 export const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts the mock CAPI and the worker. `config` replaces capi.toml (CAPI_CONFIG); `bindings` adds/overrides. */
+/** Starts the mock CAPI and the worker. `config` (TOML) replaces capi.toml (compiled into CAPI_CONFIG_JSON); `bindings` adds/overrides. */
 export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false } = {}) {
   const mock = createMock({ quiet: true, expectTokens });
   const mockPort = await mock.listen(0);
@@ -33,7 +34,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
       DEBUG_TOKEN: 'test-debug-token',
       SHOPIFY_WEBHOOK_SECRET: 'test-shopify-secret',
       WOOCOMMERCE_WEBHOOK_SECRET: 'test-woo-secret',
-      ...(config ? { CAPI_CONFIG: config } : {}),
+      ...(config ? { CAPI_CONFIG_JSON: compile(config) } : {}),
       ...bindings,
     }),
     d1Databases: { LEDGER: 'ledger' },
@@ -74,6 +75,9 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     },
   };
 }
+
+/** A config's TOML as the worker embeds it: checked and compiled by the native CLI (`capi-edge compile`). */
+const compile = (toml) => execFileSync(new URL('target/release/capi-edge', ROOT).pathname, ['compile', '-'], { input: toml, encoding: 'utf8' });
 
 /** Bindings set to `undefined` are left out: a test's way to remove a default binding. */
 const withoutUndefined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
