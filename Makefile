@@ -47,9 +47,11 @@ build:
 test-e2e:
 	node --test --test-force-exit --test-concurrency=1 tests/e2e/
 
-## Core pipeline cost per hit, natively.
-bench:
+## Benchmarks (not part of `make test`): the core per hit natively, then null / capi-edge / baseline-js workers
+## in workerd side by side. BENCH_HIT=no-identifiers or no-tag takes pieces away.
+bench: setup build
 	cargo bench --bench pipeline
+	node bench/run.mjs --seconds 5 --connections 16 --rounds 3
 
 ## Browser-facing latency at a fixed rate, with an instant and a 500 ms upstream (not part of `make test`).
 load: setup build

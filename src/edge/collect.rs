@@ -21,8 +21,9 @@ pub async fn browser(
     _ctx: &Context,
     config: &Config,
 ) -> Result<Response> {
-    let headers = req.headers().clone();
-    let header = |name: &str| headers.get(name).ok().flatten();
+    // Read the headers through a handle to the JS request: `Headers::clone` would copy the whole Headers object.
+    let js_headers = req.inner().headers();
+    let header = |name: &str| js_headers.get(name).ok().flatten();
     // The raw URL string, split by hand: `req.url()` would link the `url` crate's IDNA tables (~200 KB of Wasm).
     let raw_url = req.inner().url();
     let own_origin = cors::origin_of(&raw_url).unwrap_or_default();

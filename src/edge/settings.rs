@@ -12,24 +12,22 @@ use worker::Env;
 const EMBEDDED_CONFIG: &str = include_str!("../../build/capi.compiled.json");
 
 thread_local! {
-    /// The parsed config and the text it came from; parsed once per isolate, again only if the text changes.
-    static CACHE: RefCell<Option<(String, Rc<Config>)>> = const { RefCell::new(None) };
+    /// The config, loaded once per isolate: it changes only with a deployment, which starts new isolates.
+    /// (Reading `CAPI_CONFIG_JSON` on every request would copy ~20 KB across the Wasm boundary per hit.)
+    static CACHE: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
 }
 
 /// The config in force, or the first error in words when it does not parse.
 pub fn config(env: &Env) -> Result<Rc<Config>, String> {
-    let text = env
-        .var("CAPI_CONFIG_JSON")
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| EMBEDDED_CONFIG.to_string());
     CACHE.with(|cache| {
-        if let Some((cached_text, config)) = cache.borrow().as_ref() {
-            if *cached_text == text {
-                return Ok(config.clone());
-            }
+        if let Some(config) = cache.borrow().as_ref() {
+            return Ok(config.clone());
         }
-        let config = Rc::new(Config::from_compiled_json(&text)?);
-        *cache.borrow_mut() = Some((text, config.clone()));
+        let text = env.var("CAPI_CONFIG_JSON").map(|v| v.to_string());
+        let config = Rc::new(Config::from_compiled_json(
+            text.as_deref().unwrap_or(EMBEDDED_CONFIG),
+        )?);
+        *cache.borrow_mut() = Some(config.clone());
         Ok(config)
     })
 }

@@ -1,0 +1,6 @@
+// The floor: a worker that does nothing.
+export default {
+  fetch() {
+    return new Response(null, { status: 204 });
+  },
+};

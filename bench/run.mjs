@@ -1,0 +1,127 @@
+// `make bench`: capi-edge against the runtime's floor (a null worker) and a hand-written JS worker doing the same
+// job, side by side. Each worker runs in its own workerd process through Miniflare's API in this plain Node
+// process (no wrangler proxy or debugging relay), on loopback. The same load (autocannon, fixed duration and
+// connections) hits them in alternation, for several rounds, so drift on this shared machine affects all alike.
+//   node bench/run.mjs [--seconds 5] [--connections 16] [--rounds 3]
+import autocannon from 'autocannon';
+import { Miniflare } from 'miniflare';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const ROOT = new URL('../', import.meta.url);
+const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
+const SECONDS = arg('--seconds', 5);
+const CONNECTIONS = arg('--connections', 16);
+const ROUNDS = arg('--rounds', 3);
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+const VARIANT = process.env.BENCH_HIT || 'purchase';
+const HIT = VARIANT === 'no-tag' ? JSON.stringify({ event: 'Other', page: { url: 'https://shop.example.com/p' } })
+  : VARIANT === 'no-identifiers' ? JSON.stringify({ event: 'Purchase', event_id: 'ord-bench', page: { url: 'https://shop.example.com/thank-you?o=1' }, data: { value: 149.0, currency: 'USD' } })
+  : JSON.stringify({
+  event: 'Purchase', event_id: 'ord-bench',
+  page: { url: 'https://shop.example.com/thank-you?o=1' },
+  user: { email: ' Jane.Doe@Example.com ', phone: '+1 (650) 555-1212' },
+  data: { value: 149.0, currency: 'USD', contents: [{ id: 'BOOT-42', quantity: 1, price: 149.0 }] },
+});
+const HEADERS = {
+  'content-type': 'application/json', origin: 'https://shop.example.com',
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) bench', 'cf-connecting-ip': '203.0.113.9',
+};
+
+/** PIDs of workerd processes that are children of this process. */
+function workerdPids() {
+  const pids = [];
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('workerd')) pids.push(Number(p));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
+/** user + system CPU seconds of a process (all its threads). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+async function startWorker(name, options) {
+  const before = new Set(workerdPids());
+  const t0 = performance.now();
+  const mf = new Miniflare({ host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, ...options });
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  const ready = performance.now();
+  const first = await fetch(`${url}/r/e`, { method: 'POST', headers: HEADERS, body: HIT });
+  await first.arrayBuffer();
+  const firstResponse = performance.now();
+  const pid = workerdPids().find((p) => !before.has(p));
+  return { name, mf, url, pid, coldStartMs: firstResponse - ready, startMs: firstResponse - t0, status: first.status };
+}
+
+const built = new URL('build/index.js', ROOT).pathname;
+const config = readFileSync(new URL('build/capi.compiled.json', ROOT), 'utf8');
+const wasmPath = new URL('build/index_bg.wasm', ROOT);
+const common = { queueProducers: { DELIVERIES: 'deliveries' } }; // producers only: intake is what a visitor waits for
+
+const workers = [
+  await startWorker('null', { modules: true, scriptPath: new URL('bench/null-worker.mjs', ROOT).pathname }),
+  await startWorker('capi-edge', {
+    ...common, modules: true, scriptPath: built,
+    modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    d1Databases: { LEDGER: 'ledger' },
+    bindings: { CAPI_CONFIG_JSON: config },
+  }),
+  await startWorker('baseline-js', { ...common, modules: true, scriptPath: new URL('bench/baseline-worker.mjs', ROOT).pathname }),
+];
+for (const w of workers) if (w.status !== 204) throw new Error(`${w.name} answered ${w.status} to the bench hit`);
+
+async function load(w) {
+  const cpu0 = cpuSeconds(w.pid);
+  const r = await autocannon({ url: `${w.url}/r/e`, method: 'POST', headers: HEADERS, body: HIT, connections: CONNECTIONS, duration: SECONDS });
+  const cpu = cpuSeconds(w.pid) - cpu0;
+  if (r.non2xx || r.errors) throw new Error(`${w.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, cpuMsPerRequest: (cpu * 1000) / r.requests.total };
+}
+
+const results = Object.fromEntries(workers.map((w) => [w.name, []]));
+for (const w of workers) await load({ ...w }).catch((e) => { throw e; }); // warm-up round, not counted
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 ? [...workers].reverse() : workers;
+  for (const w of order) results[w.name].push(await load(w));
+}
+for (const w of workers) await w.mf.dispose();
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const spread = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+const summary = Object.fromEntries(Object.entries(results).map(([name, runs]) => [name, {
+  rps: median(runs.map((r) => r.rps)), rpsRuns: runs.map((r) => r.rps),
+  p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
+  cpu: median(runs.map((r) => r.cpuMsPerRequest)), cpuRuns: runs.map((r) => r.cpuMsPerRequest),
+}]));
+const rows = workers.map((w) => {
+  const s = summary[w.name];
+  return {
+    worker: w.name,
+    'req/s (median)': Math.round(s.rps),
+    'req/s (runs)': s.rpsRuns.map(Math.round).join(' / '),
+    'p50 ms': s.p50,
+    'p99 ms': s.p99,
+    'workerd CPU ms/req': s.cpu.toFixed(3),
+    'CPU runs': spread(s.cpuRuns.map((c) => c * 1000)) + ' µs',
+    'cold start ms': w.coldStartMs.toFixed(1),
+  };
+});
+console.log(`\nMiniflare ${JSON.parse(readFileSync(new URL('node_modules/miniflare/package.json', ROOT))).version} in a plain Node process, ` +
+  `autocannon ${CONNECTIONS} connections × ${SECONDS} s, ${ROUNDS} alternating rounds after a warm-up, 2 shared cores:`);
+console.table(rows);
+const ce = summary['capi-edge'];
+console.log(`capi-edge throughput: ${(ce.rps / summary.null.rps).toFixed(2)}× null, ${(ce.rps / summary['baseline-js'].rps).toFixed(2)}× baseline-js`);
+console.log(`capi-edge CPU per hit inside workerd, above the null floor: ${((ce.cpu - summary.null.cpu) * 1000).toFixed(0)} µs ` +
+  `(baseline-js: ${((summary['baseline-js'].cpu - summary.null.cpu) * 1000).toFixed(0)} µs)`);
+const wasm = readFileSync(wasmPath);
+console.log(`Wasm: ${statSync(wasmPath).size} bytes raw, ${gzipSync(wasm, { level: 9 }).length} bytes gzip`);
