@@ -54,8 +54,9 @@ pub fn browser_hits(facts: &RequestFacts, now_ms: i64) -> Result<Vec<Hit>, Refus
     let mut hits = match facts.method {
         "GET" | "HEAD" => vec![hit_from_query(facts.query.unwrap_or(""))?],
         "POST" => {
-            check_body(facts)?;
-            parse_body(facts.body)?
+            check_size(facts)?;
+            check_content_type(facts)?;
+            parse_body(facts)?
         }
         other => {
             return Err(Refusal::new(
@@ -91,20 +92,7 @@ pub fn browser_hits(facts: &RequestFacts, now_ms: i64) -> Result<Vec<Hit>, Refus
     Ok(hits)
 }
 
-/// Parses a backend or webhook body: the same hit shape, `source` set by the caller.
-pub fn server_hits(facts: &RequestFacts, source: Source, now_ms: i64) -> Result<Vec<Hit>, Refusal> {
-    check_body(facts)?;
-    let mut hits = parse_body(facts.body)?;
-    for hit in &mut hits {
-        hit.source = source;
-        if hit.time.is_none() {
-            hit.time = Some(now_ms as f64);
-        }
-    }
-    Ok(hits)
-}
-
-fn check_body(facts: &RequestFacts) -> Result<(), Refusal> {
+fn check_size(facts: &RequestFacts) -> Result<(), Refusal> {
     if facts.body.len() > facts.max_body_bytes {
         return Err(Refusal::new(
             413,
@@ -116,6 +104,10 @@ fn check_body(facts: &RequestFacts) -> Result<(), Refusal> {
             ),
         ));
     }
+    Ok(())
+}
+
+fn check_content_type(facts: &RequestFacts) -> Result<(), Refusal> {
     let ct = facts
         .content_type
         .unwrap_or("")
@@ -135,8 +127,10 @@ fn check_body(facts: &RequestFacts) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn parse_body(body: &[u8]) -> Result<Vec<Hit>, Refusal> {
-    let text = std::str::from_utf8(body)
+/// The body as JSON: within the size limit, UTF-8, not empty, and parseable. Every JSON endpoint shares these.
+pub(crate) fn json_body(facts: &RequestFacts) -> Result<Value, Refusal> {
+    check_size(facts)?;
+    let text = std::str::from_utf8(facts.body)
         .map_err(|e| Refusal::new(400, "invalid_utf8", format!("the body is not UTF-8: {e}")))?;
     if text.trim().is_empty() {
         return Err(Refusal::new(
@@ -145,9 +139,12 @@ fn parse_body(body: &[u8]) -> Result<Vec<Hit>, Refusal> {
             "the body is empty; send a hit such as {\"event\":\"PageView\"}",
         ));
     }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}")))?;
-    let items = match value {
+    serde_json::from_str(text)
+        .map_err(|e| Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}")))
+}
+
+fn parse_body(facts: &RequestFacts) -> Result<Vec<Hit>, Refusal> {
+    let items = match json_body(facts)? {
         Value::Array(items) => {
             if items.len() > MAX_HITS_PER_REQUEST {
                 return Err(Refusal::new(

@@ -84,22 +84,7 @@ pub fn backend_hits(
     facts: &RequestFacts,
     now_ms: i64,
 ) -> Result<Vec<Result<Hit, String>>, Refusal> {
-    if facts.body.len() > facts.max_body_bytes {
-        return Err(Refusal::new(
-            413,
-            "body_too_large",
-            format!(
-                "the body is {} bytes; the limit is {}",
-                facts.body.len(),
-                facts.max_body_bytes
-            ),
-        ));
-    }
-    let text = std::str::from_utf8(facts.body)
-        .map_err(|e| Refusal::new(400, "invalid_utf8", format!("the body is not UTF-8: {e}")))?;
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}")))?;
-    let items = match value {
+    let items = match crate::intake::json_body(facts)? {
         Value::Array(items) => items,
         Value::Object(mut obj) => match obj.remove("events") {
             Some(Value::Array(items)) => items,

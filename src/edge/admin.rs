@@ -21,13 +21,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
             "the dashboard is off: set the DEBUG_TOKEN secret",
         );
     };
-    let auth = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    if !crate::sources::key_matches(auth.strip_prefix("Bearer ").unwrap_or(""), &[token]) {
+    if !crate::sources::key_matches(&super::server::bearer(&req), &[token]) {
         return json_error(
             401,
             "unauthorized",

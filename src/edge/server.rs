@@ -27,14 +27,7 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
             "the backend events API is off: set [sources] backend_key_secrets",
         );
     }
-    let auth = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let presented = auth.strip_prefix("Bearer ").unwrap_or("");
-    if !sources::key_matches(presented, &keys) {
+    if !sources::key_matches(&bearer(&req), &keys) {
         return json_error(
             401,
             "unauthorized",
@@ -81,6 +74,17 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
     Response::from_json(
         &json!({"accepted": accepted_count, "rejected": results.len() - accepted_count, "results": results}),
     )
+}
+
+/// The token of an `Authorization: Bearer <token>` header, or "".
+pub fn bearer(req: &Request) -> String {
+    let auth = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    auth.strip_prefix("Bearer ").unwrap_or("").to_string()
 }
 
 fn accepted(index: usize, outcome: &Outcome) -> Value {
