@@ -257,17 +257,132 @@ impl Config {
     }
 }
 
-/// Deserializes one table, turning a shape error into a diagnostic.
+/// Deserializes one table, turning a shape error into a diagnostic. Unknown keys are reported first, all of
+/// them (serde stops at the first), so serde's own unknown-key error is then left out.
 fn item<T: DeserializeOwned>(
     value: Spanned<DeValue<'_>>,
     section: &str,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<T> {
+    let before = errors.len();
+    unknown_keys(&value, section, errors);
+    let reported_unknown = errors.len() > before;
     match T::deserialize(ValueDeserializer::from(value)) {
         Ok(v) => Some(v),
         Err(e) => {
-            errors.push(toml_error(&e, section));
+            if !(reported_unknown && e.message().starts_with("unknown field")) {
+                errors.push(toml_error(&e, section));
+            }
             None
+        }
+    }
+}
+
+/// The keys each block takes. Kept beside the structs; `key_lists_match_the_structs` checks they agree.
+pub(crate) const SITE_KEYS: &[&str] = &[
+    "path_prefix",
+    "allowed_origins",
+    "max_body_bytes",
+    "cookie_domain",
+    "consent_denied",
+];
+pub(crate) const SOURCES_KEYS: &[&str] = &[
+    "backend_key_secrets",
+    "shopify_secret",
+    "woocommerce_secret",
+];
+pub(crate) const PROXY_KEYS: &[&str] = &["path", "upstream", "cache_seconds", "pass_requests"];
+pub(crate) const DESTINATION_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "endpoint",
+    "pixel_id",
+    "token_secret",
+    "test_event_code",
+    "validate_only",
+    "api_version",
+    "max_batch",
+];
+pub(crate) const TAG_KEYS: &[&str] = &[
+    "name",
+    "destination",
+    "destinations",
+    "event",
+    "custom_event",
+    "trigger",
+    "map",
+    "standard_map",
+    "action_source",
+    "enabled",
+];
+pub(crate) const TEST_KEYS: &[&str] = &["name", "hit", "fires", "expect", "source", "absent"];
+pub(crate) const CONDITION_KEYS: &[&str] = &[
+    "all",
+    "any",
+    "not",
+    "field",
+    "equals",
+    "not_equals",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "matches",
+    "exists",
+    "in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+];
+pub(crate) const MAP_RULE_KEYS: &[&str] = &["from", "value", "default", "as", "hash"];
+
+/// Reports every key a block does not take, nested conditions and map rules included, each with a hint.
+fn unknown_keys(value: &Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Diagnostic>) {
+    let (keys, what): (&[&str], &str) = match section {
+        "[site]" => (SITE_KEYS, "[site]"),
+        "[sources]" => (SOURCES_KEYS, "[sources]"),
+        "[[proxy]]" => (PROXY_KEYS, "[[proxy]]"),
+        "[[destination]]" => (DESTINATION_KEYS, "[[destination]]"),
+        "[[tag]]" => (TAG_KEYS, "[[tag]]"),
+        "[[test]]" => (TEST_KEYS, "[[test]]"),
+        "condition" => (CONDITION_KEYS, "a condition"),
+        "map rule" => (MAP_RULE_KEYS, "a mapping"),
+        _ => return,
+    };
+    let DeValue::Table(table) = value.get_ref() else {
+        return;
+    };
+    for (key, child) in table.iter() {
+        let name: &str = key.get_ref().as_ref();
+        if !keys.contains(&name) {
+            errors.push(
+                Diagnostic::new(
+                    format!("unknown key \"{name}\" in {what}"),
+                    Some(key.span()),
+                )
+                .with_hint(suggestion(name, "keys allowed here", keys)),
+            );
+            continue;
+        }
+        match (section, name) {
+            ("[[tag]]", "trigger") | ("[site]", "consent_denied") | ("condition", "not") => {
+                unknown_keys(child, "condition", errors)
+            }
+            ("condition", "all" | "any") => {
+                if let DeValue::Array(items) = child.get_ref() {
+                    for c in items.iter() {
+                        unknown_keys(c, "condition", errors);
+                    }
+                }
+            }
+            ("[[tag]]", "map") => {
+                if let DeValue::Table(rules) = child.get_ref() {
+                    for (_, rule) in rules.iter() {
+                        unknown_keys(rule, "map rule", errors);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

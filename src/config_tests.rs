@@ -224,3 +224,66 @@ fn the_compiled_config_behaves_like_the_parsed_one() {
         .unwrap_err()
         .contains("rebuild"));
 }
+
+#[test]
+fn every_unknown_key_in_a_block_is_reported_not_just_the_first() {
+    let src = format!(
+        "{DESTS}\n[[tag]]\nname = \"p\"\ndestination = \"openai\"\nevnt = \"Purchase\"\ntrigers = 1\nevent = \"Purchase\"\ntrigger = {{ all = [ {{ feild = \"event\", equals = \"Purchase\" }}, {{ not = {{ field = \"page.url\", contians = \"x\" }} }} ] }}\n[tag.map]\n\"user.em\" = {{ form = \"user.email\" }}\n"
+    );
+    let all = errors(&src);
+    for (key, hint) in [
+        ("evnt", "\"event\""),
+        ("trigers", "\"trigger\""),
+        ("feild", "\"field\""),
+        ("contians", "\"contains\""),
+        ("form", "\"from\""),
+    ] {
+        assert!(
+            all.iter()
+                .any(|e| e.contains(&format!("unknown key \"{key}\""))
+                    && e.contains(&format!("Did you mean {hint}?"))),
+            "{key}: {}",
+            all.join("\n")
+        );
+    }
+    assert_eq!(
+        all.iter().filter(|e| e.contains("unknown key")).count(),
+        5,
+        "each once: {}",
+        all.join("\n")
+    );
+}
+
+#[test]
+fn key_lists_match_the_structs() {
+    use crate::config::{ProxyConfig, SiteConfig, SourcesConfig, TagConfig, TestConfig};
+    use crate::destination::DestinationConfig;
+    use crate::mapping::MapRuleConfig;
+    use crate::trigger::ConditionConfig;
+    // Each listed key is known to serde (an error, if any, is about its value, never "unknown field").
+    fn known<T: serde::de::DeserializeOwned>(keys: &[&str]) {
+        for k in keys {
+            if let Err(e) = toml::from_str::<T>(&format!("{k} = 12345")) {
+                assert!(
+                    !e.message().starts_with("unknown field"),
+                    "{k}: {}",
+                    e.message()
+                );
+            }
+        }
+        // And serde rejects a key that is not listed.
+        let e = toml::from_str::<T>("not_a_key = 1")
+            .err()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("unknown field"), "{e}");
+    }
+    known::<SiteConfig>(super::config::SITE_KEYS);
+    known::<SourcesConfig>(super::config::SOURCES_KEYS);
+    known::<ProxyConfig>(super::config::PROXY_KEYS);
+    known::<DestinationConfig>(super::config::DESTINATION_KEYS);
+    known::<TagConfig>(super::config::TAG_KEYS);
+    known::<TestConfig>(super::config::TEST_KEYS);
+    known::<ConditionConfig>(super::config::CONDITION_KEYS);
+    known::<MapRuleConfig>(super::config::MAP_RULE_KEYS);
+}
