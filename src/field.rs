@@ -122,45 +122,6 @@ impl FieldPath {
         Ok(path)
     }
 
-    /// The value as text, borrowed from the hit where it is text already (the hot path of triggers).
-    pub fn resolve_text<'h>(&self, hit: &'h Hit) -> Option<Cow<'h, str>> {
-        let borrowed = |s: &'h Option<String>| s.as_deref().map(Cow::Borrowed);
-        match self {
-            FieldPath::Event => Some(Cow::Borrowed(hit.event.as_str())),
-            FieldPath::EventId => borrowed(&hit.event_id),
-            FieldPath::PageUrl => borrowed(&hit.page.url),
-            FieldPath::PageReferrer => borrowed(&hit.page.referrer),
-            FieldPath::PageTitle => borrowed(&hit.page.title),
-            FieldPath::PagePath => hit
-                .page
-                .url
-                .as_deref()
-                .map(|u| Cow::Borrowed(UrlParts::parse(u).path)),
-            FieldPath::PageHost => hit
-                .page
-                .url
-                .as_deref()
-                .map(|u| Cow::Borrowed(UrlParts::parse(u).host)),
-            FieldPath::User(field) => borrowed(user_field(hit, field)),
-            FieldPath::ContextIp => borrowed(&hit.context.ip),
-            FieldPath::ContextUserAgent => borrowed(&hit.context.user_agent),
-            FieldPath::Cookie(name) => hit
-                .context
-                .cookies
-                .get(name)
-                .map(|v| Cow::Borrowed(v.as_str())),
-            FieldPath::Header(name) => hit
-                .context
-                .headers
-                .get(name)
-                .map(|v| Cow::Borrowed(v.as_str())),
-            _ => match self.resolve(hit)? {
-                Cow::Borrowed(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
-                other => crate::trigger::as_text(&other).map(|t| Cow::Owned(t.into_owned())),
-            },
-        }
-    }
-
     /// The value at this path, or `None` when the hit does not have it.
     pub fn resolve<'h>(&self, hit: &'h Hit) -> Option<Cow<'h, Value>> {
         let text = |s: &Option<String>| s.as_ref().map(|s| Cow::Owned(Value::String(s.clone())));

@@ -183,9 +183,7 @@ impl Condition {
             Condition::All(items) => items.iter().all(|c| c.matches(hit)),
             Condition::Any(items) => items.iter().any(|c| c.matches(hit)),
             Condition::Not(inner) => !inner.matches(hit),
-            Condition::Test { field, op, .. } => {
-                op.holds_for_text(field, hit) || op.holds(field.resolve(hit).as_deref())
-            }
+            Condition::Test { field, op, .. } => op.holds(field.resolve(hit).as_deref()),
         }
     }
 
@@ -312,19 +310,6 @@ fn build_op(c: &ConditionConfig, errors: &mut Vec<Diagnostic>) -> Option<Op> {
 }
 
 impl Op {
-    /// The text operators, and equality with text, decided on borrowed text without copying the field.
-    fn holds_for_text(&self, field: &FieldPath, hit: &Hit) -> bool {
-        let text = || field.resolve_text(hit);
-        match self {
-            Op::Equals(Value::String(s)) => text().is_some_and(|t| t == s.as_str()),
-            Op::Contains(s) => text().is_some_and(|t| t.contains(s.as_str())),
-            Op::StartsWith(s) => text().is_some_and(|t| t.starts_with(s.as_str())),
-            Op::EndsWith(s) => text().is_some_and(|t| t.ends_with(s.as_str())),
-            Op::Matches(re) => text().is_some_and(|t| re.is_match(&t)),
-            _ => false,
-        }
-    }
-
     fn holds(&self, value: Option<&Value>) -> bool {
         let text = value.and_then(as_text);
         let number = value.and_then(as_number);
