@@ -316,24 +316,6 @@ pub(crate) const TAG_KEYS: &[&str] = &[
     "enabled",
 ];
 pub(crate) const TEST_KEYS: &[&str] = &["name", "hit", "fires", "expect", "source", "absent"];
-pub(crate) const CONDITION_KEYS: &[&str] = &[
-    "all",
-    "any",
-    "not",
-    "field",
-    "equals",
-    "not_equals",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "matches",
-    "exists",
-    "in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-];
 pub(crate) const MAP_RULE_KEYS: &[&str] = &["from", "value", "default", "as", "hash"];
 
 /// Reports every key a block does not take, nested conditions and map rules included, each with a hint.
@@ -345,7 +327,7 @@ fn unknown_keys(value: &Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Di
         "[[destination]]" => (DESTINATION_KEYS, "[[destination]]"),
         "[[tag]]" => (TAG_KEYS, "[[tag]]"),
         "[[test]]" => (TEST_KEYS, "[[test]]"),
-        "condition" => (CONDITION_KEYS, "a condition"),
+        "condition" => (&crate::trigger::CONDITION_KEYS, "a condition"),
         "map rule" => (MAP_RULE_KEYS, "a mapping"),
         _ => return,
     };

@@ -284,6 +284,6 @@ fn key_lists_match_the_structs() {
     known::<DestinationConfig>(super::config::DESTINATION_KEYS);
     known::<TagConfig>(super::config::TAG_KEYS);
     known::<TestConfig>(super::config::TEST_KEYS);
-    known::<ConditionConfig>(super::config::CONDITION_KEYS);
+    known::<ConditionConfig>(&crate::trigger::CONDITION_KEYS);
     known::<MapRuleConfig>(super::config::MAP_RULE_KEYS);
 }

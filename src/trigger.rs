@@ -81,7 +81,12 @@ pub enum Op {
     Lte(f64),
 }
 
-const OPERATORS: [&str; 12] = [
+/// Every key a condition takes: the combinators, `field`, then the operators (also `config::unknown_keys`'s list).
+pub(crate) const CONDITION_KEYS: [&str; 16] = [
+    "all",
+    "any",
+    "not",
+    "field",
     "equals",
     "not_equals",
     "contains",
@@ -95,6 +100,9 @@ const OPERATORS: [&str; 12] = [
     "lt",
     "lte",
 ];
+
+/// The operators, for hints.
+const OPERATORS: &[&str] = CONDITION_KEYS.split_at(4).1;
 
 impl Condition {
     /// Checks a condition from the config; every problem found goes to `errors`.
