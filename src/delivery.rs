@@ -2,7 +2,7 @@
 //! answer means (done, retry later, or a bad event that no retry will fix). Pure; the edge shell sends.
 
 use crate::destination::Kind;
-use crate::pipeline::{Delivery, Dropped};
+use crate::pipeline::{Delivery, Dropped, Outcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -83,6 +83,21 @@ impl DeliveryMessage {
             test: false,
         }
     }
+}
+
+/// Every message an outcome puts on the queue: one per delivery, one record per drop.
+pub fn messages_for(outcome: &Outcome, source: &str, received_ms: i64) -> Vec<DeliveryMessage> {
+    let sent = outcome
+        .deliveries
+        .iter()
+        .map(|d| DeliveryMessage::send(d, source, received_ms));
+    sent.chain(
+        outcome
+            .dropped
+            .iter()
+            .map(|d| DeliveryMessage::record(d, source, received_ms)),
+    )
+    .collect()
 }
 
 /// What a platform's answer to a batch means.
@@ -211,6 +226,30 @@ mod tests {
         for (kind, status, body, expected) in cases {
             assert_eq!(classify(kind, status, body), expected, "{status:?} {body}");
         }
+    }
+
+    #[test]
+    fn an_outcome_becomes_one_message_per_delivery_and_per_drop() {
+        let config = crate::config::Config::parse(
+            "[[destination]]\nname = \"o\"\nkind = \"openai\"\npixel_id = \"p\"\ntoken_secret = \"K\"\n\n[[destination]]\nname = \"w\"\nkind = \"webhook\"\nendpoint = \"https://x\"\n\n[[tag]]\nname = \"t\"\ndestinations = [\"o\", \"w\"]\nevent = \"Lead\"\n",
+        )
+        .unwrap();
+        // No page URL: OpenAI drops the website event, the webhook takes it.
+        let hit = crate::hit::Hit::from_json(br#"{"event":"Lead","event_id":"e1"}"#).unwrap();
+        let outcome = config.process(&hit, 0, &mut || "x".into());
+        let m = messages_for(&outcome, "server", 7);
+        let kinds: Vec<(&str, bool)> = m
+            .iter()
+            .map(|m| (m.destination.as_str(), m.action == Action::Send))
+            .collect();
+        assert_eq!(kinds, [("w", true), ("o", false)]);
+        assert!(m
+            .iter()
+            .all(|m| m.source == "server" && m.received_ms == 7 && m.event_id == "e1"));
+        assert_ne!(
+            m[0].intake_id, m[1].intake_id,
+            "each message owns its own intake id"
+        );
     }
 
     #[test]

@@ -55,14 +55,6 @@ pub fn verify_signature(secret: &str, body: &[u8], signature_b64: &str) -> bool 
     mac.verify_slice(&expected).is_ok()
 }
 
-/// The signature a sender computes, for tests and for documentation examples.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
 /// Whether a presented Bearer key equals one of the configured keys. Each comparison takes the same time
 /// whatever the contents, so a key cannot be guessed byte by byte.
 pub fn key_matches(presented: &str, keys: &[String]) -> bool {
@@ -166,6 +158,14 @@ pub fn webhook_hit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The signature a sender computes.
+    fn sign(secret: &str, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(body);
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    }
 
     #[test]
     fn signatures_verify_only_with_the_right_secret_and_body() {

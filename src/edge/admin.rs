@@ -14,19 +14,10 @@ const DAY_MS: f64 = 24.0 * 3600.0 * 1000.0;
 const MAX_ROWS: u32 = 50_000;
 
 pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response> {
-    let Some(token) = env.secret("DEBUG_TOKEN").ok().map(|s| s.to_string()) else {
-        return json_error(
-            404,
-            "debug_off",
-            "the dashboard is off: set the DEBUG_TOKEN secret",
-        );
-    };
-    if !crate::sources::key_matches(&super::server::bearer(&req), &[token]) {
-        return json_error(
-            401,
-            "unauthorized",
-            "send the debug token: Authorization: Bearer <token>",
-        );
+    let presented = super::server::bearer(&req);
+    let how = "send the debug token: Authorization: Bearer <token>";
+    if let Err(refusal) = super::settings::authorize_debug(env, &presented, "the dashboard", how) {
+        return refusal;
     }
     let Some(db) = ledger::open(env) else {
         return json_error(503, "no_ledger", "the LEDGER D1 binding is missing");

@@ -141,18 +141,7 @@ pub async fn browser(
             continue;
         }
         let outcome = config.process(&hit, now, &mut random_event_id);
-        messages.extend(
-            outcome
-                .deliveries
-                .iter()
-                .map(|d| DeliveryMessage::send(d, source, now)),
-        );
-        messages.extend(
-            outcome
-                .dropped
-                .iter()
-                .map(|d| DeliveryMessage::record(d, source, now)),
-        );
+        messages.extend(crate::delivery::messages_for(&outcome, source, now));
         event_ids.extend(outcome.event_ids());
     }
     if !messages.is_empty() {
@@ -211,16 +200,7 @@ fn debug_mode(env: &Env, presented: Option<&str>) -> std::result::Result<bool, R
     let Some(presented) = presented else {
         return Ok(false);
     };
-    let Some(token) = env.secret("DEBUG_TOKEN").ok().map(|s| s.to_string()) else {
-        return Err(json_error(
-            404,
-            "debug_off",
-            "preview mode is off: set the DEBUG_TOKEN secret",
-        ));
-    };
-    if !crate::sources::key_matches(presented, &[token]) {
-        return Err(json_error(401, "unauthorized", "wrong debug token"));
-    }
+    super::settings::authorize_debug(env, presented, "preview mode", "wrong debug token")?;
     Ok(true)
 }
 

@@ -7,7 +7,7 @@ use crate::delivery::{
     backoff_seconds, classify, Action, DeliveryMessage, Verdict, BACKOFF_BASE_S,
     UPSTREAM_TIMEOUT_MS,
 };
-use crate::destination::{rebase_url, Destination, OutboundRequest};
+use crate::destination::{Destination, OutboundRequest};
 use std::collections::{BTreeMap, VecDeque};
 use wasm_bindgen::JsValue;
 use worker::*;
@@ -288,10 +288,7 @@ async fn dead_letters(messages: Vec<Message<DeliveryMessage>>, db: Option<&D1Dat
 
 /// POSTs the request; `(None, reason)` on a timeout or a network error.
 async fn send(request: &OutboundRequest, env: &Env) -> (Option<u16>, String) {
-    let url = match settings::upstream_origin(env) {
-        Some(origin) => rebase_url(&request.url, &origin),
-        None => request.url.clone(),
-    };
+    let url = settings::upstream_url(env, &request.url);
     let headers = Headers::new();
     for (k, v) in &request.headers {
         if headers.set(k, v).is_err() {

@@ -5,7 +5,6 @@ use super::collect::enqueue;
 use super::respond::json_error;
 use super::settings;
 use crate::config::Config;
-use crate::delivery::DeliveryMessage;
 use crate::intake::RequestFacts;
 use crate::pipeline::{random_event_id, Outcome};
 use crate::sources::{self, WebhookKind};
@@ -55,7 +54,7 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
             Ok(hit) => {
                 let outcome = config.process(&hit, now, &mut random_event_id);
                 results.push(accepted(index, &outcome));
-                messages.extend(to_messages(&outcome, "server", now));
+                messages.extend(crate::delivery::messages_for(&outcome, "server", now));
             }
             Err(reason) => {
                 results.push(json!({"index": index, "status": "rejected", "reason": reason}))
@@ -100,20 +99,6 @@ fn accepted(index: usize, outcome: &Outcome) -> Value {
         .collect();
     json!({"index": index, "status": "accepted", "event_id": outcome.event_ids().join(","), "destinations": destinations,
            "dropped": dropped, "warnings": outcome.warnings()})
-}
-
-fn to_messages(outcome: &Outcome, source: &str, now: i64) -> Vec<DeliveryMessage> {
-    let sent = outcome
-        .deliveries
-        .iter()
-        .map(|d| DeliveryMessage::send(d, source, now));
-    sent.chain(
-        outcome
-            .dropped
-            .iter()
-            .map(|d| DeliveryMessage::record(d, source, now)),
-    )
-    .collect()
 }
 
 /// `POST <prefix>/webhooks/shopify|woocommerce`: verified by HMAC, then an ordinary hit (`source = webhook`).
@@ -178,7 +163,7 @@ pub async fn webhook(
         Err(r) => return Ok(Response::from_json(&r.body())?.with_status(r.status)),
     };
     let outcome = config.process(&hit, now, &mut random_event_id);
-    let messages = to_messages(&outcome, "webhook", now);
+    let messages = crate::delivery::messages_for(&outcome, "webhook", now);
     if let Err(e) = enqueue(env, messages).await {
         console_error!("capi-edge: enqueue failed: {e}");
         // A non-2xx makes the platform deliver the webhook again later.
@@ -216,10 +201,7 @@ pub async fn proxy(
     if let Some(hit) = cache.get(p.upstream.as_str(), true).await? {
         return Ok(Some(hit));
     }
-    let url = match settings::upstream_origin(env) {
-        Some(origin) => crate::destination::rebase_url(&p.upstream, &origin),
-        None => p.upstream.clone(),
-    };
+    let url = settings::upstream_url(env, &p.upstream);
     // Request::new takes the URL as a string: `Url::parse` would link the url crate's IDNA tables.
     let mut upstream = match Fetch::Request(Request::new(&url, Method::Get)?)
         .send()
@@ -274,10 +256,7 @@ async fn pass_request(
             &format!("the body is {} bytes; the limit is {max_body}", body.len()),
         );
     }
-    let url = match settings::upstream_origin(env) {
-        Some(origin) => crate::destination::rebase_url(upstream, &origin),
-        None => upstream.to_string(),
-    };
+    let url = settings::upstream_url(env, upstream);
     let headers = Headers::new();
     if let Some(ct) = req.headers().get("content-type").ok().flatten() {
         headers.set("content-type", &ct)?;

@@ -2,11 +2,12 @@
 //! scripts/build.sh: checked natively, embedded as JSON), or the `CAPI_CONFIG_JSON` variable when set (tests,
 //! previews); secrets; and the local-mock upstream override.
 
+use super::respond::json_error;
 use crate::config::Config;
 use crate::destination::Secrets;
 use std::cell::RefCell;
 use std::rc::Rc;
-use worker::Env;
+use worker::{Env, Response, Result};
 
 /// `capi.toml` as `capi-edge compile` wrote it. Build with scripts/build.sh (or `make build`), which writes it.
 const EMBEDDED_CONFIG: &str = include_str!("../../build/capi.compiled.json");
@@ -37,12 +38,38 @@ pub fn serve_demo(env: &Env) -> bool {
     env.var("SERVE_DEMO").is_ok_and(|v| v.to_string() == "true")
 }
 
-/// For local runs only: send every destination's requests to this origin (the mock CAPI) instead.
-pub fn upstream_origin(env: &Env) -> Option<String> {
-    env.var("UPSTREAM_ORIGIN")
+/// The URL to call for `url`: as it is, or, for local runs only, on the `UPSTREAM_ORIGIN` (the mock CAPI).
+pub fn upstream_url(env: &Env, url: &str) -> String {
+    match env
+        .var("UPSTREAM_ORIGIN")
         .ok()
         .map(|v| v.to_string())
         .filter(|v| !v.is_empty())
+    {
+        Some(origin) => crate::destination::rebase_url(url, &origin),
+        None => url.to_string(),
+    }
+}
+
+/// Checks a debug token against the `DEBUG_TOKEN` secret: `what` is off (404) without the secret; a wrong
+/// token gets 401 with `how` (how to send it). `Err` carries the response to answer with.
+pub fn authorize_debug(
+    env: &Env,
+    presented: &str,
+    what: &str,
+    how: &str,
+) -> std::result::Result<(), Result<Response>> {
+    let Some(token) = env.secret("DEBUG_TOKEN").ok().map(|s| s.to_string()) else {
+        return Err(json_error(
+            404,
+            "debug_off",
+            &format!("{what} is off: set the DEBUG_TOKEN secret"),
+        ));
+    };
+    if !crate::sources::key_matches(presented, &[token]) {
+        return Err(json_error(401, "unauthorized", how));
+    }
+    Ok(())
 }
 
 /// Worker secrets, by the names the config gives.
