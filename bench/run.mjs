@@ -8,6 +8,7 @@ import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { HIT, headersFor } from './hit.mjs';
 
 const ROOT = new URL('../', import.meta.url);
 const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : dflt; };
@@ -15,20 +16,6 @@ const SECONDS = arg('--seconds', 5);
 const CONNECTIONS = arg('--connections', 16);
 const ROUNDS = arg('--rounds', 3);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-const VARIANT = process.env.BENCH_HIT || 'purchase';
-const HIT = VARIANT === 'no-tag' ? JSON.stringify({ event: 'Other', page: { url: 'https://shop.example.com/p' } })
-  : VARIANT === 'no-identifiers' ? JSON.stringify({ event: 'Purchase', event_id: 'ord-bench', page: { url: 'https://shop.example.com/thank-you?o=1' }, data: { value: 149.0, currency: 'USD' } })
-  : JSON.stringify({
-  event: 'Purchase', event_id: 'ord-bench',
-  page: { url: 'https://shop.example.com/thank-you?o=1' },
-  user: { email: ' Jane.Doe@Example.com ', phone: '+1 (650) 555-1212' },
-  data: { value: 149.0, currency: 'USD', contents: [{ id: 'BOOT-42', quantity: 1, price: 149.0 }] },
-});
-const HEADERS = {
-  'content-type': 'application/json', origin: 'https://shop.example.com',
-  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) bench', 'cf-connecting-ip': '203.0.113.9',
-};
 
 /** PIDs of workerd processes that are children of this process. */
 function workerdPids() {
@@ -56,7 +43,7 @@ async function startWorker(name, options) {
   const mf = new Miniflare({ host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, ...options });
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const ready = performance.now();
-  const first = await fetch(`${url}/r/e`, { method: 'POST', headers: HEADERS, body: HIT });
+  const first = await fetch(`${url}/r/e`, { method: 'POST', headers: headersFor(url), body: HIT });
   await first.arrayBuffer();
   const firstResponse = performance.now();
   const pid = workerdPids().find((p) => !before.has(p));
@@ -68,21 +55,27 @@ const config = readFileSync(new URL('build/capi.compiled.json', ROOT), 'utf8');
 const wasmPath = new URL('build/index_bg.wasm', ROOT);
 const common = { queueProducers: { DELIVERIES: 'deliveries' } }; // producers only: intake is what a visitor waits for
 
-const workers = [
-  await startWorker('null', { modules: true, scriptPath: new URL('bench/null-worker.mjs', ROOT).pathname }),
-  await startWorker('capi-edge', {
+// BENCH_WORKERS=null,capi-edge runs a subset, for quick comparisons while optimizing.
+const ONLY = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS.split(',') : null;
+const plan = {
+  null: () => ({ modules: true, scriptPath: new URL('bench/null-worker.mjs', ROOT).pathname }),
+  'capi-edge': () => ({
     ...common, modules: true, scriptPath: built,
     modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
     d1Databases: { LEDGER: 'ledger' },
     bindings: { CAPI_CONFIG_JSON: config },
   }),
-  await startWorker('baseline-js', { ...common, modules: true, scriptPath: new URL('bench/baseline-worker.mjs', ROOT).pathname }),
-];
+  'baseline-js': () => ({ ...common, modules: true, scriptPath: new URL('bench/baseline-worker.mjs', ROOT).pathname }),
+};
+const workers = [];
+for (const [name, options] of Object.entries(plan)) {
+  if (!ONLY || ONLY.includes(name)) workers.push(await startWorker(name, options()));
+}
 for (const w of workers) if (w.status !== 204) throw new Error(`${w.name} answered ${w.status} to the bench hit`);
 
 async function load(w) {
   const cpu0 = cpuSeconds(w.pid);
-  const r = await autocannon({ url: `${w.url}/r/e`, method: 'POST', headers: HEADERS, body: HIT, connections: CONNECTIONS, duration: SECONDS });
+  const r = await autocannon({ url: `${w.url}/r/e`, method: 'POST', headers: headersFor(w.url), body: HIT, connections: CONNECTIONS, duration: SECONDS });
   const cpu = cpuSeconds(w.pid) - cpu0;
   if (r.non2xx || r.errors) throw new Error(`${w.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, cpuMsPerRequest: (cpu * 1000) / r.requests.total };
@@ -120,8 +113,11 @@ console.log(`\nMiniflare ${JSON.parse(readFileSync(new URL('node_modules/minifla
   `autocannon ${CONNECTIONS} connections × ${SECONDS} s, ${ROUNDS} alternating rounds after a warm-up, 2 shared cores:`);
 console.table(rows);
 const ce = summary['capi-edge'];
-console.log(`capi-edge throughput: ${(ce.rps / summary.null.rps).toFixed(2)}× null, ${(ce.rps / summary['baseline-js'].rps).toFixed(2)}× baseline-js`);
-console.log(`capi-edge CPU per hit inside workerd, above the null floor: ${((ce.cpu - summary.null.cpu) * 1000).toFixed(0)} µs ` +
-  `(baseline-js: ${((summary['baseline-js'].cpu - summary.null.cpu) * 1000).toFixed(0)} µs)`);
+const base = summary['baseline-js'];
+if (ce && summary.null) {
+  console.log(`capi-edge throughput: ${(ce.rps / summary.null.rps).toFixed(2)}× null` + (base ? `, ${(ce.rps / base.rps).toFixed(2)}× baseline-js` : ''));
+  console.log(`capi-edge CPU per hit inside workerd, above the null floor: ${((ce.cpu - summary.null.cpu) * 1000).toFixed(0)} µs` +
+    (base ? ` (baseline-js: ${((base.cpu - summary.null.cpu) * 1000).toFixed(0)} µs)` : ''));
+}
 const wasm = readFileSync(wasmPath);
 console.log(`Wasm: ${statSync(wasmPath).size} bytes raw, ${gzipSync(wasm, { level: 9 }).length} bytes gzip`);

@@ -3,6 +3,7 @@
 # locally installed wasm-bindgen, wasm-opt and esbuild (worker-build would otherwise download them from GitHub).
 #   scripts/build.sh         optimized build (wasm-opt -Oz), for deploy and benchmarks
 #   scripts/build.sh --dev   fast build without wasm-opt, for the local loop
+#   CAPI_EDGE_KEEP_NAMES=1 scripts/build.sh   optimized, with Wasm function names (for bench/profile.mjs)
 #   scripts/build.sh --skip  keep build/ as it is when present (tests that start `wrangler dev` on a fresh build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,10 @@ if [ "${1:-}" = "--dev" ]; then
 else
   worker-build --release
   # worker-build's wasm-opt pass keeps the names section (~200 KB); nothing at the edge reads it.
-  "$WASM_OPT_BIN" --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm
+  # CAPI_EDGE_KEEP_NAMES=1 keeps it, for readable frames in bench/profile.mjs.
+  if [ -z "${CAPI_EDGE_KEEP_NAMES:-}" ]; then
+    "$WASM_OPT_BIN" --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm
+  fi
   raw=$(wc -c < build/index_bg.wasm); gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
   echo "build/index_bg.wasm: $raw bytes, $gz bytes gzip"
 fi

@@ -56,7 +56,7 @@ impl DeliveryMessage {
             value: d.value,
             currency: d.currency.clone(),
             action: Action::Send,
-            intake_id: crate::pipeline::random_event_id(),
+            intake_id: crate::random::random_event_id(),
             missing: d.missing.join(","),
             test: false,
         }
@@ -78,7 +78,7 @@ impl DeliveryMessage {
                 status: d.status.to_string(),
                 reason: d.reason.clone(),
             },
-            intake_id: crate::pipeline::random_event_id(),
+            intake_id: crate::random::random_event_id(),
             missing: String::new(),
             test: false,
         }

@@ -23,6 +23,7 @@ pub mod match_quality;
 pub mod normalize;
 pub mod pipeline;
 pub mod preview;
+pub mod random;
 pub mod reconcile;
 pub mod sources;
 pub mod standard_event;

@@ -370,21 +370,3 @@ fn contents(value: &Value) -> Result<Vec<Content>, String> {
     }
     Ok(out)
 }
-
-/// A random event id (UUID v4 form) for hits that bring none.
-pub fn random_event_id() -> String {
-    let mut b = [0u8; 16];
-    // Cannot fail where we run (Linux's getrandom, Workers' crypto.getRandomValues); never worth a panic.
-    let _ = getrandom::getrandom(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}

@@ -4,7 +4,7 @@ use capi_edge::config::Config;
 use capi_edge::destination::RedactedSecrets;
 use capi_edge::hit::Hit;
 use capi_edge::normalize::{self, Key};
-use capi_edge::pipeline::random_event_id;
+use capi_edge::random::random_event_id;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 

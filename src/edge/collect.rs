@@ -1,34 +1,51 @@
 //! The browser event endpoint: CORS, size guard, parse, enrich, click-id cookies, pipeline, enqueue, 204.
 
-use super::respond::{cors_headers, gif, json_error, no_content, preflight};
+use super::js::{self, RequestHeaders};
+use super::respond::{cors_headers, json_error, preflight, GIF};
 use crate::click_ids;
 use crate::config::Config;
 use crate::cors::{self, Cors};
 use crate::delivery::DeliveryMessage;
 use crate::destination::RedactedSecrets;
 use crate::intake::{self, RequestFacts};
-use crate::pipeline::random_event_id;
 use crate::preview;
+use crate::random::{random_event_id, random_u64};
 use std::collections::BTreeMap;
+use worker::worker_sys::web_sys;
 use worker::*;
 
 /// Request headers triggers may read (`context.headers.<name>`): where the visitor is, in Cloudflare's words.
 const EXPOSED_HEADERS: [&str; 4] = ["cf-ipcountry", "cf-region", "cf-ipcity", "accept-language"];
+/// Every request header intake reads, fetched in one crossing.
+const READ_HEADERS: [&str; 12] = [
+    "origin",
+    "referer",
+    "cf-connecting-ip",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "cookie",
+    "x-capi-debug",
+    EXPOSED_HEADERS[0],
+    EXPOSED_HEADERS[1],
+    EXPOSED_HEADERS[2],
+    EXPOSED_HEADERS[3],
+];
 
+/// A browser hit. Every request pays for this path, so it reads the raw JS request and writes the raw JS
+/// response through `js` (a few boundary crossings in all), not through the `worker` crate's wrappers.
 pub async fn browser(
-    mut req: Request,
+    req: web_sys::Request,
+    raw_url: &str,
     env: &Env,
-    _ctx: &Context,
     config: &Config,
-) -> Result<Response> {
-    // Read the headers through a handle to the JS request: `Headers::clone` would copy the whole Headers object.
-    let js_headers = req.inner().headers();
-    let header = |name: &str| js_headers.get(name).ok().flatten();
-    // The raw URL string, split by hand: `req.url()` would link the `url` crate's IDNA tables (~200 KB of Wasm).
-    let raw_url = req.inner().url();
-    let own_origin = cors::origin_of(&raw_url).unwrap_or_default();
+) -> Result<web_sys::Response> {
+    let headers = RequestHeaders::read(&req, READ_HEADERS);
+    let header = |name: &str| headers.get(name).map(str::to_string);
+    let own_origin = cors::origin_of(raw_url).unwrap_or_default();
     let origin = header("origin");
     let referer = header("referer");
+    // The origin to echo in CORS headers: none for a same-origin page, which needs none.
     let allowed_origin = match cors::check(
         &config.site,
         origin.as_deref(),
@@ -36,18 +53,19 @@ pub async fn browser(
         &own_origin,
     ) {
         Cors::Allowed(o) => Some(o),
-        Cors::NoOrigin => None,
+        Cors::SameOrigin | Cors::NoOrigin => None,
         Cors::Refused(o) => {
-            return json_error(
+            return refuse(
                 403,
                 "origin_not_allowed",
                 &format!("{o} is not in [site] allowed_origins"),
+                None,
             );
         }
     };
     let method = req.method();
-    if method == Method::Options {
-        return preflight(allowed_origin.as_deref().unwrap_or("null"));
+    if method == "OPTIONS" {
+        return preflight(origin.as_deref().unwrap_or("null")).map(Into::into);
     }
     if let Some(retry_after) = rate_limited(env, header("cf-connecting-ip").as_deref()).await {
         let mut r = json_error(
@@ -60,21 +78,22 @@ pub async fn browser(
         if let Some(o) = &allowed_origin {
             cors_headers(r.headers_mut(), o)?;
         }
-        return Ok(r);
+        return Ok(r.into());
     }
     // Refuse an oversized body before reading it, when the sender says its size.
     let max = config.site.max_body_bytes;
     if let Some(len) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
         if len > max {
-            return json_error(
+            return refuse(
                 413,
                 "body_too_large",
                 &format!("the body is {len} bytes; the limit is {max}"),
+                None,
             );
         }
     }
-    let body = if method == Method::Post {
-        req.bytes().await.unwrap_or_default()
+    let body = if method == "POST" {
+        js::body_bytes(&req).await.unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -93,7 +112,7 @@ pub async fn browser(
     let user_agent = header("user-agent");
     let cookie_header = header("cookie");
     let facts = RequestFacts {
-        method: method.as_ref(),
+        method: &method,
         content_type: content_type.as_deref(),
         body: &body,
         query: query.as_deref(),
@@ -107,17 +126,16 @@ pub async fn browser(
     let hits = match intake::browser_hits(&facts, now) {
         Ok(h) => h,
         Err(refusal) => {
-            let mut r = Response::from_json(&refusal.body())?.with_status(refusal.status);
-            if let Some(o) = &allowed_origin {
-                cors_headers(r.headers_mut(), o)?;
-            }
-            return Ok(r);
+            let body = serde_json::to_vec(&refusal.body()).unwrap_or_default();
+            let mut out = vec![("content-type", "application/json")];
+            out.extend(cors_pairs(allowed_origin.as_deref()));
+            return js::build_response(refusal.status, &out, Some(&body));
         }
     };
 
     let debug = match debug_mode(env, header("x-capi-debug").as_deref()) {
         Ok(d) => d,
-        Err(resp) => return resp,
+        Err(resp) => return resp.map(Into::into),
     };
     let mut messages = Vec::new();
     let mut cookies = Vec::new();
@@ -126,7 +144,7 @@ pub async fn browser(
     for mut hit in hits {
         let denied = config.site.consent_denied.matches(&hit);
         if !denied {
-            cookies = click_ids::refresh(&mut hit, now, &mut || random_u64());
+            cookies = click_ids::refresh(&mut hit, now, &mut random_u64);
         }
         let source = hit.source.as_str();
         if debug {
@@ -147,37 +165,65 @@ pub async fn browser(
     if !messages.is_empty() {
         if let Err(e) = enqueue(env, messages).await {
             console_error!("capi-edge: enqueue failed: {e}");
-            return json_error(
+            return refuse(
                 503,
                 "unavailable",
                 "the event could not be queued; send it again",
+                allowed_origin.as_deref(),
             );
         }
     }
 
-    let mut resp = if debug {
-        Response::from_json(&serde_json::json!({"debug": true, "traces": traces}))?
-    } else if method == Method::Get {
-        gif()?
-    } else {
-        no_content()?
-    };
-    let h = resp.headers_mut();
-    if let Some(o) = &allowed_origin {
-        cors_headers(h, o)?;
-    }
-    // Hits refuse control characters in ids, so this cannot fail; if it ever did, the event is queued already.
-    let _ = h.set("x-capi-event-id", &event_ids.join(","));
+    // Hits refuse control characters in ids, so the joined ids hold no line break.
+    let event_ids = event_ids.join(",");
+    let set_cookies: Vec<String> = cookies
+        .iter()
+        .map(|c| c.header(config.site.cookie_domain.as_deref()))
+        .collect();
+    let mut out: Vec<(&str, &str)> = cors_pairs(allowed_origin.as_deref());
+    out.push(("x-capi-event-id", &event_ids));
     if allowed_origin.is_some() {
-        h.set("access-control-expose-headers", "x-capi-event-id")?;
+        out.push(("access-control-expose-headers", "x-capi-event-id"));
     }
-    for c in &cookies {
-        h.append(
-            "set-cookie",
-            &c.header(config.site.cookie_domain.as_deref()),
-        )?;
+    out.extend(set_cookies.iter().map(|c| ("set-cookie", c.as_str())));
+    if debug {
+        let body = serde_json::to_vec(&serde_json::json!({"debug": true, "traces": traces}))
+            .unwrap_or_default();
+        out.push(("content-type", "application/json"));
+        js::build_response(200, &out, Some(&body))
+    } else if method == "GET" {
+        out.push(("content-type", "image/gif"));
+        out.push(("cache-control", "no-store"));
+        js::build_response(200, &out, Some(&GIF))
+    } else {
+        js::build_response(204, &out, None)
     }
-    Ok(resp)
+}
+
+/// CORS headers for an allowed origin, as `respond::cors_headers` sets them.
+fn cors_pairs(origin: Option<&str>) -> Vec<(&str, &str)> {
+    match origin {
+        Some(o) => vec![
+            ("access-control-allow-origin", o),
+            ("access-control-allow-credentials", "true"),
+            ("vary", "Origin"),
+        ],
+        None => Vec::new(),
+    }
+}
+
+/// A JSON error answer, with CORS headers when the origin is allowed (so the page can read the reason).
+fn refuse(
+    status: u16,
+    error: &str,
+    detail: &str,
+    origin: Option<&str>,
+) -> Result<web_sys::Response> {
+    let body = serde_json::to_vec(&serde_json::json!({"error": error, "detail": detail}))
+        .unwrap_or_default();
+    let mut out = vec![("content-type", "application/json")];
+    out.extend(cors_pairs(origin));
+    js::build_response(status, &out, Some(&body))
 }
 
 /// The Workers rate-limit binding `INTAKE_LIMITER`, keyed on the visitor's IP (wrangler.toml `[[ratelimits]]`).
@@ -223,17 +269,14 @@ fn test_messages(
         .collect()
 }
 
-/// Queues accept at most 100 messages per `sendBatch`.
+/// Queues the messages as JSON text, in one `sendBatch` per 100 (the Queues limit).
 pub async fn enqueue(env: &Env, messages: Vec<DeliveryMessage>) -> Result<()> {
-    let queue = env.queue("DELIVERIES")?;
-    for chunk in messages.chunks(100) {
-        queue.send_batch(chunk.to_vec()).await?;
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|m| serde_json::to_string(m).map_err(|e| Error::RustError(e.to_string())))
+        .collect::<Result<_>>()?;
+    for chunk in texts.chunks(100) {
+        js::send_texts(env, "DELIVERIES", chunk).await?;
     }
     Ok(())
-}
-
-fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    let _ = getrandom::getrandom(&mut b);
-    u64::from_le_bytes(b)
 }

@@ -14,20 +14,63 @@ use worker::*;
 
 /// One message on its way, with the attempts the ledger counted so far.
 struct Item {
-    message: Message<DeliveryMessage>,
+    message: Queued,
     attempts: u32,
 }
 
-pub async fn batch(batch: MessageBatch<DeliveryMessage>, env: &Env) {
-    let now = Date::now().as_millis() as i64;
-    let messages = match batch.messages() {
-        Ok(m) => m,
-        Err(e) => {
-            console_error!("capi-edge: unreadable queue batch, retrying: {e}");
-            batch.retry_all();
-            return;
+/// A queue message with its body read. Intake sends JSON text (`collect::enqueue`); an object body is what an
+/// earlier version queued, and is read too, so an upgrade strands nothing in flight.
+struct Queued {
+    raw: RawMessage,
+    body: DeliveryMessage,
+}
+
+impl Queued {
+    fn read(raw: RawMessage) -> std::result::Result<Queued, (RawMessage, String)> {
+        let value = raw.body();
+        let text = match value.as_string() {
+            Some(text) => text,
+            None => match js_sys::JSON::stringify(&value) {
+                Ok(text) => String::from(text),
+                Err(_) => return Err((raw, "the body is neither text nor JSON".into())),
+            },
+        };
+        match serde_json::from_str(&text) {
+            Ok(body) => Ok(Queued { raw, body }),
+            Err(e) => Err((raw, e.to_string())),
         }
-    };
+    }
+
+    fn body(&self) -> &DeliveryMessage {
+        &self.body
+    }
+
+    fn ack(&self) {
+        self.raw.ack()
+    }
+
+    fn retry(&self) {
+        self.raw.retry()
+    }
+
+    fn retry_with_options(&self, options: &QueueRetryOptions) {
+        self.raw.retry_with_options(options)
+    }
+}
+
+pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
+    let now = Date::now().as_millis() as i64;
+    let mut messages = Vec::new();
+    for raw in batch.raw_iter() {
+        match Queued::read(raw) {
+            Ok(m) => messages.push(m),
+            Err((raw, e)) => {
+                // It cannot be sent as it is; retried, it ends in the DLQ and its log line, not silently gone.
+                console_error!("capi-edge: unreadable queue message {}: {e}", raw.id());
+                raw.retry();
+            }
+        }
+    }
     let db = ledger::open(env);
     if batch.queue().ends_with("-dlq") {
         return dead_letters(messages, db.as_ref(), now).await;
@@ -48,7 +91,7 @@ pub async fn batch(batch: MessageBatch<DeliveryMessage>, env: &Env) {
         .and_then(|v| v.to_string().parse().ok())
         .unwrap_or(BACKOFF_BASE_S);
     // Debug traffic travels apart: its requests go to the platform's validation mode.
-    let mut groups: BTreeMap<(String, bool), Vec<Message<DeliveryMessage>>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, bool), Vec<Queued>> = BTreeMap::new();
     for m in messages {
         groups
             .entry((m.body().destination.clone(), m.body().test))
@@ -81,12 +124,8 @@ pub async fn batch(batch: MessageBatch<DeliveryMessage>, env: &Env) {
 
 /// Claims each event in the ledger, in one round trip. Returns what to send: not the record-only messages,
 /// the duplicates (another message owns the event) or the events already final.
-async fn admit(
-    messages: Vec<Message<DeliveryMessage>>,
-    db: Option<&D1Database>,
-    base: u32,
-) -> Vec<Item> {
-    let is_send = |m: &Message<DeliveryMessage>| matches!(m.body().action, Action::Send);
+async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec<Item> {
+    let is_send = |m: &Queued| matches!(m.body().action, Action::Send);
     let Some(db) = db else {
         // Without a ledger there is no dedup; still deliver rather than lose.
         return messages
@@ -260,7 +299,7 @@ fn record(
     }
 }
 
-async fn dead_letters(messages: Vec<Message<DeliveryMessage>>, db: Option<&D1Database>, now: i64) {
+async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) {
     let mut statements = Vec::new();
     for m in &messages {
         let body = m.body();

@@ -9,7 +9,7 @@ const PIXEL_JS: &str = include_str!("../../www/pixel.js");
 const DEMO_HTML: &str = include_str!("../../www/demo.html");
 const DASHBOARD_HTML: &str = include_str!("../../www/dashboard.html");
 /// A transparent 1×1 GIF for image beacons.
-const GIF: [u8; 43] = [
+pub const GIF: [u8; 43] = [
     0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
     0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
     0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
@@ -25,13 +25,6 @@ pub fn not_found(path: &str) -> Result<Response> {
 
 pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204))
-}
-
-pub fn gif() -> Result<Response> {
-    let mut r = Response::from_bytes(GIF.to_vec())?;
-    r.headers_mut().set("content-type", "image/gif")?;
-    r.headers_mut().set("cache-control", "no-store")?;
-    Ok(r)
 }
 
 pub fn pixel_script(prefix: &str) -> Result<Response> {

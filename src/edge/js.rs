@@ -1,0 +1,106 @@
+//! The hot path's crossings of the Wasm boundary, batched. Every call from Wasm into JS costs a few µs (glue,
+//! string copies, a handle per object), and the `worker` crate's wrappers make one per header read, per header
+//! set and per queued field. A browser hit pays for that on every request, so intake uses these three helpers
+//! instead: all request headers in one string, the whole response in one call, the whole queue batch in one call.
+//! Measured with bench/profile.mjs; the figures are in the README's "Performance" section.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::worker_sys::web_sys;
+
+#[wasm_bindgen(inline_js = r#"
+export function pick_headers(headers, names) {
+  let s = '';
+  for (const name of names.split('\n')) {
+    const value = headers.get(name);
+    s += value === null ? '\u0000\n' : value + '\n';
+  }
+  return s;
+}
+export function response(status, lines, body) {
+  const headers = [];
+  for (const line of lines.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) headers.push([line.slice(0, i), line.slice(i + 1)]);
+  }
+  return new Response(body, { status, headers });
+}
+export function send_text_batch(queue, bodies) {
+  return queue.sendBatch(bodies.split('\n').map((body) => ({ body, contentType: 'text' })));
+}
+"#)]
+extern "C" {
+    /// The value of each header named in `names` (a name per line), a value per line; `\0` for a missing one.
+    fn pick_headers(headers: &web_sys::Headers, names: &str) -> String;
+    #[wasm_bindgen(catch)]
+    fn response(
+        status: u16,
+        lines: &str,
+        body: Option<Box<[u8]>>,
+    ) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn send_text_batch(queue: &JsValue, bodies: &str) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The request headers a handler reads, fetched across the boundary in one call. (Iterating all of a
+/// `Headers` from JS costs more than a dozen `get`s: workerd builds an array per entry.)
+pub struct RequestHeaders<const N: usize> {
+    names: [&'static str; N],
+    values: Vec<Option<String>>,
+}
+
+impl<const N: usize> RequestHeaders<N> {
+    pub fn read(request: &web_sys::Request, names: [&'static str; N]) -> RequestHeaders<N> {
+        let lines = pick_headers(&request.headers(), &names.join("\n"));
+        // A header value never holds a line break (the Fetch spec forbids CR and LF in values).
+        let values = lines
+            .split('\n')
+            .take(N)
+            .map(|v| (v != "\0").then(|| v.to_string()))
+            .collect();
+        RequestHeaders { names, values }
+    }
+
+    /// The header's value, as `Headers.get` gives it; `None` when absent or not among the names read.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.names.iter().position(|n| *n == name)?;
+        self.values.get(i)?.as_deref()
+    }
+}
+
+/// A response built in one call. Header values come from this worker and never hold a line break (hits refuse
+/// control characters), so a line per header is unambiguous.
+pub fn build_response(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> worker::Result<web_sys::Response> {
+    let mut lines = String::new();
+    for (name, value) in headers {
+        lines.push_str(name);
+        lines.push(':');
+        lines.push_str(value);
+        lines.push('\n');
+    }
+    response(status, &lines, body.map(Box::from)).map_err(worker::Error::from)
+}
+
+/// Sends JSON texts to a queue binding in one `sendBatch`, as `text` messages. Compact JSON has no raw line
+/// break, so the texts travel joined by `\n`. At most 100 per call (the Queues limit).
+pub async fn send_texts(env: &worker::Env, binding: &str, texts: &[String]) -> worker::Result<()> {
+    let queue = js_sys::Reflect::get(env, &JsValue::from_str(binding))?;
+    if queue.is_undefined() {
+        return Err(worker::Error::RustError(format!(
+            "no queue is bound as {binding}"
+        )));
+    }
+    let promise = send_text_batch(&queue, &texts.join("\n"))?;
+    js_sys::futures::JsFuture::from(promise).await?;
+    Ok(())
+}
+
+/// The request body's bytes.
+pub async fn body_bytes(request: &web_sys::Request) -> worker::Result<Vec<u8>> {
+    let buffer = js_sys::futures::JsFuture::from(request.array_buffer()?).await?;
+    Ok(js_sys::Uint8Array::new(buffer.unchecked_ref()).to_vec())
+}
