@@ -2,7 +2,11 @@
 // job, side by side. Each worker runs in its own workerd process through Miniflare's API in this plain Node
 // process (no wrangler proxy or debugging relay), on loopback. The same load (autocannon, fixed duration and
 // connections) hits them in alternation, for several rounds, so drift on this shared machine affects all alike.
+// A fourth worker, enqueue-only, reads the hit and queues it and nothing else: the cost of the local queue, which
+// every worker that queues pays, so the workers' own work is what they spend above it.
 //   node bench/run.mjs [--seconds 5] [--connections 16] [--rounds 3]
+//   BENCH_WORKERS=null,capi-edge   a subset          BENCH_HIT=no-identifiers|no-tag   a lighter hit
+//   BENCH_ORIGIN=cross             the page on another allowed origin (adds the CORS headers)
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
@@ -66,6 +70,7 @@ const plan = {
     bindings: { CAPI_CONFIG_JSON: config },
   }),
   'baseline-js': () => ({ ...common, modules: true, scriptPath: new URL('bench/baseline-worker.mjs', ROOT).pathname }),
+  'enqueue-only': () => ({ ...common, modules: true, scriptPath: new URL('bench/enqueue-only-worker.mjs', ROOT).pathname }),
 };
 const workers = [];
 for (const [name, options] of Object.entries(plan)) {
@@ -118,6 +123,12 @@ if (ce && summary.null) {
   console.log(`capi-edge throughput: ${(ce.rps / summary.null.rps).toFixed(2)}× null` + (base ? `, ${(ce.rps / base.rps).toFixed(2)}× baseline-js` : ''));
   console.log(`capi-edge CPU per hit inside workerd, above the null floor: ${((ce.cpu - summary.null.cpu) * 1000).toFixed(0)} µs` +
     (base ? ` (baseline-js: ${((base.cpu - summary.null.cpu) * 1000).toFixed(0)} µs)` : ''));
+}
+const queue = summary['enqueue-only'];
+if (ce && queue) {
+  console.log(`of which the enqueue (enqueue-only above null): ${((queue.cpu - summary.null.cpu) * 1000).toFixed(0)} µs; ` +
+    `the worker's own work above enqueue-only: capi-edge ${((ce.cpu - queue.cpu) * 1000).toFixed(0)} µs` +
+    (base ? `, baseline-js ${((base.cpu - queue.cpu) * 1000).toFixed(0)} µs` : ''));
 }
 const wasm = readFileSync(wasmPath);
 console.log(`Wasm: ${statSync(wasmPath).size} bytes raw, ${gzipSync(wasm, { level: 9 }).length} bytes gzip`);

@@ -88,7 +88,7 @@ pub async fn browser(
                 413,
                 "body_too_large",
                 &format!("the body is {len} bytes; the limit is {max}"),
-                None,
+                allowed_origin.as_deref(),
             );
         }
     }
