@@ -40,7 +40,7 @@ build/capi.compiled.json: capi.toml
 test-rust:
 	cargo test -q
 
-## The optimized worker (wasm-opt -Oz) in build/.
+## The optimized worker (wasm-opt) in build/
 build:
 	bash scripts/build.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the worker to build/: checks capi.toml first (its errors are the marketer's), then worker-build with the
 # locally installed wasm-bindgen, wasm-opt and esbuild (worker-build would otherwise download them from GitHub).
-#   scripts/build.sh         optimized build (wasm-opt -Oz), for deploy and benchmarks
+#   scripts/build.sh         optimized build (worker-build runs wasm-opt -O; -Oz measured no smaller), for deploy and benchmarks
 #   scripts/build.sh --dev   fast build without wasm-opt, for the local loop
 #   CAPI_EDGE_KEEP_NAMES=1 scripts/build.sh   optimized, with Wasm function names (for bench/profile.mjs)
 #   scripts/build.sh --skip  keep build/ as it is when present (tests that start `wrangler dev` on a fresh build)
