@@ -28,12 +28,14 @@ struct Queued {
 impl Queued {
     fn read(raw: RawMessage) -> std::result::Result<Queued, (RawMessage, String)> {
         let value = raw.body();
-        let text = match value.as_string() {
-            Some(text) => text,
-            None => match js_sys::JSON::stringify(&value) {
-                Ok(text) => String::from(text),
-                Err(_) => return Err((raw, "the body is neither text nor JSON".into())),
-            },
+        // `JSON.stringify` gives `undefined` for some values: checked, never unwrapped.
+        let text = value.as_string().or_else(|| {
+            js_sys::JSON::stringify(&value)
+                .ok()
+                .and_then(|t| t.as_string())
+        });
+        let Some(text) = text else {
+            return Err((raw, "the body is neither text nor JSON".into()));
         };
         match serde_json::from_str(&text) {
             Ok(body) => Ok(Queued { raw, body }),
