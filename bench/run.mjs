@@ -7,6 +7,7 @@
 //   node bench/run.mjs [--seconds 5] [--connections 16] [--rounds 3]
 //   BENCH_WORKERS=null,capi-edge   a subset          BENCH_HIT=no-identifiers|no-tag   a lighter hit
 //   BENCH_ORIGIN=cross             the page on another allowed origin (adds the CORS headers)
+//   BENCH_RATELIMIT=1              capi-edge with its rate-limit binding, as deployed
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
@@ -68,6 +69,9 @@ const plan = {
     modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
     d1Databases: { LEDGER: 'ledger' },
     bindings: { CAPI_CONFIG_JSON: config },
+    // BENCH_RATELIMIT=1 binds the per-IP limiter as production does (one more call per hit), with a limit the
+    // bench never reaches.
+    ...(process.env.BENCH_RATELIMIT && { ratelimits: { INTAKE_LIMITER: { simple: { limit: 1e9, period: 60 } } } }),
   }),
   'baseline-js': () => ({ ...common, modules: true, scriptPath: new URL('bench/baseline-worker.mjs', ROOT).pathname }),
   'enqueue-only': () => ({ ...common, modules: true, scriptPath: new URL('bench/enqueue-only-worker.mjs', ROOT).pathname }),

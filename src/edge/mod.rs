@@ -44,12 +44,13 @@ async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     if path.strip_prefix(prefix) == Some("/e") {
         return collect::browser(raw, &url, env, &config).await;
     }
-    other(Request::from(raw), path, env, &config)
+    other_routes(Request::from(raw), path, env, &config)
         .await
         .map(Into::into)
 }
 
-async fn other(
+/// Every route but browser intake, through `worker::Request`: none of them is on the hot path.
+async fn other_routes(
     req: Request,
     path: &str,
     env: &Env,
