@@ -3,21 +3,37 @@
 # locally installed wasm-bindgen, wasm-opt and esbuild (worker-build would otherwise download them from GitHub).
 #   scripts/build.sh         optimized build (worker-build runs wasm-opt -O; -Oz measured no smaller), for deploy and benchmarks
 #   scripts/build.sh --dev   fast build without wasm-opt, for the local loop
+#   scripts/build.sh --watch the same, for wrangler's rebuilds in `make dev`: on a capi.toml error it keeps the last
+#                            good build serving (a failed build would stop `wrangler dev`)
 #   CAPI_EDGE_KEEP_NAMES=1 scripts/build.sh   optimized, with Wasm function names (for bench/profile.mjs)
 #   scripts/build.sh --skip  keep build/ as it is when present (tests that start `wrangler dev` on a fresh build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--skip" ] && [ -f build/index.js ]; then exit 0; fi
 TOOLS="${CAPI_EDGE_TOOLS:-$HOME/.cache/capi-edge/tools}"
+CONFIG="${CAPI_EDGE_CONFIG:-capi.toml}" # another file for tests
 export PATH="$TOOLS/bin:$PATH"
 # The marketer's errors first, then the checked config as JSON for the worker to embed.
-cargo run -q --release --bin capi-edge -- check capi.toml
+if ! check=$(cargo run -q --release --bin capi-edge -- check "$CONFIG" 2>&1); then
+  echo "$check" >&2
+  # A rebuild under `make dev` (--watch): a failed build would stop `wrangler dev` serving, so keep the last good
+  # build running (nothing in build/ has been touched yet). wrangler does not show a successful build's output,
+  # so the errors also go to CAPI_EDGE_CHECK_LOG, which scripts/dev.sh prints as it grows.
+  if [ "${1:-}" = "--watch" ] && [ -f build/index.js ]; then
+    note="capi-edge: $CONFIG has errors; the worker keeps running the last good config until you fix them."
+    [ -n "${CAPI_EDGE_CHECK_LOG:-}" ] && printf '%s\n%s\n' "$check" "$note" >> "$CAPI_EDGE_CHECK_LOG"
+    echo "$note" >&2
+    exit 0
+  fi
+  exit 1
+fi
+echo "$check"
 mkdir -p build
-cargo run -q --release --bin capi-edge -- compile capi.toml --out build/capi.compiled.json
+cargo run -q --release --bin capi-edge -- compile "$CONFIG" --out build/capi.compiled.json
 export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
-if [ "${1:-}" = "--dev" ]; then
+if [ "${1:-}" = "--dev" ] || [ "${1:-}" = "--watch" ]; then
   worker-build --release --no-opt
 else
   worker-build --release

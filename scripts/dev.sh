@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 WORKER_PORT="${WORKER_PORT:-8787}"
 MOCK_PORT="${MOCK_PORT:-9999}"
 STATE=.dev-state
-export CAPI_EDGE_BUILD=--dev
+# wrangler.toml's build command: rebuilds on a change keep the last good build when capi.toml has errors.
+export CAPI_EDGE_BUILD=--watch
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
 
 bash scripts/build.sh --dev
@@ -15,10 +16,15 @@ echo "[dev] ledger migrations applied (state in $STATE/)"
 
 node mock/capi-mock.mjs --port "$MOCK_PORT" &
 MOCK_PID=$!
+# capi.toml errors found while wrangler rebuilds (scripts/build.sh --watch), printed here as they happen.
+export CAPI_EDGE_CHECK_LOG="$STATE/capi-toml-errors.log"
+: > "$CAPI_EDGE_CHECK_LOG"
+tail -n0 -F "$CAPI_EDGE_CHECK_LOG" 2>/dev/null &
+TAIL_PID=$!
 WRANGLER_PID=""
 cleanup() {
   [ -n "$WRANGLER_PID" ] && kill "$WRANGLER_PID" 2>/dev/null || true
-  kill "$MOCK_PID" 2>/dev/null || true
+  kill "$MOCK_PID" "$TAIL_PID" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
