@@ -16,8 +16,8 @@ pub enum Action {
     Record { status: String, reason: String },
 }
 
-/// One event for one destination, as it travels through the queue. A typed struct: a `serde_json::Value`
-/// crosses into JS as a Map and arrives empty, so the payload travels as JSON text.
+/// One event for one destination, as it travels through the queue: as JSON text (`edge::collect::enqueue`),
+/// with the destination's payload inside as a JSON string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryMessage {
     pub destination: String,

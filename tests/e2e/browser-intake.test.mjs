@@ -144,6 +144,24 @@ describe('dedup at the edge', () => {
   });
 });
 
+describe('the queue across an upgrade', () => {
+  test('a message queued as an object by an earlier version is still delivered', async () => {
+    // A payload the platform accepts, taken from a real delivery; then the message as the previous version
+    // queued it: a structured-clone object, not the JSON text intake sends now.
+    await post(purchase('ord-template'));
+    const isTemplate = (e) => e.event_id === 'ord-template' && e.layout === 'openai';
+    const { event } = (await w.waitFor((a) => a.some(isTemplate))).find(isTemplate);
+    const queue = await w.mf.getQueueProducer('DELIVERIES');
+    await queue.send({
+      destination: 'openai', event_name: 'Purchase', event_id: 'ord-queued-before', tag: 'purchase', source: 'browser',
+      received_ms: Date.now(), payload: JSON.stringify({ ...event, id: 'ord-queued-before' }), match_quality: 5,
+      value: 149, currency: 'USD', action: 'send', intake_id: 'intake-before-upgrade', missing: '', test: false,
+    });
+    await w.waitFor((a) => a.some((e) => e.event_id === 'ord-queued-before' && e.layout === 'openai'), 15000, 'the old message');
+    await waitLedger(w, "event_id = 'ord-queued-before' AND status = 'sent'", 1);
+  });
+});
+
 describe('retries run out', () => {
   test('a platform that keeps failing: the message goes to the dead-letter queue and the ledger says so', async () => {
     const failing = await start({ maxRetries: 2 });
