@@ -8,7 +8,7 @@ export WRANGLER_SEND_ERROR_REPORTS := false
 export WRANGLER_HIDE_BANNER := true
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup setup-browser check lint build test-rust test-e2e bench load fuzz deploy clean
+.PHONY: dev test setup setup-browser check lint build test-rust test-e2e bench size load fuzz deploy clean
 
 ## Run the worker, the demo shop page and the mock CAPI on 127.0.0.1 (Ctrl-C stops all).
 dev: setup
@@ -52,6 +52,11 @@ test-e2e:
 bench: setup build
 	cargo bench --bench pipeline
 	node bench/run.mjs --seconds 5 --connections 16 --rounds 3
+
+## What takes the room in the optimized Wasm (not part of `make test`): twiggy on the build, names kept.
+size: build
+	bash scripts/setup.sh --size
+	twiggy top -n 40 build/index_bg.names.wasm
 
 ## Browser-facing latency at a fixed rate, with an instant and a 500 ms upstream (not part of `make test`).
 load: setup build

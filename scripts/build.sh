@@ -39,6 +39,8 @@ else
   worker-build --release
   # worker-build's wasm-opt pass keeps the names section (~200 KB); nothing at the edge reads it.
   # CAPI_EDGE_KEEP_NAMES=1 keeps it, for readable frames in bench/profile.mjs.
+  # A copy with names stays beside it for `make size` (twiggy); only index_bg.wasm is deployed.
+  cp build/index_bg.wasm build/index_bg.names.wasm
   if [ -z "${CAPI_EDGE_KEEP_NAMES:-}" ]; then
     "$WASM_OPT_BIN" --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm
   fi

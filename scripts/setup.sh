@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 TOOLS="${CAPI_EDGE_TOOLS:-$HOME/.cache/capi-edge/tools}"
 WORKER_BUILD_VERSION=0.8.7
 WASM_BINDGEN_VERSION=0.2.130
+TWIGGY_VERSION=0.8.0
 mkdir -p "$TOOLS"
 
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -38,5 +39,10 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+# `make size` only: what takes the room in the Wasm.
+if [ "${1:-}" = "--size" ] && ! "$TOOLS/bin/twiggy" --version 2>/dev/null | grep -q "$TWIGGY_VERSION"; then
+  step "installing twiggy $TWIGGY_VERSION (~2 min, once)"
+  cargo install --root "$TOOLS" twiggy --version "$TWIGGY_VERSION" --locked
 fi
 step "tools ready"
