@@ -247,7 +247,7 @@ impl Config {
 
     /// Reads a config that `to_compiled_json` wrote.
     pub fn from_compiled_json(json: &str) -> Result<Config, String> {
-        serde_json::from_str(json).map_err(|e| {
+        serde_json::from_slice(json.as_bytes()).map_err(|e| {
             format!("the compiled config does not load ({e}); rebuild with scripts/build.sh")
         })
     }

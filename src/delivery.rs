@@ -123,7 +123,7 @@ pub fn classify(kind: Kind, status: Option<u16>, body: &str) -> Verdict {
             body.to_string()
         });
     };
-    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let parsed: Value = serde_json::from_slice(body.as_bytes()).unwrap_or(Value::Null);
     let message = error_message(&parsed).unwrap_or_else(|| truncate(body, 300));
     if (200..300).contains(&status) {
         return Verdict::Delivered;

@@ -139,7 +139,7 @@ pub(crate) fn json_body(facts: &RequestFacts) -> Result<Value, Refusal> {
             "the body is empty; send a hit such as {\"event\":\"PageView\"}",
         ));
     }
-    serde_json::from_str(text)
+    serde_json::from_slice(text.as_bytes())
         .map_err(|e| Refusal::new(400, "invalid_json", format!("the body is not JSON: {e}")))
 }
 

@@ -132,7 +132,7 @@ fn order_key(id: &str) -> String {
 /// `wrangler d1 execute capi-edge-ledger --remote --json --command "SELECT * FROM ledger"`.
 pub fn parse_ledger_json(text: &str) -> Result<Vec<Conversion>, String> {
     let v: Value =
-        serde_json::from_str(text).map_err(|e| format!("the ledger file is not JSON: {e}"))?;
+        serde_json::from_slice(text.as_bytes()).map_err(|e| format!("the ledger file is not JSON: {e}"))?;
     let rows: Vec<Value> = match v {
         Value::Array(items) if items.first().is_some_and(|i| i.get("results").is_some()) => items
             .into_iter()

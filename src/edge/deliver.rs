@@ -37,7 +37,7 @@ impl Queued {
         let Some(text) = text else {
             return Err((raw, "the body is neither text nor JSON".into()));
         };
-        match serde_json::from_str(&text) {
+        match serde_json::from_slice(text.as_bytes()) {
             Ok(body) => Ok(Queued { raw, body }),
             Err(e) => Err((raw, e.to_string())),
         }
@@ -220,7 +220,7 @@ async fn send_all(
         let payloads: Vec<serde_json::Value> = group
             .iter()
             .map(|i| {
-                serde_json::from_str(&i.message.body().payload).unwrap_or(serde_json::Value::Null)
+                serde_json::from_slice(i.message.body().payload.as_bytes()).unwrap_or(serde_json::Value::Null)
             })
             .collect();
         let verdict = match dest.request_with(payloads, &WorkerSecrets(env), test) {
