@@ -247,7 +247,10 @@ impl Config {
 
     /// Reads a config that `to_compiled_json` wrote.
     pub fn from_compiled_json(json: &str) -> Result<Config, String> {
-        serde_json::from_slice(json.as_bytes()).map_err(|e| {
+        let load = |json: &str| -> Result<Config, serde_json::Error> {
+            serde_json::from_value(serde_json::from_slice(json.as_bytes())?)
+        };
+        load(json).map_err(|e| {
             format!("the compiled config does not load ({e}); rebuild with scripts/build.sh")
         })
     }

@@ -131,8 +131,8 @@ fn order_key(id: &str) -> String {
 /// Reads the ledger: the worker's export (`GET /r/api/ledger`, a JSON list of rows) or the output of
 /// `wrangler d1 execute capi-edge-ledger --remote --json --command "SELECT * FROM ledger"`.
 pub fn parse_ledger_json(text: &str) -> Result<Vec<Conversion>, String> {
-    let v: Value =
-        serde_json::from_slice(text.as_bytes()).map_err(|e| format!("the ledger file is not JSON: {e}"))?;
+    let v: Value = serde_json::from_slice(text.as_bytes())
+        .map_err(|e| format!("the ledger file is not JSON: {e}"))?;
     let rows: Vec<Value> = match v {
         Value::Array(items) if items.first().is_some_and(|i| i.get("results").is_some()) => items
             .into_iter()

@@ -220,7 +220,8 @@ async fn send_all(
         let payloads: Vec<serde_json::Value> = group
             .iter()
             .map(|i| {
-                serde_json::from_slice(i.message.body().payload.as_bytes()).unwrap_or(serde_json::Value::Null)
+                serde_json::from_slice(i.message.body().payload.as_bytes())
+                    .unwrap_or(serde_json::Value::Null)
             })
             .collect();
         let verdict = match dest.request_with(payloads, &WorkerSecrets(env), test) {
