@@ -1,6 +1,7 @@
 //! The queue consumer: claims each event in the ledger (dedup), sends per destination in batches, and acts on
 //! the platform's answer: ack, retry with backoff, split out a bad event, or record a dead letter.
 
+use super::js;
 use super::ledger::{self, Claim};
 use super::settings::{self, WorkerSecrets};
 use crate::delivery::{
@@ -331,26 +332,25 @@ async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) 
 /// POSTs the request; `(None, reason)` on a timeout or a network error.
 async fn send(request: &OutboundRequest, env: &Env) -> (Option<u16>, String) {
     let url = settings::upstream_url(env, &request.url);
-    let headers = Headers::new();
-    for (k, v) in &request.headers {
-        if headers.set(k, v).is_err() {
-            return (None, format!("invalid header {k}"));
-        }
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&request.body.to_string())));
-    let outbound = match Request::new_with_init(&url, &init) {
-        Ok(r) => r,
-        Err(e) => return (None, format!("could not build the request: {e}")),
-    };
-    let signal = AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(UPSTREAM_TIMEOUT_MS));
-    match Fetch::Request(outbound).send_with_signal(&signal).await {
-        Ok(mut resp) => {
-            let status = resp.status_code();
-            (Some(status), resp.text().await.unwrap_or_default())
-        }
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let body = request.body.to_string();
+    match js::fetch(
+        "POST",
+        &url,
+        &headers,
+        Some(body.as_bytes()),
+        UPSTREAM_TIMEOUT_MS,
+    )
+    .await
+    {
+        Ok(answer) => (
+            Some(answer.status),
+            String::from_utf8_lossy(&answer.body).into_owned(),
+        ),
         Err(e) => (
             None,
             format!("no response within {UPSTREAM_TIMEOUT_MS} ms or network error: {e}"),

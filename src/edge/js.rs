@@ -1,8 +1,10 @@
-//! The hot path's crossings of the Wasm boundary, batched. Every call from Wasm into JS costs a few µs (glue,
-//! string copies, a handle per object), and the `worker` crate's wrappers make one per header read, per header
-//! set and per queued field. A browser hit pays for that on every request, so intake uses these three helpers
-//! instead: all request headers in one string, the whole response in one call, the whole queue batch in one call.
-//! Measured with bench/profile.mjs; the figures are in the README's "Performance" section.
+//! Direct calls into JS, where the `worker` crate's wrappers cost time or size.
+//! - Intake's crossings of the Wasm boundary, batched. Every call from Wasm into JS costs a few µs (glue, string
+//!   copies, a handle per object), and the wrappers make one per header read, per header set and per queued
+//!   field. A browser hit pays for that on every request, so intake reads its headers in one call, builds its
+//!   response in one, and queues in one. Measured with bench/profile.mjs (README, "Performance").
+//! - Outbound requests (`fetch_upstream`): the wrappers' `Request::new_with_init` and `Fetch` link ~20 KB of
+//!   Wasm for options this worker never sets.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -28,6 +30,17 @@ export function response(status, lines, body) {
 export function send_text_batch(queue, bodies) {
   return queue.sendBatch(bodies.split('\n').map((body) => ({ body, contentType: 'text' })));
 }
+export async function fetch_upstream(method, url, lines, body, timeout_ms) {
+  const headers = [];
+  for (const line of lines.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) headers.push([line.slice(0, i), line.slice(i + 1)]);
+  }
+  const init = { method, headers, body };
+  if (timeout_ms > 0) init.signal = AbortSignal.timeout(timeout_ms);
+  const r = await fetch(url, init);
+  return [r.status, r.headers.get('content-type') ?? '', new Uint8Array(await r.arrayBuffer())];
+}
 "#)]
 extern "C" {
     /// The value of each header named in `names` (a name per line), a value per line; `\0` for a missing one.
@@ -40,6 +53,13 @@ extern "C" {
     ) -> Result<web_sys::Response, JsValue>;
     #[wasm_bindgen(catch)]
     fn send_text_batch(queue: &JsValue, bodies: &str) -> Result<js_sys::Promise, JsValue>;
+    fn fetch_upstream(
+        method: &str,
+        url: &str,
+        lines: &str,
+        body: Option<Box<[u8]>>,
+        timeout_ms: u32,
+    ) -> js_sys::Promise;
 }
 
 /// The request headers a handler reads, fetched across the boundary in one call. (Iterating all of a
@@ -68,13 +88,7 @@ impl<const N: usize> RequestHeaders<N> {
     }
 }
 
-/// A response built in one call. Header values come from this worker and never hold a line break (hits refuse
-/// control characters), so a line per header is unambiguous.
-pub fn build_response(
-    status: u16,
-    headers: &[(&str, &str)],
-    body: Option<&[u8]>,
-) -> worker::Result<web_sys::Response> {
+fn header_lines(headers: &[(&str, &str)]) -> String {
     let mut lines = String::new();
     for (name, value) in headers {
         lines.push_str(name);
@@ -82,7 +96,63 @@ pub fn build_response(
         lines.push_str(value);
         lines.push('\n');
     }
-    response(status, &lines, body.map(Box::from)).map_err(worker::Error::from)
+    lines
+}
+
+/// A response built in one call. Header values come from this worker and never hold a line break (hits refuse
+/// control characters), so a line per header is unambiguous.
+pub fn build_response(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> worker::Result<web_sys::Response> {
+    response(status, &header_lines(headers), body.map(Box::from)).map_err(worker::Error::from)
+}
+
+/// An upstream's answer.
+pub struct Upstream {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// Fetches `url`; `timeout_ms = 0` waits as long as the runtime allows. `Err` is a network error or the timeout,
+/// in the runtime's words, or a header that cannot be sent.
+pub async fn fetch(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+    timeout_ms: u32,
+) -> Result<Upstream, String> {
+    // The Fetch spec refuses CR and LF in a header; here they would also split the line-per-header list.
+    if let Some((name, _)) = headers.iter().find(|(_, v)| v.contains(['\r', '\n'])) {
+        return Err(format!("invalid header {name}"));
+    }
+    let promise = fetch_upstream(
+        method,
+        url,
+        &header_lines(headers),
+        body.map(Box::from),
+        timeout_ms,
+    );
+    let answer = js_sys::futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| {
+            e.as_string()
+                .or_else(|| {
+                    js_sys::Reflect::get(&e, &"message".into())
+                        .ok()?
+                        .as_string()
+                })
+                .unwrap_or_else(|| "fetch failed".into())
+        })?;
+    let parts = js_sys::Array::from(&answer);
+    Ok(Upstream {
+        status: parts.get(0).as_f64().unwrap_or(0.0) as u16,
+        content_type: parts.get(1).as_string().unwrap_or_default(),
+        body: js_sys::Uint8Array::new(&parts.get(2)).to_vec(),
+    })
 }
 
 /// Sends JSON texts to a queue binding in one `sendBatch`, as `text` messages. Compact JSON has no raw line

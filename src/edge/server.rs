@@ -2,6 +2,7 @@
 //! proxy for the platforms' own browser scripts.
 
 use super::collect::enqueue;
+use super::js;
 use super::respond::json_error;
 use super::settings;
 use crate::config::Config;
@@ -203,17 +204,13 @@ pub async fn proxy(
         return Ok(Some(hit));
     }
     let url = settings::upstream_url(env, &p.upstream);
-    // Request::new takes the URL as a string: `Url::parse` would link the url crate's IDNA tables.
-    let mut upstream = match Fetch::Request(Request::new(&url, Method::Get)?)
-        .send()
-        .await
-    {
-        Ok(r) if r.status_code() == 200 => r,
+    let upstream = match js::fetch("GET", &url, &[], None, 0).await {
+        Ok(r) if r.status == 200 => r,
         Ok(r) => {
             return json_error(
                 502,
                 "upstream_error",
-                &format!("the script's origin answered {}", r.status_code()),
+                &format!("the script's origin answered {}", r.status),
             )
             .map(Some)
         }
@@ -226,13 +223,12 @@ pub async fn proxy(
             .map(Some)
         }
     };
-    let content_type = upstream
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "application/javascript".into());
-    let mut resp = Response::from_bytes(upstream.bytes().await?)?;
+    let content_type = if upstream.content_type.is_empty() {
+        "application/javascript".to_string()
+    } else {
+        upstream.content_type
+    };
+    let mut resp = Response::from_bytes(upstream.body)?;
     resp.headers_mut().set("content-type", &content_type)?;
     resp.headers_mut().set(
         "cache-control",
@@ -258,22 +254,13 @@ async fn pass_request(
         );
     }
     let url = settings::upstream_url(env, upstream);
-    let headers = Headers::new();
-    if let Some(ct) = req.headers().get("content-type").ok().flatten() {
-        headers.set("content-type", &ct)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
-    match Fetch::Request(Request::new_with_init(&url, &init)?)
-        .send()
-        .await
-    {
-        Ok(mut r) => {
-            let status = r.status_code();
-            Ok(Response::from_bytes(r.bytes().await.unwrap_or_default())?.with_status(status))
-        }
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let headers: Vec<(&str, &str)> = content_type
+        .iter()
+        .map(|ct| ("content-type", ct.as_str()))
+        .collect();
+    match js::fetch("POST", &url, &headers, Some(&body), 0).await {
+        Ok(r) => Ok(Response::from_bytes(r.body)?.with_status(r.status)),
         Err(e) => json_error(
             502,
             "upstream_error",
