@@ -30,6 +30,8 @@ fi
 echo "$check"
 mkdir -p build
 cargo run -q --release --bin capi-edge -- compile "$CONFIG" --out build/capi.compiled.json
+# Panic locations name source files; keep this machine's paths (home, registry, checkout) out of the Wasm.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/= --remap-path-prefix=$PWD/="
 export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
