@@ -193,7 +193,9 @@ pub fn hit_from_query(query: &str) -> Result<Hit, Refusal> {
             "event_id" | "id" => obj.insert("event_id".into(), v.into()),
             "time" => obj.insert(
                 "time".into(),
-                v.parse::<f64>().map(Value::from).unwrap_or(Value::from(v)),
+                crate::number::parse_f64(&v)
+                    .map(Value::from)
+                    .unwrap_or(Value::from(v)),
             ),
             "url" => page.insert("url".into(), v.into()),
             "referrer" | "ref" => page.insert("referrer".into(), v.into()),

@@ -21,6 +21,7 @@ pub mod intake;
 pub mod mapping;
 pub mod match_quality;
 pub mod normalize;
+pub mod number;
 pub mod pipeline;
 pub mod preview;
 pub mod random;

@@ -248,7 +248,7 @@ pub fn number(value: &Value) -> Option<f64> {
             .chars()
             .filter(|c| *c != ',')
             .collect();
-        cleaned.trim().parse().ok().filter(|x: &f64| x.is_finite())
+        crate::number::parse_f64(cleaned.trim())
     })
 }
 

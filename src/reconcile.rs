@@ -447,7 +447,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 /// Unix ms from ISO 8601 (`2026-11-25T19:00:00-05:00`, `2026-11-25 19:00:00 -0500`, `2026-11-25`), or unix s/ms.
 pub fn parse_time(s: &str) -> Option<i64> {
     let s = s.trim();
-    if let Ok(n) = s.parse::<f64>() {
+    if let Some(n) = crate::number::parse_f64(s) {
         return Some(if n > 1e11 {
             n as i64
         } else {
@@ -472,7 +472,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
         .filter(|x| !x.is_empty())
         .map_or(Some(0), |x| x.parse().ok())?;
     let min: i64 = t.next().map_or(Some(0), |x| x.parse().ok())?;
-    let sec: f64 = t.next().map_or(Some(0.0), |x| x.parse().ok())?;
+    let sec: f64 = t.next().map_or(Some(0.0), crate::number::parse_f64)?;
     let offset_min = match zone {
         "" | "Z" | "UTC" => 0,
         z => {

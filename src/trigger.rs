@@ -370,7 +370,7 @@ pub fn as_text(v: &Value) -> Option<Cow<'_, str>> {
 pub fn as_number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok().filter(|x: &f64| x.is_finite()),
+        Value::String(s) => crate::number::parse_f64(s.trim()),
         _ => None,
     }
 }

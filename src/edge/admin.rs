@@ -31,7 +31,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
         })
     };
     let days: f64 = param("days")
-        .and_then(|d| d.parse().ok())
+        .and_then(|d| crate::number::parse_f64(&d))
         .filter(|d: &f64| *d > 0.0 && *d <= 90.0)
         .unwrap_or(7.0);
     let rows = rows_since(&db, now - days * DAY_MS).await?;
