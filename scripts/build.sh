@@ -13,7 +13,9 @@ if [ "${1:-}" = "--skip" ] && [ -f build/index.js ]; then exit 0; fi
 TOOLS="${CAPI_EDGE_TOOLS:-$HOME/.cache/capi-edge/tools}"
 CONFIG="${CAPI_EDGE_CONFIG:-capi.toml}" # another file for tests
 export PATH="$TOOLS/bin:$PATH"
-# The marketer's errors first, then the checked config as JSON for the worker to embed.
+# The marketer's errors first, then the checked config as JSON for the worker to embed. The CLI is built first so
+# that a failure below is the config's, not the code's.
+cargo build -q --release --bin capi-edge
 if ! check=$(cargo run -q --release --bin capi-edge -- check "$CONFIG" 2>&1); then
   echo "$check" >&2
   # A rebuild under `make dev` (--watch): a failed build would stop `wrangler dev` serving, so keep the last good
@@ -30,8 +32,6 @@ fi
 echo "$check"
 mkdir -p build
 cargo run -q --release --bin capi-edge -- compile "$CONFIG" --out build/capi.compiled.json
-# Panic locations name source files; keep this machine's paths (home, registry, checkout) out of the Wasm.
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src/= --remap-path-prefix=$PWD/="
 export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"

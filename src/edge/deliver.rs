@@ -63,19 +63,32 @@ impl Queued {
 
 pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
     let now = Date::now().as_millis() as i64;
+    let dead_letter_queue = batch.queue().ends_with("-dlq");
     let mut messages = Vec::new();
     for raw in batch.raw_iter() {
         match Queued::read(raw) {
             Ok(m) => messages.push(m),
+            // Not expected (intake writes every body). Retried, in case the read itself failed; in the DLQ, where
+            // nothing comes after, it is logged with its body for a person to replay, and acked.
+            Err((raw, e)) if dead_letter_queue => {
+                console_error!(
+                    "capi-edge: unreadable dead letter {} dropped ({e}): {:?}",
+                    raw.id(),
+                    raw.body()
+                );
+                raw.ack();
+            }
             Err((raw, e)) => {
-                // It cannot be sent as it is; retried, it ends in the DLQ and its log line, not silently gone.
-                console_error!("capi-edge: unreadable queue message {}: {e}", raw.id());
+                console_error!(
+                    "capi-edge: unreadable queue message {}, retrying: {e}",
+                    raw.id()
+                );
                 raw.retry();
             }
         }
     }
     let db = ledger::open(env);
-    if batch.queue().ends_with("-dlq") {
+    if dead_letter_queue {
         return dead_letters(messages, db.as_ref(), now).await;
     }
     let config = match settings::config(env) {

@@ -125,14 +125,19 @@ pub async fn fetch(
     body: Option<&[u8]>,
     timeout_ms: u32,
 ) -> Result<Upstream, String> {
-    // The Fetch spec refuses CR and LF in a header; here they would also split the line-per-header list.
+    // As `Headers.set` does: surrounding whitespace is trimmed (a secret pasted with a trailing newline still
+    // works); a line break inside a value is refused (here it would also split the line-per-header list).
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (*name, value.trim_matches([' ', '\t', '\r', '\n'])))
+        .collect();
     if let Some((name, _)) = headers.iter().find(|(_, v)| v.contains(['\r', '\n'])) {
         return Err(format!("invalid header {name}"));
     }
     let promise = fetch_upstream(
         method,
         url,
-        &header_lines(headers),
+        &header_lines(&headers),
         body.map(Box::from),
         timeout_ms,
     );

@@ -70,6 +70,16 @@ describe('a browser Purchase', () => {
       await strict.stop();
     }
   });
+
+  test('a token secret saved with a trailing newline still works, as fetch headers trim it', async () => {
+    const pasted = await start({ bindings: { OPENAI_CAPI_KEY: 'pasted-key\n' }, expectTokens: { openai: 'pasted-key' } });
+    try {
+      await pasted.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(purchase('ord-pasted')) });
+      await pasted.waitFor((a) => a.some((e) => e.layout === 'openai' && e.event_id === 'ord-pasted'), 15000, 'the OpenAI delivery');
+    } finally {
+      await pasted.stop();
+    }
+  });
 });
 
 describe('the transports the pixel uses', () => {
