@@ -1,7 +1,8 @@
 //! Numbers read from text (`"149.00"`, `"1e3"`, `"-2.5"`). Rust's `str::parse::<f64>` links core's correctly
-//! rounded parser and its 20 KB table of powers of five into the Wasm; serde_json's float parser, linked anyway
-//! for JSON bodies, reads the decimal numbers this worker sees (amounts, quantities, times, day counts) as well,
-//! so the text is rewritten into JSON's number grammar and handed to it.
+//! rounded parser and its table of powers of five into the Wasm (17 KB, 14 KB of it after gzip); serde_json's
+//! float parser, linked anyway for JSON bodies, reads the decimal numbers this worker sees (amounts,
+//! quantities, times, day counts) as well, so the text is rewritten into JSON's number grammar and handed to it.
+//! Every `f64` parse in code the worker links must come here, or the table comes back.
 
 /// A finite decimal number: an optional sign, digits with an optional fraction, an optional exponent. Accepts
 /// the finite decimals `str::parse::<f64>` accepts, `+1`, `.5`, `5.` and `007` included; `inf` and `NaN` are
