@@ -278,10 +278,15 @@ pub fn sha256_hex(s: &str) -> String {
     let digest = Sha256::digest(s.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+        push_hex(&mut out, b);
     }
     out
+}
+
+/// Appends a byte as two lowercase hex digits.
+pub fn push_hex(out: &mut String, byte: u8) {
+    out.push(HEX[(byte >> 4) as usize] as char);
+    out.push(HEX[(byte & 15) as usize] as char);
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

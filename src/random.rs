@@ -55,13 +55,10 @@ pub fn random_event_id() -> String {
         if matches!(i, 4 | 6 | 8 | 10) {
             id.push('-');
         }
-        id.push(HEX[(byte >> 4) as usize] as char);
-        id.push(HEX[(byte & 15) as usize] as char);
+        crate::normalize::push_hex(&mut id, *byte);
     }
     id
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 #[cfg(test)]
 mod tests {

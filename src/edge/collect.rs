@@ -1,7 +1,7 @@
 //! The browser event endpoint: CORS, size guard, parse, enrich, click-id cookies, pipeline, enqueue, 204.
 
 use super::js::{self, RequestHeaders};
-use super::respond::{cors_headers, json_error, preflight, GIF};
+use super::respond::{cors_pairs, error_body, preflight, GIF};
 use crate::click_ids;
 use crate::config::Config;
 use crate::cors::{self, Cors};
@@ -68,17 +68,17 @@ pub async fn browser(
         return preflight(origin.as_deref().unwrap_or("null")).map(Into::into);
     }
     if let Some(retry_after) = rate_limited(env, header("cf-connecting-ip").as_deref()).await {
-        let mut r = json_error(
-            429,
+        let body = error_body(
             "rate_limited",
             "too many events from this address; retry later",
-        )?;
-        r.headers_mut()
-            .set("retry-after", &retry_after.to_string())?;
-        if let Some(o) = &allowed_origin {
-            cors_headers(r.headers_mut(), o)?;
-        }
-        return Ok(r.into());
+        );
+        let retry_after = retry_after.to_string();
+        return json_reply(
+            429,
+            &body,
+            allowed_origin.as_deref(),
+            &[("retry-after", &retry_after)],
+        );
     }
     // Refuse an oversized body before reading it, when the sender says its size.
     let max = config.site.max_body_bytes;
@@ -126,10 +126,12 @@ pub async fn browser(
     let hits = match intake::browser_hits(&facts, now) {
         Ok(h) => h,
         Err(refusal) => {
-            let body = serde_json::to_vec(&refusal.body()).unwrap_or_default();
-            let mut out = vec![("content-type", "application/json")];
-            out.extend(cors_pairs(allowed_origin.as_deref()));
-            return js::build_response(refusal.status, &out, Some(&body));
+            return json_reply(
+                refusal.status,
+                &refusal.body(),
+                allowed_origin.as_deref(),
+                &[],
+            )
         }
     };
 
@@ -180,17 +182,15 @@ pub async fn browser(
         .iter()
         .map(|c| c.header(config.site.cookie_domain.as_deref()))
         .collect();
-    let mut out: Vec<(&str, &str)> = cors_pairs(allowed_origin.as_deref());
+    let mut out: Vec<(&str, &str)> = cors(allowed_origin.as_deref());
     out.push(("x-capi-event-id", &event_ids));
     if allowed_origin.is_some() {
         out.push(("access-control-expose-headers", "x-capi-event-id"));
     }
     out.extend(set_cookies.iter().map(|c| ("set-cookie", c.as_str())));
     if debug {
-        let body = serde_json::to_vec(&serde_json::json!({"debug": true, "traces": traces}))
-            .unwrap_or_default();
-        out.push(("content-type", "application/json"));
-        js::build_response(200, &out, Some(&body))
+        let body = serde_json::json!({"debug": true, "traces": traces});
+        json_reply(200, &body, None, &out)
     } else if method == "GET" {
         out.push(("content-type", "image/gif"));
         out.push(("cache-control", "no-store"));
@@ -200,30 +200,33 @@ pub async fn browser(
     }
 }
 
-/// CORS headers for an allowed origin, as `respond::cors_headers` sets them.
-fn cors_pairs(origin: Option<&str>) -> Vec<(&str, &str)> {
-    match origin {
-        Some(o) => vec![
-            ("access-control-allow-origin", o),
-            ("access-control-allow-credentials", "true"),
-            ("vary", "Origin"),
-        ],
-        None => Vec::new(),
-    }
+/// The CORS headers for the origin to echo, if any.
+fn cors(origin: Option<&str>) -> Vec<(&'static str, &str)> {
+    origin.map(cors_pairs).into_iter().flatten().collect()
 }
 
-/// A JSON error answer, with CORS headers when the origin is allowed (so the page can read the reason).
+/// A JSON answer with CORS headers when the origin is allowed (so the page can read it), and `extra` headers.
+fn json_reply(
+    status: u16,
+    body: &serde_json::Value,
+    origin: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Result<web_sys::Response> {
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    let mut out = vec![("content-type", "application/json")];
+    out.extend(cors(origin));
+    out.extend_from_slice(extra);
+    js::build_response(status, &out, Some(&body))
+}
+
+/// A JSON error answer, as `respond::json_error` writes it.
 fn refuse(
     status: u16,
     error: &str,
     detail: &str,
     origin: Option<&str>,
 ) -> Result<web_sys::Response> {
-    let body = serde_json::to_vec(&serde_json::json!({"error": error, "detail": detail}))
-        .unwrap_or_default();
-    let mut out = vec![("content-type", "application/json")];
-    out.extend(cors_pairs(origin));
-    js::build_response(status, &out, Some(&body))
+    json_reply(status, &error_body(error, detail), origin, &[])
 }
 
 /// The Workers rate-limit binding `INTAKE_LIMITER`, keyed on the visitor's IP (wrangler.toml `[[ratelimits]]`).

@@ -19,24 +19,22 @@ export function pick_headers(headers, names) {
   }
   return s;
 }
-export function response(status, lines, body) {
+function header_pairs(lines) {
   const headers = [];
   for (const line of lines.split('\n')) {
     const i = line.indexOf(':');
     if (i > 0) headers.push([line.slice(0, i), line.slice(i + 1)]);
   }
-  return new Response(body, { status, headers });
+  return headers;
+}
+export function response(status, lines, body) {
+  return new Response(body, { status, headers: header_pairs(lines) });
 }
 export function send_text_batch(queue, bodies) {
   return queue.sendBatch(bodies.split('\n').map((body) => ({ body, contentType: 'text' })));
 }
 export async function fetch_upstream(method, url, lines, body, timeout_ms) {
-  const headers = [];
-  for (const line of lines.split('\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) headers.push([line.slice(0, i), line.slice(i + 1)]);
-  }
-  const init = { method, headers, body };
+  const init = { method, headers: header_pairs(lines), body };
   if (timeout_ms > 0) init.signal = AbortSignal.timeout(timeout_ms);
   const r = await fetch(url, init);
   return [r.status, r.headers.get('content-type') ?? '', new Uint8Array(await r.arrayBuffer())];

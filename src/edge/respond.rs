@@ -15,8 +15,13 @@ pub const GIF: [u8; 43] = [
     0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
+/// The body of every JSON error: `{"error": <code>, "detail": <what to do, in words>}`.
+pub fn error_body(error: &str, detail: &str) -> serde_json::Value {
+    json!({"error": error, "detail": detail})
+}
+
 pub fn json_error(status: u16, error: &str, detail: &str) -> Result<Response> {
-    Ok(Response::from_json(&json!({"error": error, "detail": detail}))?.with_status(status))
+    Ok(Response::from_json(&error_body(error, detail))?.with_status(status))
 }
 
 pub fn not_found(path: &str) -> Result<Response> {
@@ -62,10 +67,18 @@ pub fn health(config: &Config) -> Result<Response> {
 }
 
 /// CORS headers for an allowed origin; credentials are allowed so the first-party cookies travel.
+pub fn cors_pairs(origin: &str) -> [(&'static str, &str); 3] {
+    [
+        ("access-control-allow-origin", origin),
+        ("access-control-allow-credentials", "true"),
+        ("vary", "Origin"),
+    ]
+}
+
 pub fn cors_headers(headers: &mut Headers, origin: &str) -> Result<()> {
-    headers.set("access-control-allow-origin", origin)?;
-    headers.set("access-control-allow-credentials", "true")?;
-    headers.set("vary", "Origin")?;
+    for (name, value) in cors_pairs(origin) {
+        headers.set(name, value)?;
+    }
     Ok(())
 }
 
