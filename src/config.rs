@@ -516,15 +516,25 @@ fn check_proxies(cfgs: &[ProxyConfig], errors: &mut Vec<Diagnostic>) -> Vec<Prox
     for c in cfgs {
         let path = c.path.get_ref();
         let upstream = c.upstream.get_ref();
-        let reserved = ["/e", "/s.js", "/health", "/api/events"];
-        if !path.starts_with('/')
-            || path.contains(['?', '#', ' '])
-            || path.starts_with("/webhooks/")
-            || reserved.contains(&path.as_str())
-        {
+        if !path.starts_with('/') || path.contains(['?', '#', ' ']) {
             errors.push(
                 Diagnostic::new(format!("proxy path \"{path}\" is not usable"), Some(c.path.span()))
-                    .with_hint("start it with / and avoid the worker's own paths (/e, /s.js, /health, /api/events, /webhooks/…), e.g. \"/lib/oaiq.js\""),
+                    .with_hint("start it with / and leave out ?, # and spaces, e.g. \"/lib/oaiq.js\""),
+            );
+            continue;
+        }
+        // One table of the worker's own routes serves the router and this check, so a proxy can never
+        // silently shadow one (or be shadowed by it).
+        if crate::routes::builtin(path).is_some() {
+            errors.push(
+                Diagnostic::new(
+                    format!("proxy path \"{path}\" is one of the worker's own routes"),
+                    Some(c.path.span()),
+                )
+                .with_hint(format!(
+                    "pick another path, e.g. \"/lib/oaiq.js\"; the worker's own paths are {}",
+                    crate::routes::reserved_list()
+                )),
             );
             continue;
         }

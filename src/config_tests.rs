@@ -287,3 +287,27 @@ fn key_lists_match_the_structs() {
     known::<ConditionConfig>(&crate::trigger::CONDITION_KEYS);
     known::<MapRuleConfig>(super::config::MAP_RULE_KEYS);
 }
+
+#[test]
+fn a_proxy_cannot_claim_one_of_the_workers_own_routes() {
+    // The router and this check read one table (src/routes.rs): before it, /dashboard and /api/stats could be
+    // claimed by a proxy and were silently shadowed by the built-in route.
+    for path in ["/dashboard", "/api/stats", "/api/replay", "/e", "/s.js", "/webhooks/shopify"] {
+        let src = format!(
+            "{DESTS}\n[[proxy]]\npath = \"{path}\"\nupstream = \"https://cdn.example.com/x.js\"\n"
+        );
+        let errs = errors(&src);
+        assert_eq!(errs.len(), 1, "{path}: {errs:?}");
+        assert!(
+            errs[0].contains(&format!("proxy path \"{path}\" is one of the worker's own routes"))
+                && errs[0].contains("capi.toml:26:8")
+                && errs[0].contains("/dashboard, /api/…"),
+            "{}",
+            errs[0]
+        );
+    }
+    let fine = format!(
+        "{DESTS}\n[[proxy]]\npath = \"/lib/oaiq.js\"\nupstream = \"https://cdn.example.com/x.js\"\n"
+    );
+    assert_eq!(errors(&fine), Vec::<String>::new());
+}

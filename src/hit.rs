@@ -213,6 +213,7 @@ impl Hit {
                 .as_deref()
                 .is_some_and(|id| id.chars().any(char::is_control))
         {
+            // The id reaches the `x-capi-event-id` response header and the logs: see `guard`.
             return Err(HitError(
                 "\"event\" and \"event_id\" must not contain control characters".into(),
             ));

@@ -5,7 +5,8 @@
 use crate::config::{Config, Tag};
 use crate::destination::{OutboundRequest, Secrets};
 use crate::event::{ActionSource, Content, Event, UserData};
-use crate::hit::Hit;
+use crate::guard;
+use crate::hit::{Hit, MAX_NAME_LEN};
 use crate::mapping::{number, Slot, Target, Transform};
 use crate::match_quality;
 use crate::normalize::{self, Key};
@@ -304,12 +305,14 @@ fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
         }
         Target::ClientIp => ev.user.client_ip = Some(need_text()?),
         Target::UserAgent => ev.user.user_agent = Some(need_text()?),
-        Target::Fbc => ev.user.fbc = Some(need_text()?),
-        Target::Fbp => ev.user.fbp = Some(need_text()?),
-        Target::Oppref => ev.user.oppref = Some(need_text()?),
-        Target::EventId => ev.event_id = need_text()?,
+        // Ids travel on into response headers (`x-capi-event-id`), cookies, logs and the ledger: guarded here,
+        // where a mapping produces them from any field of the hit, and again where headers are written.
+        Target::Fbc => ev.user.fbc = Some(guarded_id(slot, need_text()?, MAX_CLICK_ID_LEN)?),
+        Target::Fbp => ev.user.fbp = Some(guarded_id(slot, need_text()?, MAX_CLICK_ID_LEN)?),
+        Target::Oppref => ev.user.oppref = Some(guarded_id(slot, need_text()?, MAX_CLICK_ID_LEN)?),
+        Target::EventId => ev.event_id = guarded_id(slot, need_text()?, MAX_NAME_LEN)?,
         Target::SourceUrl => ev.source_url = Some(need_text()?),
-        Target::OrderId => ev.order_id = Some(need_text()?),
+        Target::OrderId => ev.order_id = Some(guarded_id(slot, need_text()?, MAX_NAME_LEN)?),
         Target::ActionSource => {
             let t = need_text()?;
             ev.action_source = ActionSource::parse(&t)
@@ -327,6 +330,21 @@ fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
         Target::Contents => ev.contents = contents(&value)?,
     }
     Ok(())
+}
+
+/// Longest click id kept (`fbc`, `fbp`, `oppref`), as the cookies that carry them allow.
+const MAX_CLICK_ID_LEN: usize = 512;
+
+/// A mapped id, refused (the event keeps the one it had) when it could break a header or log line.
+fn guarded_id(slot: &Slot, id: String, max_len: usize) -> Result<String, String> {
+    if guard::safe_id(&id, max_len) {
+        Ok(id)
+    } else {
+        Err(format!(
+            "{} dropped: an id must be 1 to {max_len} bytes with no control characters (line breaks, tabs)",
+            slot_label(slot)
+        ))
+    }
 }
 
 /// Reads product lines from the shapes shops send (`id`/`sku`/`content_id`, `price`/`item_price`, …).

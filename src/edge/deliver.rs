@@ -260,7 +260,7 @@ async fn send_all(
                         .retry_with_options(&delay(backoff_seconds(i.attempts, base)));
                 }
                 console_log!(
-                    "capi-edge: {} will retry {} events: {reason}",
+                    "capi-edge: {} will retry {} events: {reason:?}",
                     dest.name,
                     group.len()
                 );
@@ -276,7 +276,7 @@ async fn send_all(
             }
             Verdict::Rejected { message, .. } if group.len() > 1 => {
                 console_log!(
-                    "capi-edge: {} refused a batch of {} ({message}); sending one by one",
+                    "capi-edge: {} refused a batch of {} ({message:?}); sending one by one",
                     dest.name,
                     group.len()
                 );
@@ -289,7 +289,7 @@ async fn send_all(
                     record(&mut statements, db, i, "failed", &message, now);
                     i.message.ack();
                 }
-                console_log!("capi-edge: {} refused an event: {message}", dest.name);
+                console_log!("capi-edge: {} refused an event: {message:?}", dest.name);
             }
         }
     }
@@ -320,8 +320,9 @@ async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) 
     let mut statements = Vec::new();
     for m in &messages {
         let body = m.body();
+        // Debug-quoted: an id a page chose can't start a log line of its own (guarded at intake too).
         console_error!(
-            "capi-edge: dead letter: {} {} {}",
+            "capi-edge: dead letter: {} {:?} {:?}",
             body.destination,
             body.event_name,
             body.event_id

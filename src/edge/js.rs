@@ -6,6 +6,7 @@
 //! - Outbound requests (`fetch_upstream`): the wrappers' `Request::new_with_init` and `Fetch` link ~20 KB of
 //!   Wasm for options this worker never sets.
 
+use crate::guard::header_lines;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::worker_sys::web_sys;
@@ -86,25 +87,15 @@ impl<const N: usize> RequestHeaders<N> {
     }
 }
 
-fn header_lines(headers: &[(&str, &str)]) -> String {
-    let mut lines = String::new();
-    for (name, value) in headers {
-        lines.push_str(name);
-        lines.push(':');
-        lines.push_str(value);
-        lines.push('\n');
-    }
-    lines
-}
-
-/// A response built in one call. Header values come from this worker and never hold a line break (hits refuse
-/// control characters), so a line per header is unambiguous.
+/// A response built in one call. Its headers cross as one line each (`guard::header_lines`), which refuses any
+/// value that could end a line: a hostile value never becomes a header of its own, and the request fails instead.
 pub fn build_response(
     status: u16,
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> worker::Result<web_sys::Response> {
-    response(status, &header_lines(headers), body.map(Box::from)).map_err(worker::Error::from)
+    let lines = header_lines(headers).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    response(status, &lines, body.map(Box::from)).map_err(worker::Error::from)
 }
 
 /// An upstream's answer.
@@ -129,13 +120,11 @@ pub async fn fetch(
         .iter()
         .map(|(name, value)| (*name, value.trim_matches([' ', '\t', '\r', '\n'])))
         .collect();
-    if let Some((name, _)) = headers.iter().find(|(_, v)| v.contains(['\r', '\n'])) {
-        return Err(format!("invalid header {name}"));
-    }
+    let lines = header_lines(&headers).map_err(|e| e.to_string())?;
     let promise = fetch_upstream(
         method,
         url,
-        &header_lines(&headers),
+        &lines,
         body.map(Box::from),
         timeout_ms,
     );

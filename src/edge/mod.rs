@@ -10,6 +10,7 @@ mod respond;
 mod server;
 mod settings;
 
+use crate::routes::{builtin, Builtin};
 use respond::json_error;
 use worker::worker_sys::web_sys;
 use worker::*;
@@ -41,7 +42,7 @@ async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     let url = raw.url();
     let path = crate::cors::path_of(&url);
     let prefix = config.site.path_prefix.as_str();
-    if path.strip_prefix(prefix) == Some("/e") {
+    if path.strip_prefix(prefix).and_then(builtin) == Some(Builtin::Intake) {
         return collect::browser(raw, &url, env, &config).await;
     }
     other_routes(Request::from(raw), path, env, &config)
@@ -68,16 +69,23 @@ async fn other_routes(
         }
         return respond::not_found(path);
     };
-    match (req.method(), rest) {
-        (Method::Get, "/s.js") => respond::pixel_script(prefix),
-        (Method::Get, "/health") => respond::health(config),
-        (_, "/api/events") => server::backend(req, env, config).await,
-        (_, "/api/stats" | "/api/ledger" | "/api/reconcile") => admin::handle(req, env, rest).await,
-        (Method::Get, "/dashboard") => respond::dashboard_page(prefix),
-        (Method::Post, hook) if hook.starts_with("/webhooks/") => {
-            server::webhook(&hook["/webhooks/".len()..], req, env, config).await
+    // The same table as `capi-edge check` reads (src/routes.rs): a `[[proxy]]` can claim none of these paths.
+    match (builtin(rest), req.method()) {
+        (Some(Builtin::PixelScript), Method::Get) => respond::pixel_script(prefix),
+        (Some(Builtin::Health), Method::Get) => respond::health(config),
+        (Some(Builtin::BackendEvents), _) => server::backend(req, env, config).await,
+        (Some(Builtin::Admin), _) => admin::handle(req, env, rest).await,
+        (Some(Builtin::Dashboard), Method::Get) => respond::dashboard_page(prefix),
+        (Some(Builtin::Webhook), Method::Post) => {
+            let platform = rest.strip_prefix("/webhooks/").unwrap_or("");
+            server::webhook(platform, req, env, config).await
         }
-        _ => match server::proxy(req, env, config, rest).await? {
+        (Some(_), _) => respond::json_error(
+            405,
+            "method_not_allowed",
+            &format!("this method is not accepted at {path}"),
+        ),
+        (None, _) => match server::proxy(req, env, config, rest).await? {
             Some(resp) => Ok(resp),
             None => respond::not_found(path),
         },
