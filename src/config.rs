@@ -518,8 +518,11 @@ fn check_proxies(cfgs: &[ProxyConfig], errors: &mut Vec<Diagnostic>) -> Vec<Prox
         let upstream = c.upstream.get_ref();
         if !path.starts_with('/') || path.contains(['?', '#', ' ']) {
             errors.push(
-                Diagnostic::new(format!("proxy path \"{path}\" is not usable"), Some(c.path.span()))
-                    .with_hint("start it with / and leave out ?, # and spaces, e.g. \"/lib/oaiq.js\""),
+                Diagnostic::new(
+                    format!("proxy path \"{path}\" is not usable"),
+                    Some(c.path.span()),
+                )
+                .with_hint("start it with / and leave out ?, # and spaces, e.g. \"/lib/oaiq.js\""),
             );
             continue;
         }

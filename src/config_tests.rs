@@ -292,15 +292,23 @@ fn key_lists_match_the_structs() {
 fn a_proxy_cannot_claim_one_of_the_workers_own_routes() {
     // The router and this check read one table (src/routes.rs): before it, /dashboard and /api/stats could be
     // claimed by a proxy and were silently shadowed by the built-in route.
-    for path in ["/dashboard", "/api/stats", "/api/replay", "/e", "/s.js", "/webhooks/shopify"] {
+    for path in [
+        "/dashboard",
+        "/api/stats",
+        "/api/replay",
+        "/e",
+        "/s.js",
+        "/webhooks/shopify",
+    ] {
         let src = format!(
             "{DESTS}\n[[proxy]]\npath = \"{path}\"\nupstream = \"https://cdn.example.com/x.js\"\n"
         );
         let errs = errors(&src);
         assert_eq!(errs.len(), 1, "{path}: {errs:?}");
         assert!(
-            errs[0].contains(&format!("proxy path \"{path}\" is one of the worker's own routes"))
-                && errs[0].contains("capi.toml:26:8")
+            errs[0].contains(&format!(
+                "proxy path \"{path}\" is one of the worker's own routes"
+            )) && errs[0].contains("capi.toml:26:8")
                 && errs[0].contains("/dashboard, /api/…"),
             "{}",
             errs[0]

@@ -84,8 +84,11 @@ mod tests {
     #[test]
     fn header_lines_refuse_a_line_break_anywhere_rather_than_strip_it() {
         assert_eq!(
-            header_lines(&[("x-capi-event-id", "a,b"), ("set-cookie", "_fbp=fb.1.2.3; Path=/")])
-                .unwrap(),
+            header_lines(&[
+                ("x-capi-event-id", "a,b"),
+                ("set-cookie", "_fbp=fb.1.2.3; Path=/")
+            ])
+            .unwrap(),
             "x-capi-event-id:a,b\nset-cookie:_fbp=fb.1.2.3; Path=/\n"
         );
         for hostile in [

@@ -94,7 +94,14 @@ mod tests {
     #[test]
     fn the_hint_names_every_reserved_path() {
         let list = reserved_list();
-        for p in ["/e", "/s.js", "/health", "/dashboard", "/api/…", "/webhooks/…"] {
+        for p in [
+            "/e",
+            "/s.js",
+            "/health",
+            "/dashboard",
+            "/api/…",
+            "/webhooks/…",
+        ] {
             assert!(list.contains(p), "{list}");
         }
     }

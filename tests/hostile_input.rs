@@ -16,7 +16,10 @@ fn shipped_config() -> Config {
 }
 
 /// What the edge shell puts in the response's header list for these facts: `x-capi-event-id` and `Set-Cookie`.
-fn response_headers(config: &Config, facts: &RequestFacts) -> Result<Vec<(String, String)>, String> {
+fn response_headers(
+    config: &Config,
+    facts: &RequestFacts,
+) -> Result<Vec<(String, String)>, String> {
     let hits = browser_hits(facts, NOW_MS).map_err(|r| format!("refused: {}", r.error))?;
     let mut ids = Vec::new();
     let mut headers = Vec::new();
@@ -103,18 +106,54 @@ fn hostile_values_in_every_field_a_mapping_reads_are_refused_or_kept_off_headers
     let hostile = serde_json::Value::from(INJECTED);
     // Each case puts the hostile text in one place; all are Purchase hits on the thank-you page, so tags fire.
     let placements: Vec<(&str, serde_json::Value)> = vec![
-        ("data.order_id", serde_json::json!({"data": {"order_id": hostile}})),
-        ("data.value", serde_json::json!({"data": {"value": hostile}})),
-        ("data.currency", serde_json::json!({"data": {"currency": hostile}})),
-        ("user.email", serde_json::json!({"user": {"email": hostile}})),
-        ("user.external_id", serde_json::json!({"user": {"external_id": hostile}})),
-        ("context.cookies._fbc", serde_json::json!({"context": {"cookies": {"_fbc": hostile}}})),
-        ("context.cookies._fbp", serde_json::json!({"context": {"cookies": {"_fbp": hostile}}})),
-        ("context.cookies.__oppref", serde_json::json!({"context": {"cookies": {"__oppref": hostile}}})),
-        ("page.url oppref", serde_json::json!({"page": {"url": format!("https://shop.example.com/thank-you?oppref={}", "a%0D%0Aset-cookie%3Asid%3Dattacker")}})),
-        ("page.url fbclid", serde_json::json!({"page": {"url": format!("https://shop.example.com/thank-you?fbclid={}", "a%0Aset-cookie%3Asid%3Dattacker")}})),
-        ("page.url raw", serde_json::json!({"page": {"url": format!("https://shop.example.com/thank-you?fbclid={INJECTED}")}})),
-        ("page.referrer", serde_json::json!({"page": {"referrer": hostile}})),
+        (
+            "data.order_id",
+            serde_json::json!({"data": {"order_id": hostile}}),
+        ),
+        (
+            "data.value",
+            serde_json::json!({"data": {"value": hostile}}),
+        ),
+        (
+            "data.currency",
+            serde_json::json!({"data": {"currency": hostile}}),
+        ),
+        (
+            "user.email",
+            serde_json::json!({"user": {"email": hostile}}),
+        ),
+        (
+            "user.external_id",
+            serde_json::json!({"user": {"external_id": hostile}}),
+        ),
+        (
+            "context.cookies._fbc",
+            serde_json::json!({"context": {"cookies": {"_fbc": hostile}}}),
+        ),
+        (
+            "context.cookies._fbp",
+            serde_json::json!({"context": {"cookies": {"_fbp": hostile}}}),
+        ),
+        (
+            "context.cookies.__oppref",
+            serde_json::json!({"context": {"cookies": {"__oppref": hostile}}}),
+        ),
+        (
+            "page.url oppref",
+            serde_json::json!({"page": {"url": format!("https://shop.example.com/thank-you?oppref={}", "a%0D%0Aset-cookie%3Asid%3Dattacker")}}),
+        ),
+        (
+            "page.url fbclid",
+            serde_json::json!({"page": {"url": format!("https://shop.example.com/thank-you?fbclid={}", "a%0Aset-cookie%3Asid%3Dattacker")}}),
+        ),
+        (
+            "page.url raw",
+            serde_json::json!({"page": {"url": format!("https://shop.example.com/thank-you?fbclid={INJECTED}")}}),
+        ),
+        (
+            "page.referrer",
+            serde_json::json!({"page": {"referrer": hostile}}),
+        ),
     ];
     for (what, extra) in placements {
         let mut hit = serde_json::json!({"event": "Purchase",
@@ -138,7 +177,10 @@ fn hostile_values_in_every_field_a_mapping_reads_are_refused_or_kept_off_headers
         }
     }
     // The hit's own id with a line break is refused outright (400), as before.
-    let body = format!(r#"{{"event":"Purchase","event_id":{}}}"#, serde_json::Value::from(INJECTED));
+    let body = format!(
+        r#"{{"event":"Purchase","event_id":{}}}"#,
+        serde_json::Value::from(INJECTED)
+    );
     let facts = RequestFacts {
         method: "POST",
         body: body.as_bytes(),

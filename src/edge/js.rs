@@ -121,13 +121,7 @@ pub async fn fetch(
         .map(|(name, value)| (*name, value.trim_matches([' ', '\t', '\r', '\n'])))
         .collect();
     let lines = header_lines(&headers).map_err(|e| e.to_string())?;
-    let promise = fetch_upstream(
-        method,
-        url,
-        &lines,
-        body.map(Box::from),
-        timeout_ms,
-    );
+    let promise = fetch_upstream(method, url, &lines, body.map(Box::from), timeout_ms);
     let answer = js_sys::futures::JsFuture::from(promise)
         .await
         .map_err(|e| {
