@@ -308,8 +308,8 @@ fn a_proxy_cannot_claim_one_of_the_workers_own_routes() {
         assert!(
             errs[0].contains(&format!(
                 "proxy path \"{path}\" is one of the worker's own routes"
-            )) && errs[0].contains("capi.toml:26:8")
-                && errs[0].contains("/dashboard, /api/…"),
+            )) && errs[0].contains("capi.toml:15:8")
+                && errs[0].contains("/api/…, /dashboard"),
             "{}",
             errs[0]
         );

@@ -46,6 +46,20 @@ impl ActionSource {
         })
     }
 
+    /// An order's sales channel as shops name it: Shopify's `source_name`, WooCommerce's `created_via`. A
+    /// point-of-sale order happened in a store, a subscription renewal was made by the system, a staff-created
+    /// order (a draft, an admin order) is `other`. Unknown channels (an app's id, `rest-api`) give `None`.
+    pub fn from_channel(channel: &str) -> Option<ActionSource> {
+        Some(match channel.trim().to_ascii_lowercase().as_str() {
+            "web" | "checkout" | "store-api" | "online_store" => ActionSource::Website,
+            "pos" | "pos-rest-api" => ActionSource::PhysicalStore,
+            "subscription" => ActionSource::Offline,
+            "shopify_draft_order" | "admin" => ActionSource::Other,
+            "phone" => ActionSource::PhoneCall,
+            other => return ActionSource::parse(other),
+        })
+    }
+
     /// Meta's names.
     pub fn meta(self) -> &'static str {
         match self {
@@ -120,4 +134,32 @@ pub struct Event {
     pub match_quality: f64,
     /// Values dropped on the way, in words (`em dropped: not an email address`).
     pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_orders_channel_gives_its_action_source() {
+        // Shopify Order `source_name` (shopify.dev, REST Order resource); WooCommerce `created_via`
+        // (WC_Order::get_created_via: checkout, admin, rest-api, store-api, subscription).
+        let cases = [
+            ("web", Some(ActionSource::Website)),
+            ("checkout", Some(ActionSource::Website)),
+            ("store-api", Some(ActionSource::Website)),
+            ("pos", Some(ActionSource::PhysicalStore)),
+            ("POS", Some(ActionSource::PhysicalStore)),
+            ("shopify_draft_order", Some(ActionSource::Other)),
+            ("admin", Some(ActionSource::Other)),
+            ("subscription", Some(ActionSource::Offline)),
+            ("physical_store", Some(ActionSource::PhysicalStore)),
+            ("580111", None),
+            ("rest-api", None),
+        ];
+        for (channel, expected) in cases {
+            assert_eq!(ActionSource::from_channel(channel), expected, "{channel}");
+        }
+        assert_eq!(ActionSource::PhysicalStore.meta(), "physical_store");
+    }
 }

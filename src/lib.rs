@@ -30,6 +30,7 @@ pub mod reconcile;
 pub mod routes;
 pub mod sources;
 pub mod standard_event;
+pub mod timestamp;
 pub mod trigger;
 
 use diagnostic::Diagnostic;

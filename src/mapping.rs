@@ -72,6 +72,8 @@ pub enum Target {
     Currency,
     Contents,
     OrderId,
+    /// The event's time (`time`): unix seconds or milliseconds, or ISO 8601 text with or without an offset.
+    Time,
 }
 
 /// Mapping targets and the hit field each is filled from when a tag does not say otherwise.
@@ -126,6 +128,7 @@ impl Slot {
             "data.currency" => Target::Currency,
             "data.contents" => Target::Contents,
             "data.order_id" => Target::OrderId,
+            "time" => Target::Time,
             _ => {
                 if let Some(k) = key.strip_prefix("user.").and_then(Key::parse) {
                     Target::Identifier(k)
@@ -137,7 +140,7 @@ impl Slot {
                     let targets: Vec<&str> = DEFAULT_MAP
                         .iter()
                         .map(|(t, _)| *t)
-                        .chain(["event_id", "action_source", "data.<your_field>"])
+                        .chain(["event_id", "action_source", "time", "data.<your_field>"])
                         .collect();
                     return Err(suggestion(key, "outbound fields", &targets));
                 }

@@ -10,6 +10,7 @@ use crate::hit::{Hit, MAX_NAME_LEN};
 use crate::mapping::{number, Slot, Target, Transform};
 use crate::match_quality;
 use crate::normalize::{self, Key};
+use crate::timestamp;
 use crate::trigger::as_text;
 use serde_json::{Map, Value};
 
@@ -315,7 +316,7 @@ fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
         Target::OrderId => ev.order_id = Some(guarded_id(slot, need_text()?, MAX_NAME_LEN)?),
         Target::ActionSource => {
             let t = need_text()?;
-            ev.action_source = ActionSource::parse(&t)
+            ev.action_source = ActionSource::from_channel(&t)
                 .ok_or_else(|| format!("action_source \"{t}\" is not known; kept the tag's"))?;
         }
         Target::Value => {
@@ -328,6 +329,11 @@ fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
             ev.currency = c.as_str().map(str::to_string);
         }
         Target::Contents => ev.contents = contents(&value)?,
+        Target::Time => {
+            ev.time_ms = timestamp::parse_ms(&value).ok_or(
+                "time dropped: not a time (unix seconds, or text such as 2026-11-25T14:28:02-05:00); kept the hit's time",
+            )?
+        }
     }
     Ok(())
 }
