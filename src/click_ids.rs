@@ -65,7 +65,7 @@ pub fn refresh(hit: &mut Hit, now_ms: i64, random: &mut dyn FnMut() -> u64) -> V
 }
 
 /// Click ids are opaque tokens: refuse anything that could break out of a Set-Cookie header.
-fn valid_click_id(v: &str) -> bool {
+pub fn valid_click_id(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 512
         && v.bytes()

@@ -65,6 +65,10 @@ pub struct SourcesConfig {
     pub shopify_secret: Option<Spanned<String>>,
     /// WooCommerce order webhooks (`POST <prefix>/webhooks/woocommerce`): NAME of the secret holding the webhook secret.
     pub woocommerce_secret: Option<Spanned<String>>,
+    /// Your storefront's address, e.g. "https://shop.example.com". A webhook order's page URL is built on it from
+    /// the order's landing page (the platforms need an absolute URL). Without it, Shopify orders use the shop's
+    /// domain from the webhook's `X-Shopify-Shop-Domain` header, and WooCommerce orders their recorded entry page.
+    pub shop_url: Option<Spanned<String>>,
 }
 
 /// The checked `[sources]`.
@@ -73,6 +77,9 @@ pub struct Sources {
     pub backend_key_secrets: Vec<String>,
     pub shopify_secret: Option<String>,
     pub woocommerce_secret: Option<String>,
+    /// `https://host`, no trailing slash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop_url: Option<String>,
 }
 
 /// `[[proxy]]`: a platform's own browser script served from the site's domain (`<prefix><path>`).
@@ -293,6 +300,7 @@ pub(crate) const SOURCES_KEYS: &[&str] = &[
     "backend_key_secrets",
     "shopify_secret",
     "woocommerce_secret",
+    "shop_url",
 ];
 pub(crate) const PROXY_KEYS: &[&str] = &["path", "upstream", "cache_seconds", "pass_requests"];
 pub(crate) const DESTINATION_KEYS: &[&str] = &[
@@ -508,6 +516,19 @@ fn check_sources(cfg: &SourcesConfig, errors: &mut Vec<Diagnostic>) -> Sources {
             .collect(),
         shopify_secret: cfg.shopify_secret.as_ref().map(&mut name),
         woocommerce_secret: cfg.woocommerce_secret.as_ref().map(&mut name),
+        shop_url: cfg.shop_url.as_ref().and_then(|url| {
+            let base = crate::sources::shop_base_url(url.get_ref());
+            if base.is_none() {
+                errors.push(
+                    Diagnostic::new(
+                        format!("shop_url \"{}\" is not a storefront address", url.get_ref()),
+                        Some(url.span()),
+                    )
+                    .with_hint("write the https:// address of your shop, without a path, e.g. \"https://shop.example.com\""),
+                );
+            }
+            base
+        }),
     }
 }
 

@@ -133,12 +133,7 @@ pub async fn webhook(
         );
     };
     let body = req.bytes().await.unwrap_or_default();
-    let signature = req
-        .headers()
-        .get(kind.signature_header())
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let signature = first_header(&req, kind.signature_headers()).unwrap_or_default();
     let ping = kind == WebhookKind::WooCommerce && body.starts_with(b"webhook_id=");
     if !ping && !sources::verify_signature(&secret, &body, &signature) {
         // Nothing about the body is logged: it holds customer data.
@@ -148,18 +143,17 @@ pub async fn webhook(
             "bad_signature",
             &format!(
                 "the {} header does not match the body",
-                kind.signature_header()
+                kind.signature_headers()[0]
             ),
         );
     }
-    let topic = req
-        .headers()
-        .get(kind.topic_header())
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let topic = first_header(&req, kind.topic_headers()).unwrap_or_default();
+    let shop_url = config.sources.shop_url.clone().or_else(|| {
+        first_header(&req, kind.shop_domain_headers())
+            .and_then(|d| sources::shop_base_from_domain(&d))
+    });
     let now = Date::now().as_millis() as i64;
-    let hit = match sources::webhook_hit(kind, &topic, &body, now) {
+    let hit = match sources::webhook_hit(kind, &topic, &body, now, shop_url.as_deref()) {
         Ok(Some(hit)) => hit,
         Ok(None) => return Response::from_json(&json!({"ok": true, "ping": true})),
         Err(r) => return Ok(Response::from_json(&r.body())?.with_status(r.status)),
@@ -178,6 +172,13 @@ pub async fn webhook(
     Response::from_json(
         &json!({"ok": true, "event_id": outcome.event_ids().join(","), "tags_fired": outcome.tags.iter().filter(|t| t.fired).count()}),
     )
+}
+
+/// The value of the first of `names` the request carries.
+fn first_header(req: &Request, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| req.headers().get(name).ok().flatten())
 }
 
 /// `GET <prefix><path>` for a `[[proxy]]`: the platform's script from its fixed upstream, cached at the edge;
