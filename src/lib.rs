@@ -10,6 +10,7 @@ pub mod config_test;
 #[cfg(test)]
 mod config_tests;
 pub mod cors;
+pub mod country;
 pub mod dashboard;
 pub mod delivery;
 pub mod destination;

@@ -2,6 +2,7 @@
 //! (which OpenAI's CAPI follows). Invalid values are refused, never hashed: a hash of garbage matches nobody
 //! and lowers the event's quality.
 
+use crate::country;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -115,6 +116,29 @@ impl Identifier {
 
 /// Normalizes and hashes; a value that is already a SHA-256 (64 hex characters) passes through unchanged.
 pub fn identify(key: Key, raw: &str) -> Result<Identifier, Invalid> {
+    hashed(raw, |value| normalize(key, value))
+}
+
+/// Like `identify(Key::Phone, raw)`, but a national number gets the calling code of `country` (an ISO
+/// 3166-1 alpha-2 code in any case; the billing address's): Meta asks for the country code always, so
+/// `(312) 555-0148` from a US address is `13125550148`. See `phone_in` for the rules.
+pub fn identify_phone(raw: &str, country: Option<&str>) -> Result<Identifier, Invalid> {
+    hashed(raw, |value| {
+        let invalid = |reason| Invalid {
+            key: Key::Phone,
+            reason,
+        };
+        if value.is_empty() {
+            return Err(invalid("empty"));
+        }
+        phone(value, country).ok_or(invalid(PHONE_REFUSED))
+    })
+}
+
+fn hashed(
+    raw: &str,
+    normalize: impl FnOnce(&str) -> Result<String, Invalid>,
+) -> Result<Identifier, Invalid> {
     let trimmed = raw.trim();
     if is_sha256_hex(trimmed) {
         return Ok(Identifier {
@@ -122,12 +146,14 @@ pub fn identify(key: Key, raw: &str) -> Result<Identifier, Invalid> {
             sha256: trimmed.to_ascii_lowercase(),
         });
     }
-    let normalized = normalize(key, trimmed)?;
+    let normalized = normalize(trimmed)?;
     Ok(Identifier {
         sha256: sha256_hex(&normalized),
         normalized: Some(normalized),
     })
 }
+
+const PHONE_REFUSED: &str = "a phone number needs 7 to 15 digits with the country code";
 
 /// The platform's normal form of a value, before hashing.
 pub fn normalize(key: Key, raw: &str) -> Result<String, Invalid> {
@@ -138,9 +164,7 @@ pub fn normalize(key: Key, raw: &str) -> Result<String, Invalid> {
     }
     let out = match key {
         Key::Email => email(value).ok_or(invalid("not an email address"))?,
-        Key::Phone => phone(value).ok_or(invalid(
-            "a phone number needs 7 to 15 digits with the country code",
-        ))?,
+        Key::Phone => phone(value, None).ok_or(invalid(PHONE_REFUSED))?,
         Key::FirstName | Key::LastName => {
             let n: String = value
                 .to_lowercase()
@@ -149,7 +173,7 @@ pub fn normalize(key: Key, raw: &str) -> Result<String, Invalid> {
                 .collect();
             non_empty(n).ok_or(invalid("no letters"))?
         }
-        Key::DateOfBirth => date(value).ok_or(invalid("not a date (use YYYY-MM-DD)"))?,
+        Key::DateOfBirth => date(value).ok_or(invalid("not a valid date (use YYYY-MM-DD)"))?,
         Key::Gender => match value.to_lowercase().as_str() {
             "f" | "female" => "f".to_string(),
             "m" | "male" => "m".to_string(),
@@ -168,7 +192,12 @@ pub fn normalize(key: Key, raw: &str) -> Result<String, Invalid> {
         Key::Country => country(value).ok_or(invalid(
             "not an ISO 3166-1 two-letter country code or a known country name",
         ))?,
-        Key::ExternalId => value.to_string(),
+        // Meta's normalizer (capi-param-builder) lowercases and removes all whitespace.
+        Key::ExternalId => value
+            .to_lowercase()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect(),
     };
     Ok(out)
 }
@@ -190,30 +219,114 @@ fn email(value: &str) -> Option<String> {
     ok.then_some(e)
 }
 
-/// Digits only, international prefix (`+` or `00`) and leading zeros dropped, 7 to 15 digits (E.164).
-fn phone(value: &str) -> Option<String> {
-    if value.chars().any(|c| c.is_alphabetic()) {
+/// Digits only, 7 to 15 of them (E.164), with the country code; a number with letters is refused (a typo'd
+/// number matches nobody). A number written with `+` or `00` keeps its own code; `+44 (0)20…` drops the
+/// `(0)`. Without a country, leading zeros are dropped and the digits are taken as international (as Meta's
+/// SDKs do); with one, a national number gets its calling code (`phone_in`).
+fn phone(value: &str, country: Option<&str>) -> Option<String> {
+    if value.chars().any(char::is_alphabetic) {
         return None;
     }
+    let value = value.replace("(0)", "");
+    let plus = value
+        .chars()
+        .take_while(|c| !c.is_ascii_digit())
+        .any(|c| c == '+');
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits.trim_start_matches('0');
-    (7..=15).contains(&digits.len()).then(|| digits.to_string())
+    let out = match country.and_then(country::dialing) {
+        Some(dialing) if !plus && !digits.starts_with("00") => phone_in(&digits, dialing),
+        _ => digits.trim_start_matches('0').to_string(),
+    };
+    (7..=15).contains(&out.len()).then_some(out)
 }
 
-/// `YYYYMMDD` from `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD`, `MM/DD/YYYY` (the US order Meta's docs use) or
-/// `DD.MM.YYYY`; a time after the date (`T…` or a space) is ignored.
+/// A number typed without `+`/`00` in a country that is known. The heuristic, in order:
+/// 1. NANP (`+1`): `011` is the international prefix, so `011 44 20…` keeps `44`.
+/// 2. It starts with the trunk prefix (`0` in most countries, `8` in RU/KZ/BY, `06` in HU, `1` in the
+///    NANP): a national number; the prefix (and any further leading zeros) gives way to the calling code:
+///    `020 7946 0018` in GB is `442079460018`, `1 312 555 0148` in the US is `13125550148`.
+/// 3. Where the table knows the longest national number (the NANP: 10 digits; countries without a trunk
+///    prefix, such as IT, ES, NO): a longer number is already international and is kept (`4712345678` in NO,
+///    `442079460018` in the US); a shorter one gets the code, leading zeros kept (`06…` in IT is `3906…`).
+/// 4. Elsewhere (a trunk prefix, which people type): digits that start with the calling code and have at
+///    least 6 more are already international (`442079460018` in GB); others get the code.
+fn phone_in(digits: &str, dialing: country::Dialing) -> String {
+    let country::Dialing {
+        code,
+        trunk,
+        max_national,
+    } = dialing;
+    if code == "1" {
+        if let Some(international) = digits.strip_prefix("011") {
+            return international.trim_start_matches('0').to_string();
+        }
+    }
+    let national = match digits.strip_prefix(trunk) {
+        Some(rest) if !trunk.is_empty() => rest.trim_start_matches('0'),
+        _ => {
+            let international = match max_national {
+                Some(max) => digits.len() > max,
+                None => digits.starts_with(code) && digits.len() >= code.len() + 6,
+            };
+            if international {
+                return digits.trim_start_matches('0').to_string();
+            }
+            if trunk.is_empty() {
+                digits
+            } else {
+                digits.trim_start_matches('0')
+            }
+        }
+    };
+    format!("{code}{national}")
+}
+
+/// `YYYYMMDD` from `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYY.MM.DD` or `YYYYMMDD`, or from a day and month before
+/// the year (`31-12-1990`, `12/31/1990`); a time after the date (`T…` or a space) is ignored, and the
+/// separators must agree. A first part above 12 can only be the day and a second part above 12 only the day.
+/// When both could be the month (`01/02/1990`), the separator decides: `/` and `-` put the month first (the
+/// US order of Meta's docs, and what Meta's normalizer does for every separator), `.` puts the day first (the
+/// European dotted form). Impossible dates are refused: month 13, April 31, February 29 outside leap years
+/// (`1900-02-29`), and years outside 1900 to 2100.
 fn date(value: &str) -> Option<String> {
     let value = value.split(['T', ' ']).next()?;
+    let mut separators = value.chars().filter(|c| matches!(c, '-' | '/' | '.'));
+    let separator = separators.next();
+    if separators.any(|c| Some(c) != separator) {
+        return None;
+    }
+    let num = |s: &str, width: std::ops::RangeInclusive<usize>| -> Option<u32> {
+        let ok = width.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| s.parse().ok()).flatten()
+    };
     let parts: Vec<&str> = value.split(['-', '/', '.']).collect();
     let (y, m, d) = match parts.as_slice() {
-        [ymd] if ymd.len() == 8 => (&ymd[..4], &ymd[4..6], &ymd[6..]),
-        [y, m, d] if y.len() == 4 => (*y, *m, *d),
-        [m, d, y] if y.len() == 4 && value.contains('/') => (*y, *m, *d),
-        [d, m, y] if y.len() == 4 && value.contains('.') => (*y, *m, *d),
+        [ymd] => (
+            num(ymd.get(..4)?, 4..=4)?,
+            num(ymd.get(4..6)?, 2..=2)?,
+            num(ymd.get(6..)?, 2..=2)?,
+        ),
+        [y, m, d] if y.len() == 4 => (num(y, 4..=4)?, num(m, 1..=2)?, num(d, 1..=2)?),
+        [a, b, y] => {
+            let (a, b, y) = (num(a, 1..=2)?, num(b, 1..=2)?, num(y, 4..=4)?);
+            let day_first = a > 12 || (b <= 12 && separator == Some('.'));
+            if day_first {
+                (y, b, a)
+            } else {
+                (y, a, b)
+            }
+        }
         _ => return None,
     };
-    let (y, m, d): (u32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let ok = (1900..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    let ok = (1900..=2100).contains(&y) && (1..=days).contains(&d);
     ok.then(|| format!("{y:04}{m:02}{d:02}"))
 }
 
@@ -252,21 +365,38 @@ fn zip(value: &str) -> Option<String> {
     Some(z)
 }
 
-/// ISO 3166-1 alpha-2, lowercase; common English names map to their codes.
+/// ISO 3166-1 alpha-2, lowercase, checked against the ISO list; a name, alias or big market's alpha-3 code
+/// maps to its code. Case, separators and accents do not matter (`United-States`, `U.K.`, `España`).
 fn country(value: &str) -> Option<String> {
-    let lower = value.to_lowercase();
-    let letters: String = lower
-        .chars()
-        .filter(|c| c.is_alphabetic() || *c == ' ')
-        .collect();
-    let letters = letters.trim();
-    if letters.len() == 2 && letters.chars().all(|c| c.is_ascii_lowercase()) {
-        return Some(letters.to_string());
+    let mut letters = String::new();
+    for c in value.to_lowercase().replace('&', "and").chars() {
+        if c.is_ascii_lowercase() {
+            letters.push(c);
+        } else if let Some(plain) = unaccented(c) {
+            letters.push(plain);
+        } else if c.is_alphabetic() {
+            return None;
+        }
     }
-    COUNTRIES
-        .iter()
-        .find(|(_, names)| names.split('|').any(|n| n == letters))
-        .map(|(code, _)| code.to_string())
+    if letters.len() == 2 && country::is_alpha2(&letters) {
+        return Some(letters);
+    }
+    country::from_name(&letters).map(str::to_string)
+}
+
+/// The plain letter under a Latin accented one, for country names typed in their own language.
+fn unaccented(c: char) -> Option<char> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        _ => return None,
+    })
 }
 
 pub fn is_sha256_hex(s: &str) -> bool {
@@ -343,53 +473,6 @@ const US_STATES: [(&str, &str); 51] = [
     ("wv", "west virginia"),
     ("wi", "wisconsin"),
     ("wy", "wyoming"),
-];
-
-/// Country names customers and shops commonly send, `|`-separated aliases.
-const COUNTRIES: [(&str, &str); 40] = [
-    ("us", "united states|united states of america|usa|america"),
-    (
-        "gb",
-        "united kingdom|uk|great britain|england|scotland|wales",
-    ),
-    ("ca", "canada"),
-    ("au", "australia"),
-    ("nz", "new zealand"),
-    ("ie", "ireland"),
-    ("de", "germany|deutschland"),
-    ("fr", "france"),
-    ("es", "spain|españa"),
-    ("it", "italy|italia"),
-    ("nl", "netherlands|the netherlands|holland"),
-    ("be", "belgium"),
-    ("ch", "switzerland"),
-    ("at", "austria"),
-    ("se", "sweden"),
-    ("no", "norway"),
-    ("dk", "denmark"),
-    ("fi", "finland"),
-    ("pl", "poland"),
-    ("pt", "portugal"),
-    ("gr", "greece"),
-    ("cz", "czech republic|czechia"),
-    ("hu", "hungary"),
-    ("ro", "romania"),
-    ("tr", "turkey|türkiye"),
-    ("il", "israel"),
-    ("ae", "united arab emirates|uae"),
-    ("sa", "saudi arabia"),
-    ("in", "india"),
-    ("cn", "china"),
-    ("jp", "japan"),
-    ("kr", "south korea|korea"),
-    ("sg", "singapore"),
-    ("hk", "hong kong"),
-    ("br", "brazil|brasil"),
-    ("mx", "mexico|méxico"),
-    ("ar", "argentina"),
-    ("cl", "chile"),
-    ("za", "south africa"),
-    ("ng", "nigeria"),
 ];
 
 #[cfg(test)]
@@ -524,6 +607,27 @@ mod tests {
             "dc008fda46e2e64002cf2f82a4906236282d431c4f75e5b60bfe79fc48546383",
             "Snap Conversions API docs (same rules)",
         ),
+        (
+            Key::ExternalId,
+            "USER456",
+            "user456",
+            "c670f7b23c1bf997ec890e9d23ea7c016e12b243bdbd151f08baf5f0b86a7c5e",
+            "facebook/capi-param-builder nodejs tests/externalIDUtil.test.js (hash from sha256sum)",
+        ),
+        (
+            Key::ExternalId,
+            "user 123 id",
+            "user123id",
+            "8efe14adcaa49442f32f5292f2d8abc71fbbb7fa2aea663a201db21af978e6bd",
+            "facebook/capi-param-builder nodejs tests/externalIDUtil.test.js (hash from sha256sum)",
+        ),
+        (
+            Key::ExternalId,
+            "abc-12345 ",
+            "abc-12345",
+            "5fd46f3eb53076b2ee80c6a585a4c9ac06d522efa27b8957f79e24aece2820b6",
+            "facebook/capi-param-builder nodejs tests/externalIDUtil.test.js (hash from sha256sum)",
+        ),
     ];
 
     #[test]
@@ -571,7 +675,7 @@ mod tests {
             (Key::Country, "United States", "us"),
             (Key::Country, "Deutschland", "de"),
             (Key::Country, "FR", "fr"),
-            (Key::ExternalId, " User-42 ", "User-42"),
+            (Key::ExternalId, " User-42 ", "user-42"),
         ];
         for (key, input, expected) in ok {
             assert_eq!(
@@ -605,6 +709,235 @@ mod tests {
             assert!(
                 identify(*key, input).is_err(),
                 "{key:?} {input:?} should be refused"
+            );
+        }
+    }
+
+    /// Meta: "Phone numbers must include a country code to be used for matching (e.g., the number 1 must
+    /// precede a phone number in the United States)" (conversions-api/parameters/customer-information-parameters;
+    /// Business Help Centre 2082575038703844, "even if all of your data is from the same country"). Calling codes
+    /// per ITU-T E.164, trunk prefixes per libphonenumber's PhoneNumberMetadata.xml. Hashes from sha256sum.
+    #[test]
+    fn a_national_phone_gets_the_calling_code_of_its_country() {
+        let hashed: &[(&str, &str, &str, &str)] = &[
+            (
+                "(312) 555-0148",
+                "US",
+                "13125550148",
+                "ab9158234b798733503c53348515ce95ad03205e8ad7cf3f790699f6b81a1104",
+            ),
+            (
+                "020 7946 0018",
+                "gb",
+                "442079460018",
+                "99a4599795d24445a5be21117f375c1bbe9e795daf7f62666686ce081e1f32dc",
+            ),
+            (
+                "030 123456",
+                "DE",
+                "4930123456",
+                "ac75546db905289f50bd750fd5648fec0719074ce391521b2372abeae9110668",
+            ),
+            (
+                "06 1234 5678",
+                "IT",
+                "390612345678",
+                "472e1123cd4e2f66f1df06bd488dc6135dab8f80cbfcc4af144d042c005f0fb2",
+            ),
+        ];
+        for (raw, country, normalized, hash) in hashed {
+            let id = identify_phone(raw, Some(country)).unwrap();
+            assert_eq!(
+                id.normalized.as_deref(),
+                Some(*normalized),
+                "{raw} in {country}"
+            );
+            assert_eq!(id.sha256, *hash, "{raw} in {country}");
+        }
+        let cases: &[(&str, &str, &str)] = &[
+            // Written with + or 00: its own code, whatever the address says.
+            ("+44 20 7946 0018", "US", "442079460018"),
+            ("0044 20 7946 0018", "US", "442079460018"),
+            ("+44 (0)20 7946 0018", "GB", "442079460018"),
+            ("+1 312 555 0148", "GB", "13125550148"),
+            // The NANP: the leading 1 is the country code; 011 is the international prefix.
+            ("1 (312) 555-0148", "us", "13125550148"),
+            ("13125550148", "CA", "13125550148"),
+            ("011 44 20 7946 0018", "US", "442079460018"),
+            // Longer than a US number: already international, only the + is missing.
+            ("44 20 7946 0018", "US", "442079460018"),
+            // The calling code without the +, in a country whose numbers are typed with the trunk 0.
+            ("44 20 7946 0018", "GB", "442079460018"),
+            ("49 30 123456", "DE", "4930123456"),
+            // Trunk prefixes other than 0.
+            ("8 (912) 345-67-89", "RU", "79123456789"),
+            ("912 345 67 89", "RU", "79123456789"),
+            ("7 912 345 67 89", "RU", "79123456789"),
+            ("06 30 123 4567", "HU", "36301234567"),
+            ("8 029 123-45-67", "BY", "375291234567"),
+            // No trunk prefix: a leading 0 is part of the number; a national number may start like the code.
+            ("3931234567", "IT", "393931234567"),
+            ("39 393 1234567", "IT", "393931234567"),
+            ("47 12 34 56", "NO", "4747123456"),
+            ("47 47 12 34 56", "NO", "4747123456"),
+            ("612 34 56 78", "ES", "34612345678"),
+            // Brazilians often leave out the trunk 0 before the area code (55 is also an area code).
+            ("(55) 99123-4567", "BR", "5555991234567"),
+            ("0 11 99123-4567", "BR", "5511991234567"),
+            // An unknown or missing country: today's rule, digits as typed minus leading zeros.
+            ("020 7946 0018", "UU", "2079460018"),
+            ("020 7946 0018", "", "2079460018"),
+            ("020 7946 0018", "BV", "2079460018"),
+        ];
+        for (raw, country, expected) in cases {
+            assert_eq!(
+                identify_phone(raw, Some(country)).map(|id| id.normalized),
+                Ok(Some(expected.to_string())),
+                "{raw} in {country}"
+            );
+        }
+        assert_eq!(
+            identify_phone("(312) 555-0148", None)
+                .unwrap()
+                .normalized
+                .as_deref(),
+            Some("3125550148"),
+            "without a country, as normalize() does"
+        );
+        for (raw, country) in [
+            ("555-555-SHIP", "US"),
+            ("12", "US"),
+            ("", "US"),
+            ("+1 31255501481234567", "US"),
+        ] {
+            assert!(
+                identify_phone(raw, Some(country)).is_err(),
+                "{raw:?} should be refused"
+            );
+        }
+        let h = "AB9158234B798733503C53348515CE95AD03205E8AD7CF3F790699F6B81A1104";
+        assert_eq!(
+            identify_phone(h, Some("US")).unwrap().sha256,
+            h.to_ascii_lowercase()
+        );
+    }
+
+    /// Meta's normalizer (facebook/capi-param-builder nodejs tests/countryUtil.test.js) maps names typed with
+    /// any case or separator; ISO 3166-1 (tzdata iso3166.tab) decides which two letters are a country. Meta's
+    /// normalizer keeps `uk` and any two letters (`uu`) and truncates unknown names (`unknown` → `un`): we map
+    /// `uk` to ISO's `gb` and refuse the rest, as garbage matches nobody.
+    #[test]
+    fn countries_are_iso_codes_or_known_names() {
+        let ok: &[(&str, &str)] = &[
+            ("United-States", "us"),
+            ("united_states", "us"),
+            ("United.States", "us"),
+            ("UNITED STATES", "us"),
+            ("U.S.A.", "us"),
+            ("U.S.", "us"),
+            ("USA", "us"),
+            ("UK", "gb"),
+            ("U.K.", "gb"),
+            ("United   Kingdom", "gb"),
+            ("Great Britain", "gb"),
+            ("England", "gb"),
+            ("GBR", "gb"),
+            ("Russia", "ru"),
+            ("Russian Federation", "ru"),
+            ("South-Korea", "kr"),
+            ("New Zealand", "nz"),
+            ("Deutschland", "de"),
+            ("DEU", "de"),
+            ("España", "es"),
+            ("Côte d'Ivoire", "ci"),
+            ("Trinidad & Tobago", "tt"),
+            ("Türkiye", "tr"),
+            ("Georgia", "ge"),
+            ("ss", "ss"),
+            ("SX", "sx"),
+        ];
+        for (input, expected) in ok {
+            assert_eq!(
+                normalize(Key::Country, input).as_deref(),
+                Ok(*expected),
+                "{input:?}"
+            );
+        }
+        for bad in [
+            "uu",
+            "zz",
+            "xk",
+            "eu",
+            "Atlantis",
+            "unknown",
+            "U",
+            "Россия",
+            "123",
+        ] {
+            assert!(
+                normalize(Key::Country, bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    /// Meta asks for `YYYYMMDD` (customer-information-parameters, db); Meta's normalizer
+    /// (facebook/capi-param-builder nodejs tests/dobUtil.test.js) reads a part above 12 as the day and an
+    /// ambiguous pair month first. We read an ambiguous dotted date day first (the European form) and refuse
+    /// dates that do not exist, which Meta's normalizer accepts (it checks only day <= 31).
+    #[test]
+    fn dates_of_birth_unambiguous_forms_and_impossible_days() {
+        let ok: &[(&str, &str)] = &[
+            ("31-12-1990", "19901231"),
+            ("31/12/1990", "19901231"),
+            ("31.12.1990", "19901231"),
+            ("12-31-1990", "19901231"),
+            ("12/31/1990", "19901231"),
+            ("1990/12/31", "19901231"),
+            ("1990.12.31", "19901231"),
+            ("16-2-1997", "19970216"),
+            ("2/16/1997", "19970216"),
+            ("13-02-1990", "19900213"),
+            ("02-13-1990", "19900213"),
+            // Ambiguous: slash and dash month first (Meta's docs and normalizer), dot day first.
+            ("01/02/1990", "19900102"),
+            ("01-02-1990", "19900102"),
+            ("01.02.1990", "19900201"),
+            ("2000-02-29", "20000229"),
+            ("29-02-2000", "20000229"),
+            ("02/29/2000", "20000229"),
+            ("1996-02-29", "19960229"),
+            ("1990-12-31 23:59", "19901231"),
+        ];
+        for (input, expected) in ok {
+            assert_eq!(
+                normalize(Key::DateOfBirth, input).as_deref(),
+                Ok(*expected),
+                "{input:?}"
+            );
+        }
+        let bad = [
+            "1900-02-29",
+            "2001-02-29",
+            "29/02/2001",
+            "1990-04-31",
+            "31/04/1990",
+            "1991-13-01",
+            "13/13/1990",
+            "1990-00-10",
+            "1990-01-00",
+            "1899-12-31",
+            "1990.12-31",
+            "19901331",
+            "1990-1a-01",
+            "1990-+1-01",
+            "1990年1月1日",
+            "12345678é",
+        ];
+        for input in bad {
+            assert!(
+                normalize(Key::DateOfBirth, input).is_err(),
+                "{input:?} should be refused"
             );
         }
     }

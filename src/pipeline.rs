@@ -235,6 +235,8 @@ fn build_event(tag: &Tag, hit: &Hit, event_id: &str, now_ms: i64) -> Event {
         .and_then(as_text)
         .map(|c| c.trim().to_ascii_uppercase());
 
+    // The phone waits for the country (a later rule may map it): a national number needs its calling code.
+    let mut phone = None;
     for rule in &tag.rules {
         let Some(raw) = rule.pick(hit) else { continue };
         let label = slot_label(&rule.slot);
@@ -262,9 +264,14 @@ fn build_event(tag: &Tag, hit: &Hit, event_id: &str, now_ms: i64) -> Event {
                 _ => {}
             }
         }
-        if let Err(w) = place(&mut ev, &rule.slot, value) {
+        if rule.slot == Slot::Fixed(Target::Identifier(Key::Phone)) {
+            phone = Some(value);
+        } else if let Err(w) = place(&mut ev, &rule.slot, value) {
             ev.warnings.push(w);
         }
+    }
+    if let Some(Err(w)) = phone.map(|value| place_phone(&mut ev, &value)) {
+        ev.warnings.push(w);
     }
     ev.match_quality = match_quality::estimate(&ev.user);
     ev
@@ -276,6 +283,19 @@ fn slot_label(slot: &Slot) -> String {
         Slot::Fixed(t) => format!("{t:?}").to_lowercase(),
         Slot::Custom(name) => format!("data.{name}"),
     }
+}
+
+/// Puts the phone into the event, with the calling code of the event's country (its normalized form).
+fn place_phone(ev: &mut Event, value: &Value) -> Result<(), String> {
+    let raw = as_text(value)
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .ok_or("ph dropped: expected text")?;
+    let country = ev.user.identifiers.get(&Key::Country);
+    let country = country.and_then(|id| id.normalized.as_deref());
+    let id = normalize::identify_phone(&raw, country).map_err(|e| e.to_string())?;
+    ev.user.identifiers.insert(Key::Phone, id);
+    Ok(())
 }
 
 /// Puts a mapped value into its place in the event, checking its type; the error is the event's warning.

@@ -136,7 +136,7 @@ describe('WooCommerce order webhooks', () => {
     const openai = got.find((e) => e.layout === 'openai' && e.event_id === '727').event;
     assert.equal(openai.data.amount, 2935);
     assert.deepEqual(openai.data.contents.map((c) => [c.id, c.quantity]), [['93', 2], ['SYI-BLK-M', 1]]);
-    assert.deepEqual(openai.user.phone_numbers_sha256, [sha256('5555555555')]);
+    assert.deepEqual(openai.user.phone_numbers_sha256, [sha256('15555555555')], 'a national number gets the billing country\'s code');
     assert.deepEqual(openai.user.regions, ['ca']);
     const bad = await w.fetch('/r/webhooks/woocommerce', { method: 'POST', headers: { 'x-wc-webhook-topic': 'order.created', 'x-wc-webhook-signature': 'nope' }, body: woo });
     assert.equal(bad.status, 401);
