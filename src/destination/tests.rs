@@ -255,10 +255,10 @@ fn rebasing_keeps_path_and_query() {
     );
     assert_eq!(
         rebase_url(
-            "https://graph.facebook.com/v25.0/1/events",
+            "https://graph.facebook.com/v27.0/1/events",
             "http://127.0.0.1:9999/"
         ),
-        "http://127.0.0.1:9999/v25.0/1/events"
+        "http://127.0.0.1:9999/v27.0/1/events"
     );
     assert_eq!(
         rebase_url("https://hooks.example.com", "http://h:1"),
