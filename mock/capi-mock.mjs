@@ -1,10 +1,14 @@
 // Mock Conversions API: accepts the `openai`, `capi` and `meta` layouts on loopback, enforces their documented
 // rules, answers like the real APIs, and prints each accepted event. Tests drive it through /__mock/*.
 //   node mock/capi-mock.mjs [--port 9999] [--quiet]
+// Faults (POST /__mock/faults, or mock.state.faults): fail_rate, timeout_rate, timeout_ms, delay_ms, reject_event_id,
+// and unknown_pids: OpenAI pixel ids answered with 403 "unknown pid", as OpenAI answers a pid it does not know.
 import http from 'node:http';
 
 const DAY_MS = 24 * 3600 * 1000;
 const HEX64 = /^[0-9a-f]{64}$/;
+// OpenAI: 1-64 of [a-z0-9_-], starting and ending with a letter or digit (capi-edge sends lowercase).
+const CUSTOM_EVENT_NAME = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
 const OPENAI_TYPES = {
   page_viewed: 'contents', contents_viewed: 'contents', items_added: 'contents', checkout_started: 'contents',
   order_created: 'contents', lead_created: 'customer_action', registration_completed: 'customer_action',
@@ -38,7 +42,9 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
   function checkOpenAI(url, headers, body, now) {
     const auth = headers.authorization || '';
     if (!auth.startsWith('Bearer ') || !tokenOk('openai', auth.slice(7))) return openaiError(401, 'Unauthorized', null);
-    if (!url.searchParams.get('pid')) return openaiError(400, "[{'type': 'missing', 'loc': ('query', 'pid'), 'msg': 'Field required'}]", null);
+    const pid = url.searchParams.get('pid');
+    if (!pid) return openaiError(400, "[{'type': 'missing', 'loc': ('query', 'pid'), 'msg': 'Field required'}]", null);
+    if ((state.faults.unknown_pids || []).includes(pid)) return openaiError(403, `Unknown pid: ${pid}`, 'unknown_pid', 'pid');
     if (!Array.isArray(body.events)) return openaiError(400, 'events is required', 'missing_events', 'events');
     if (body.events.length < 1 || body.events.length > 1000) return openaiError(400, 'events must hold 1 to 1000 events', 'invalid_batch', 'events');
     for (const [i, e] of body.events.entries()) {
@@ -46,7 +52,7 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
       const bad = (msg, code, field, status = 400) => openaiError(status, `Invalid event at ${p}. ${msg}`, code, `${p}${field}`);
       if (typeof e.id !== 'string' || !e.id) return bad('id is required.', 'missing_id', '.id');
       if (!(e.type in OPENAI_TYPES)) return bad('type must be a supported event.', 'invalid_event_type', '.type');
-      if (e.type === 'custom' && !/^[a-z0-9_-]{1,64}$/.test(e.custom_event_name || '')) return bad('custom_event_name is required for custom events.', 'invalid_custom_event_name', '.custom_event_name');
+      if (e.type === 'custom' && !CUSTOM_EVENT_NAME.test(e.custom_event_name || '')) return bad('custom_event_name must be 1-64 letters, digits, _ or -, starting and ending with a letter or digit.', 'invalid_custom_event_name', '.custom_event_name');
       if (!Number.isInteger(e.timestamp_ms)) return bad('timestamp_ms must be an integer.', 'invalid_timestamp', '.timestamp_ms');
       if (e.timestamp_ms < now - 7 * DAY_MS) return openaiError(422, 'event_timestamp_ms must be within the last 7 days.', 'event_timestamp_too_old', `${p}.timestamp_ms`);
       if (e.timestamp_ms > now + 10 * 60 * 1000) return openaiError(422, 'event_timestamp_ms must be at most 10 minutes ahead.', 'event_timestamp_in_future', `${p}.timestamp_ms`);
@@ -70,6 +76,10 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
       if (e.event_time * 1000 < now - 7 * DAY_MS) return metaError('Invalid parameter: event_time is too far in the past', 100, 2804003);
       if (e.event_time * 1000 > now + 10 * 60 * 1000) return metaError('Invalid parameter: event_time is in the future', 100, 2804004);
       if (!META_SOURCES.includes(e.action_source)) return metaError(`data[${i}]: action_source is required`, 100);
+      const cd = e.custom_data || {};
+      if (e.event_name === 'Purchase' && (typeof cd.value !== 'number' || !/^[A-Za-z]{3}$/.test(cd.currency || '')))
+        return metaError(`data[${i}]: a Purchase needs custom_data.value and custom_data.currency`, 100);
+      if (cd.num_items !== undefined && !Number.isInteger(cd.num_items)) return metaError(`data[${i}].custom_data.num_items must be an integer`, 100);
       if (e.action_source === 'website' && (!e.event_source_url || !e.user_data || !e.user_data.client_user_agent))
         return metaError(`data[${i}]: website events need event_source_url and client_user_agent`, 100);
       for (const f of META_HASHED) {

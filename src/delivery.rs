@@ -1,7 +1,7 @@
 //! Delivery: the queue message that carries one event to one destination, and the rules for what a platform's
 //! answer means (done, retry later, or a bad event that no retry will fix). Pure; the edge shell sends.
 
-use crate::destination::Kind;
+use crate::destination::{Destination, ErrorReading};
 use crate::pipeline::{Delivery, Dropped, Outcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -112,10 +112,13 @@ pub enum Verdict {
         index: Option<usize>,
         message: String,
     },
+    /// The destination's settings are wrong (OpenAI does not know the pixel id): no retry and no split can
+    /// help, so every event fails at once with this reason, shown in the dashboard.
+    ConfigError(String),
 }
 
-/// Classifies a response; `status = None` is a timeout or network error.
-pub fn classify(kind: Kind, status: Option<u16>, body: &str) -> Verdict {
+/// Classifies a response from `dest`; `status = None` is a timeout or network error.
+pub fn classify(dest: &Destination, status: Option<u16>, body: &str) -> Verdict {
     let Some(status) = status else {
         return Verdict::Retry(if body.is_empty() {
             "no response (timeout or network error)".into()
@@ -123,30 +126,22 @@ pub fn classify(kind: Kind, status: Option<u16>, body: &str) -> Verdict {
             body.to_string()
         });
     };
-    let parsed: Value = serde_json::from_slice(body.as_bytes()).unwrap_or(Value::Null);
-    let message = error_message(&parsed).unwrap_or_else(|| truncate(body, 300));
     if (200..300).contains(&status) {
         return Verdict::Delivered;
     }
+    let parsed: Value = serde_json::from_slice(body.as_bytes()).unwrap_or(Value::Null);
+    let message = error_message(&parsed).unwrap_or_else(|| truncate(body, 300));
     if status == 429 || status >= 500 || status == 408 {
         return Verdict::Retry(format!("HTTP {status}: {message}"));
     }
-    if kind == Kind::Meta || kind == Kind::Capi {
-        // Meta's codes: 1, 2 (temporary), 4, 17, 341, 368, 80003 (throttling) → retry; the rest → refused.
-        let code = parsed.pointer("/error/code").and_then(Value::as_i64);
-        if matches!(code, Some(1 | 2 | 4 | 17 | 341 | 368 | 80003)) {
-            return Verdict::Retry(format!(
-                "HTTP {status} code {}: {message}",
-                code.unwrap_or(0)
-            ));
-        }
-        // 190: the access token is invalid. Like OpenAI's 401, the event is fine; the token needs fixing.
-        if code == Some(190) {
-            return Verdict::Retry(format!("HTTP {status} (check the token secret): {message}"));
-        }
+    match dest.read_error(status, &parsed, &message) {
+        Some(ErrorReading::Retry(reason)) => return Verdict::Retry(reason),
+        Some(ErrorReading::Config(reason)) => return Verdict::ConfigError(reason),
+        None => {}
     }
     if status == 401 || status == 403 {
-        // A token problem is ours to fix, not the event's: keep retrying until the dead-letter queue.
+        // A token problem is ours to fix, not the event's: keep retrying until the dead-letter queue, so the
+        // events survive a rotated token.
         return Verdict::Retry(format!("HTTP {status} (check the token secret): {message}"));
     }
     Verdict::Rejected {
@@ -204,13 +199,32 @@ pub const UPSTREAM_TIMEOUT_MS: u32 = 1500;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::destination::Kind;
+
+    fn dest(kind: Kind) -> Destination {
+        Destination {
+            name: "d".into(),
+            kind,
+            endpoint: "https://example.com/events".into(),
+            pixel_id: "px_123".into(),
+            token_secret: Some("TOKEN".into()),
+            test_event_code: None,
+            validate_only: false,
+            max_batch: 1000,
+        }
+    }
 
     #[test]
     fn responses_are_classified_like_the_platforms_document() {
         let openai_bad = r#"{"error":{"message":"Invalid event at events[1]. See errors for details.","type":"invalid_request_error","param":"events[1]","code":"invalid_event"}}"#;
         let openai_old = r#"{"error":{"message":"event_timestamp_ms must be within the last 7 days.","param":"events[0].timestamp_ms","code":"event_timestamp_too_old"}}"#;
         let meta_throttle = r#"{"error":{"message":"Application request limit reached","type":"OAuthException","code":4}}"#;
+        // Meta's code 613, "Calls to this api have exceeded the rate limit": throttling like 4, 17 and 80003
+        // (developers.facebook.com/docs/graph-api/overview/rate-limiting, "custom-level throttling").
+        let meta_613 = r#"{"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","type":"OAuthException","code":613}}"#;
         let meta_bad = r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804003}}"#;
+        // An unknown pid, as the mock answers it (mock/capi-mock.mjs); OpenAI does not document its error body.
+        let openai_unknown_pid = r#"{"error":{"message":"Unknown pid: px_123","type":"invalid_request_error","param":"pid","code":"unknown_pid"}}"#;
         let cases: Vec<(Kind, Option<u16>, &str, Verdict)> = vec![
             (Kind::OpenAi, Some(200), "{}", Verdict::Delivered),
             (Kind::OpenAi, Some(429), "", Verdict::Retry("HTTP 429: ".into())),
@@ -219,12 +233,24 @@ mod tests {
             (Kind::OpenAi, Some(400), openai_bad, Verdict::Rejected { index: Some(1), message: "HTTP 400: Invalid event at events[1]. See errors for details. (invalid_event)".into() }),
             (Kind::OpenAi, Some(422), openai_old, Verdict::Rejected { index: Some(0), message: "HTTP 422: event_timestamp_ms must be within the last 7 days. (event_timestamp_too_old)".into() }),
             (Kind::OpenAi, Some(401), r#"{"error":{"message":"Unauthorized"}}"#, Verdict::Retry("HTTP 401 (check the token secret): Unauthorized".into())),
+            // A 403 that is not about the pixel (a rotated key) is still retried, so the events outlive the fix.
+            (Kind::OpenAi, Some(403), r#"{"error":{"message":"Forbidden"}}"#, Verdict::Retry("HTTP 403 (check the token secret): Forbidden".into())),
+            (Kind::OpenAi, Some(403), openai_unknown_pid, Verdict::ConfigError("OpenAI does not know pixel id px_123: check pixel_id in capi.toml (HTTP 403: Unknown pid: px_123 (unknown_pid))".into())),
+            (Kind::OpenAi, Some(403), "unknown pid", Verdict::ConfigError("OpenAI does not know pixel id px_123: check pixel_id in capi.toml (HTTP 403: unknown pid)".into())),
             (Kind::Meta, Some(400), meta_throttle, Verdict::Retry("HTTP 400 code 4: Application request limit reached (4)".into())),
+            (Kind::Meta, Some(400), meta_613, Verdict::Retry("HTTP 400 code 613: (#613) Calls to this api have exceeded the rate limit. (613)".into())),
+            (Kind::Capi, Some(400), meta_613, Verdict::Retry("HTTP 400 code 613: (#613) Calls to this api have exceeded the rate limit. (613)".into())),
             (Kind::Capi, Some(400), r#"{"error":{"message":"Invalid OAuth access token.","code":190}}"#, Verdict::Retry("HTTP 400 (check the token secret): Invalid OAuth access token. (190)".into())),
             (Kind::Meta, Some(400), meta_bad, Verdict::Rejected { index: None, message: "HTTP 400: Invalid parameter (100)".into() }),
+            // Only OpenAI's pixel check reads "unknown pid"; elsewhere a 403 stays a token problem.
+            (Kind::Webhook, Some(403), "unknown pid", Verdict::Retry("HTTP 403 (check the token secret): unknown pid".into())),
         ];
         for (kind, status, body, expected) in cases {
-            assert_eq!(classify(kind, status, body), expected, "{status:?} {body}");
+            assert_eq!(
+                classify(&dest(kind), status, body),
+                expected,
+                "{kind:?} {status:?} {body}"
+            );
         }
     }
 

@@ -4,12 +4,36 @@
 
 use super::{object, put, whole, Destination};
 use crate::event::Event;
+use crate::standard_event;
 use serde_json::{Map, Value};
 
 pub const DEFAULT_ENDPOINT: &str = "https://ads-api.openai.com/v1/events";
 
-/// Meta's user_data: every customer-information key is a list of hashes (Meta's SDKs send lists).
-pub fn event_json(ev: &Event) -> Value {
+/// Meta requires `value` and `currency` on a Purchase (developers.facebook.com/docs/meta-pixel/reference, the
+/// standard events table): without them the event is dropped here, never sent to fail a batch.
+fn check_rules(ev: &Event) -> Result<(), String> {
+    let purchase = standard_event::lookup(&ev.name).is_some_and(|e| e.meta == "Purchase");
+    let missing: Vec<&str> = [
+        ("data.value", ev.value.is_none()),
+        ("data.currency", ev.currency.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(field, absent)| absent.then_some(field))
+    .collect();
+    if purchase && !missing.is_empty() {
+        return Err(format!(
+            "a Purchase needs a value and a currency; {} {} missing, and the platform would refuse it",
+            missing.join(" and "),
+            if missing.len() > 1 { "are" } else { "is" }
+        ));
+    }
+    Ok(())
+}
+
+/// The event in Meta's shape, or why Meta would refuse it. user_data: every customer-information key is a list
+/// of hashes (Meta's SDKs send lists).
+pub fn event_json(ev: &Event) -> Result<Value, String> {
+    check_rules(ev)?;
     let mut user = Map::new();
     for (key, id) in &ev.user.identifiers {
         user.insert(
@@ -49,14 +73,9 @@ pub fn event_json(ev: &Event) -> Value {
         );
         custom.insert("content_type".into(), "product".into());
         custom.insert("contents".into(), items.into());
-        custom.insert(
-            "num_items".into(),
-            ev.contents
-                .iter()
-                .map(|c| c.quantity.unwrap_or(1.0))
-                .sum::<f64>()
-                .into(),
-        );
+        // An integer, as Meta's SDKs type it (facebook-python-business-sdk, serverside/custom_data.py).
+        let items: f64 = ev.contents.iter().map(|c| c.quantity.unwrap_or(1.0)).sum();
+        custom.insert("num_items".into(), (items.round() as i64).into());
     }
     put(&mut custom, "order_id", ev.order_id.clone());
     for (k, v) in &ev.custom {
@@ -73,7 +92,7 @@ pub fn event_json(ev: &Event) -> Value {
     if !custom.is_empty() {
         out.insert("custom_data".into(), Value::Object(custom));
     }
-    Value::Object(out)
+    Ok(Value::Object(out))
 }
 
 pub fn request(

@@ -40,8 +40,9 @@ pub struct DestinationConfig {
     pub test_event_code: Option<String>,
     /// OpenAI: validate events without saving them.
     pub validate_only: Option<bool>,
-    /// Meta: the Graph API version in the default endpoint.
-    pub api_version: Option<String>,
+    /// Meta: the Graph API version to send to, like `"v27.0"`. Leave it out to use the version capi-edge was
+    /// tested with; set it when Meta retires that version before you update. Ignored when `endpoint` is set.
+    pub api_version: Option<Spanned<String>>,
     /// Most events per request; defaults to the platform's limit (1,000).
     pub max_batch: Option<Spanned<usize>>,
 }
@@ -95,6 +96,15 @@ pub struct Destination {
     pub test_event_code: Option<String>,
     pub validate_only: bool,
     pub max_batch: usize,
+}
+
+/// A platform's error body, read by the destination's own rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ErrorReading {
+    /// Throttling or a passing fault the platform names by code (Meta's 4, 17, 613, …): retry later.
+    Retry(String),
+    /// A setting no retry can fix (OpenAI does not know the pixel id): fail the events now, with this reason.
+    Config(String),
 }
 
 /// Where secrets come from: Worker secrets at the edge, a redacting stand-in for dry runs.
@@ -207,7 +217,10 @@ impl Destination {
             None => match kind {
                 Kind::OpenAi => openai::DEFAULT_ENDPOINT.to_string(),
                 Kind::Capi => capi::DEFAULT_ENDPOINT.to_string(),
-                Kind::Meta => meta::default_endpoint(config.api_version.as_deref(), &pixel_id),
+                Kind::Meta => meta::default_endpoint(
+                    config.api_version.as_ref().map(|v| v.get_ref().as_str()),
+                    &pixel_id,
+                ),
                 Kind::Webhook => {
                     errors.push(
                         Diagnostic::new(
@@ -220,6 +233,22 @@ impl Destination {
                 }
             },
         };
+        if let Some(v) = config
+            .api_version
+            .as_ref()
+            .filter(|v| !meta::is_api_version(v.get_ref()))
+        {
+            errors.push(
+                Diagnostic::new(
+                    format!("api_version \"{}\" is not a Graph API version", v.get_ref()),
+                    Some(v.span()),
+                )
+                .with_hint(format!(
+                    "write it as Meta does, e.g. \"{}\"",
+                    meta::DEFAULT_API_VERSION
+                )),
+            );
+        }
         let max_batch = match &config.max_batch {
             Some(m) if *m.get_ref() == 0 || *m.get_ref() > PLATFORM_MAX_BATCH => {
                 errors.push(
@@ -259,11 +288,26 @@ impl Destination {
         if self.kind.is_ad_platform() {
             check_platform_rules(self.kind, event, now_ms)?;
         }
-        Ok(match self.kind {
+        match self.kind {
             Kind::OpenAi => openai::event_json(event),
             Kind::Capi | Kind::Meta => capi::event_json(event),
-            Kind::Webhook => webhook::event_json(event),
-        })
+            Kind::Webhook => Ok(webhook::event_json(event)),
+        }
+    }
+
+    /// What the platform's error body says beyond its HTTP status, read by the kind's own rules (Meta's
+    /// throttling codes, OpenAI's unknown pixel id). `None`: the status alone decides (`delivery::classify`).
+    pub fn read_error(&self, status: u16, error: &Value, message: &str) -> Option<ErrorReading> {
+        match self.kind {
+            Kind::Meta | Kind::Capi => meta::read_error(status, error, message),
+            Kind::OpenAi => openai::is_unknown_pixel(status, message).then(|| {
+                ErrorReading::Config(format!(
+                    "OpenAI does not know pixel id {}: check pixel_id in capi.toml (HTTP {status}: {message})",
+                    self.pixel_id
+                ))
+            }),
+            Kind::Webhook => None,
+        }
     }
 
     /// One request carrying `events` (already within `max_batch`). Fails only when a secret is missing.

@@ -35,8 +35,11 @@ pub fn event_type(name: &str) -> (String, OpenAiDataType) {
     }
 }
 
-/// A custom event name as OpenAI accepts it: lowercase letters, digits, `_` and `-`, at most 64 characters.
-fn custom_event_name(name: &str) -> String {
+/// A custom event name as OpenAI accepts it: 1 to 64 lowercase letters, digits, `_` and `-`, starting and ending
+/// with a letter or digit (`^[A-Za-z0-9]([A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$`, developers.openai.com/ads/
+/// conversions-api as transcribed in webaroundlabs/openai-ads-toolkit packages/spec/events.json). `Sign up!`
+/// becomes `sign_up`; `None` when no letter or digit is left.
+fn custom_event_name(name: &str) -> Option<String> {
     let cleaned: String = name
         .chars()
         .map(|c| {
@@ -46,13 +49,44 @@ fn custom_event_name(name: &str) -> String {
                 '_'
             }
         })
-        .take(64)
         .collect();
-    cleaned
+    let trimmed = cleaned.trim_matches(['_', '-']);
+    // Cut to 64 (all ASCII now, so bytes are characters), then trim again: the cut may end on a `_`.
+    let cut = trimmed[..trimmed.len().min(64)].trim_end_matches(['_', '-']);
+    (!cut.is_empty()).then(|| cut.to_string())
 }
 
-pub fn event_json(ev: &Event) -> Value {
+/// OpenAI refuses a `pid` it does not know with 403 "unknown pid". Its error bodies are not documented, so the
+/// answer is read loosely. No retry can fix it: the pixel_id setting must change.
+const UNKNOWN_PIXEL: [&str; 4] = [
+    "unknown pid",
+    "unknown_pid",
+    "unknown pixel",
+    "pixel not found",
+];
+
+/// `message`: the error's message and code, or the body's text when it is not JSON.
+pub fn is_unknown_pixel(status: u16, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    matches!(status, 403 | 404) && UNKNOWN_PIXEL.iter().any(|p| message.contains(p))
+}
+
+/// `plan_id` of a plan_enrollment event, from the tag's `data.plan_id`: OpenAI types it as a string.
+fn plan_id(ev: &Event) -> Option<String> {
+    let id = crate::trigger::as_text(ev.custom.get("plan_id")?)?;
+    let id = id.trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// The event in OpenAI's shape, or why OpenAI would refuse it.
+pub fn event_json(ev: &Event) -> Result<Value, String> {
     let (kind, data_type) = event_type(&ev.name);
+    let custom_name = match data_type {
+        OpenAiDataType::Custom => Some(custom_event_name(&ev.name).ok_or_else(|| {
+            format!("OpenAI needs a custom event name with a letter or digit; \"{}\" has none (rename the tag's event)", ev.name)
+        })?),
+        _ => None,
+    };
     let mut user = Map::new();
     for (field, key) in HASHED {
         if let Some(id) = ev.user.identifiers.get(&key) {
@@ -92,6 +126,9 @@ pub fn event_json(ev: &Event) -> Value {
             .collect();
         data.insert("contents".into(), items.into());
     }
+    if data_type == OpenAiDataType::PlanEnrollment {
+        put(&mut data, "plan_id", plan_id(ev));
+    }
     if data_type == OpenAiDataType::Custom {
         for (k, v) in &ev.custom {
             data.entry(k.clone()).or_insert_with(|| v.clone());
@@ -101,12 +138,7 @@ pub fn event_json(ev: &Event) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), ev.event_id.clone().into());
     out.insert("type".into(), kind.into());
-    if data_type == OpenAiDataType::Custom {
-        out.insert(
-            "custom_event_name".into(),
-            custom_event_name(&ev.name).into(),
-        );
-    }
+    put(&mut out, "custom_event_name", custom_name);
     out.insert("timestamp_ms".into(), ev.time_ms.into());
     out.insert("action_source".into(), ev.action_source.openai().into());
     put(&mut out, "source_url", ev.source_url.clone());
@@ -115,7 +147,7 @@ pub fn event_json(ev: &Event) -> Value {
         out.insert("user".into(), Value::Object(user));
     }
     out.insert("data".into(), Value::Object(data));
-    Value::Object(out)
+    Ok(Value::Object(out))
 }
 
 pub fn request(

@@ -47,6 +47,9 @@ impl Secrets for Map {
     }
 }
 
+/// A Purchase's value and currency, which Meta requires.
+const PAID: &str = r#""data":{"value":10,"currency":"USD"}"#;
+
 const WEB: &str =
     r#""page":{"url":"https://s.example/ty"},"context":{"user_agent":"UA","ip":"2001:db8::1"}"#;
 
@@ -60,7 +63,9 @@ fn the_timestamp_window_drops_only_out_of_window_events() {
         (NOW + MAX_EVENT_FUTURE_MS + 1000, false),
     ];
     for (t, accepted) in cases {
-        let h = hit(&format!(r#"{{"event":"Purchase","time":{t},{WEB}}}"#));
+        let h = hit(&format!(
+            r#"{{"event":"Purchase","time":{t},{PAID},{WEB}}}"#
+        ));
         let out = c.process(&h, NOW, &mut || "id".into());
         let ad_platforms = out
             .deliveries
@@ -105,7 +110,7 @@ fn website_events_need_url_and_user_agent_where_the_platform_does() {
 #[test]
 fn batches_never_exceed_the_destination_limit() {
     let c = config("");
-    let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#));
+    let h = hit(&format!(r#"{{"event":"Purchase",{PAID},{WEB}}}"#));
     let mut n = 0;
     let mut deliveries = Vec::new();
     for _ in 0..2500 {
@@ -141,7 +146,7 @@ fn batches_never_exceed_the_destination_limit() {
 #[test]
 fn requests_carry_tokens_from_secrets_and_fail_without_them() {
     let c = config("");
-    let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#));
+    let h = hit(&format!(r#"{{"event":"Purchase",{PAID},{WEB}}}"#));
     let d = c.process(&h, NOW, &mut || "id".into()).deliveries;
     let secrets = Map(HashMap::from([
         ("OPENAI_KEY", "sk-live"),
@@ -156,7 +161,7 @@ fn requests_carry_tokens_from_secrets_and_fail_without_them() {
     assert!(reqs[0]
         .headers
         .contains(&("authorization".into(), "Bearer sk-live".into())));
-    assert_eq!(reqs[1].url, "https://graph.facebook.com/v25.0/123/events");
+    assert_eq!(reqs[1].url, "https://graph.facebook.com/v27.0/123/events");
     assert_eq!(reqs[1].body["access_token"], "EAAB");
     assert_eq!(reqs[1].body["test_event_code"], "TEST1");
     assert!(
@@ -217,7 +222,7 @@ event = "QuizDone"
 #[test]
 fn denied_consent_keeps_the_event_from_ad_platforms_only() {
     let c = config("");
-    let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#)
+    let h = hit(&format!(r#"{{"event":"Purchase",{PAID},{WEB}}}"#)
         .replace(r#""ip""#, r#""consent":{"ad_storage":"denied"},"ip""#));
     let out = c.process(&h, NOW, &mut || "id".into());
     assert!(out.consent_denied);
@@ -229,7 +234,7 @@ fn denied_consent_keeps_the_event_from_ad_platforms_only() {
     assert_eq!(sent, ["hook"]);
     assert_eq!(out.dropped.len(), 2);
     assert!(out.dropped.iter().all(|d| d.status == "consent_blocked"));
-    let granted = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#)
+    let granted = hit(&format!(r#"{{"event":"Purchase",{PAID},{WEB}}}"#)
         .replace(r#""ip""#, r#""consent":{"ad_storage":"granted"},"ip""#));
     assert_eq!(
         c.process(&granted, NOW, &mut || "id".into())
@@ -250,10 +255,10 @@ fn rebasing_keeps_path_and_query() {
     );
     assert_eq!(
         rebase_url(
-            "https://graph.facebook.com/v25.0/1/events",
+            "https://graph.facebook.com/v27.0/1/events",
             "http://127.0.0.1:9999/"
         ),
-        "http://127.0.0.1:9999/v25.0/1/events"
+        "http://127.0.0.1:9999/v27.0/1/events"
     );
     assert_eq!(
         rebase_url("https://hooks.example.com", "http://h:1"),
@@ -280,4 +285,204 @@ fn event_ids_are_the_ones_sent() {
             .event_ids(),
         ["generated"]
     );
+}
+
+/// One tag, sent to one destination of `kind`, for the platform rules below.
+fn single(kind: &str, event: &str, map: &str) -> Config {
+    Config::parse(&format!(
+        r#"
+[[destination]]
+name = "d"
+kind = "{kind}"
+pixel_id = "123"
+token_secret = "TOKEN"
+
+[[tag]]
+name = "t"
+destination = "d"
+event = "{event}"
+custom_event = true
+{map}
+"#
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// OpenAI's rule for custom_event_name: 1 to 64 of [A-Za-z0-9_-], starting and ending with a letter or digit
+/// (developers.openai.com/ads/conversions-api; pattern in webaroundlabs/openai-ads-toolkit spec/events.json).
+fn openai_accepts_custom_name(n: &str) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    (1..=64).contains(&n.len())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && alnum(n.chars().next())
+        && alnum(n.chars().last())
+}
+
+#[test]
+fn openai_custom_event_names_start_and_end_with_a_letter_or_digit() {
+    let long = format!("{} b", "a".repeat(63)); // cut at 64 leaves a trailing "_"
+    let cases: Vec<(&str, Option<&str>)> = vec![
+        ("Sign up!", Some("sign_up")),
+        ("QuizDone", Some("quizdone")),
+        ("__Quiz Done__", Some("quiz_done")),
+        ("-beta-", Some("beta")),
+        ("Café 2", Some("caf__2")),
+        ("x", Some("x")),
+        (&long, Some(&long[..63])),
+        ("!!!", None),
+        ("日本", None),
+    ];
+    for (name, expected) in cases {
+        let c = single("openai", name, "");
+        let h = hit(&format!(r#"{{"event":"{name}",{WEB}}}"#));
+        let out = c.process(&h, NOW, &mut || "id".into());
+        match expected {
+            Some(want) => {
+                let p = &out.deliveries[0].payload;
+                assert_eq!(p["custom_event_name"], want, "{name}");
+                assert!(openai_accepts_custom_name(want), "{want}");
+            }
+            None => {
+                // Dropped with a reason, never sent to fail the whole batch.
+                assert!(out.deliveries.is_empty(), "{name}");
+                assert!(
+                    out.dropped[0].reason.contains("custom event name"),
+                    "{:?}",
+                    out.dropped
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn openai_plan_enrollment_events_carry_the_plan_id() {
+    // developers.openai.com/ads/supported-events: plan_enrollment data is {plan_id, amount, currency, contents};
+    // customer_action takes no plan_id; custom takes any key.
+    let map = "[tag.map]\n\"data.plan_id\" = { from = \"data.plan_id\" }";
+    let cases = [
+        ("Subscribe", "subscription_created", Some("pro")),
+        ("StartTrial", "trial_started", Some("pro")),
+        ("trial_started", "trial_started", Some("pro")),
+        ("Lead", "lead_created", None),
+        ("PlanChosen", "custom", Some("pro")),
+    ];
+    for (event, kind, plan) in cases {
+        let c = single("openai", event, map);
+        let h = hit(&format!(
+            r#"{{"event":"{event}","data":{{"plan_id":"pro"}},{WEB}}}"#
+        ));
+        let p = &c.process(&h, NOW, &mut || "id".into()).deliveries[0].payload;
+        assert_eq!(p["type"], kind, "{event}");
+        assert_eq!(p["data"]["plan_id"].as_str(), plan, "{event}: {p}");
+    }
+    // A numeric plan id is sent as text, as OpenAI types it.
+    let c = single("openai", "Subscribe", map);
+    let h = hit(&format!(
+        r#"{{"event":"Subscribe","data":{{"plan_id":42}},{WEB}}}"#
+    ));
+    let p = &c.process(&h, NOW, &mut || "id".into()).deliveries[0].payload;
+    assert_eq!(p["data"]["plan_id"], "42");
+}
+
+#[test]
+fn a_purchase_without_value_or_currency_is_dropped_for_the_meta_layouts() {
+    // Meta requires value and currency on a Purchase (developers.facebook.com/docs/meta-pixel/reference).
+    let cases = [
+        (r#"{"value":10,"currency":"USD"}"#, None),
+        (r#"{"currency":"USD"}"#, Some("data.value is missing")),
+        (r#"{"value":10}"#, Some("data.currency is missing")),
+        (r#"{}"#, Some("data.value and data.currency are missing")),
+    ];
+    for kind in ["meta", "capi"] {
+        for event in ["Purchase", "order_created"] {
+            for (data, reason) in cases {
+                let c = single(kind, event, "");
+                let h = hit(&format!(r#"{{"event":"{event}","data":{data},{WEB}}}"#));
+                let out = c.process(&h, NOW, &mut || "id".into());
+                match reason {
+                    None => assert_eq!(out.deliveries.len(), 1, "{kind} {event} {data}"),
+                    Some(r) => {
+                        assert!(out.deliveries.is_empty(), "{kind} {event} {data}");
+                        assert_eq!(out.dropped[0].status, "dropped");
+                        assert!(
+                            out.dropped[0].reason.contains(r),
+                            "{}",
+                            out.dropped[0].reason
+                        );
+                    }
+                }
+            }
+        }
+        // Other events need neither.
+        let c = single(kind, "Lead", "");
+        let lead = hit(&format!(r#"{{"event":"Lead",{WEB}}}"#));
+        assert_eq!(
+            c.process(&lead, NOW, &mut || "id".into()).deliveries.len(),
+            1
+        );
+    }
+    // OpenAI and webhooks take a Purchase without a value.
+    for kind in ["openai", "webhook"] {
+        let c = Config::parse(&format!(
+            "[[destination]]\nname = \"d\"\nkind = \"{kind}\"\npixel_id = \"1\"\ntoken_secret = \"T\"\nendpoint = \"https://example.com/e\"\n\n[[tag]]\nname = \"t\"\ndestination = \"d\"\nevent = \"Purchase\"\n"
+        ))
+        .unwrap();
+        let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#));
+        assert_eq!(
+            c.process(&h, NOW, &mut || "id".into()).deliveries.len(),
+            1,
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn meta_num_items_is_an_integer() {
+    // num_items is an int in Meta's SDKs (facebook-python-business-sdk, serverside/custom_data.py).
+    let cases = [
+        (r#"[{"id":"A","quantity":2},{"id":"B"}]"#, 3),
+        (
+            r#"[{"id":"A","quantity":0.5},{"id":"B","quantity":0.5}]"#,
+            1,
+        ),
+    ];
+    for (contents, n) in cases {
+        let c = single("meta", "Purchase", "");
+        let h = hit(&format!(
+            r#"{{"event":"Purchase","data":{{"value":1,"currency":"USD","contents":{contents}}},{WEB}}}"#
+        ));
+        let p = &c.process(&h, NOW, &mut || "id".into()).deliveries[0].payload;
+        let got = &p["custom_data"]["num_items"];
+        assert!(got.is_i64(), "{got} must be an integer");
+        assert_eq!(got.as_i64(), Some(n));
+    }
+}
+
+#[test]
+fn the_graph_api_version_defaults_to_v27_and_is_checked() {
+    // v25.0 expires on 2027-02-23; v27.0 is current (developers.facebook.com, marketing-api-changelog/versions).
+    let meta = |version: &str| {
+        Config::parse(&format!(
+            "[[destination]]\nname = \"m\"\nkind = \"meta\"\npixel_id = \"1\"\ntoken_secret = \"T\"\n{version}\n"
+        ))
+        .map(|c| c.destinations[0].endpoint.clone())
+        .map_err(|e| e[0].render("capi.toml", version))
+    };
+    assert_eq!(
+        meta("").unwrap(),
+        "https://graph.facebook.com/v27.0/1/events"
+    );
+    assert_eq!(
+        meta("api_version = \"v26.0\"").unwrap(),
+        "https://graph.facebook.com/v26.0/1/events"
+    );
+    for bad in ["27.0", "v27", "v27.0/", "latest", "v27.0 "] {
+        let err = meta(&format!("api_version = \"{bad}\"")).unwrap_err();
+        assert!(
+            err.contains("is not a Graph API version") && err.contains("\"v27.0\""),
+            "{bad}: {err}"
+        );
+    }
 }

@@ -241,7 +241,7 @@ async fn send_all(
         let verdict = match dest.request_with(payloads, &WorkerSecrets(env), test) {
             Ok(request) => {
                 let (status, text) = send(&request, env).await;
-                classify(dest.kind, status, &text)
+                classify(dest, status, &text)
             }
             Err(missing_secret) => Verdict::Retry(missing_secret),
         };
@@ -290,6 +290,22 @@ async fn send_all(
                     i.message.ack();
                 }
                 console_log!("capi-edge: {} refused an event: {message:?}", dest.name);
+            }
+            Verdict::ConfigError(reason) => {
+                // A setting no retry can fix: this destination's other groups would get the same answer.
+                let failed: Vec<Item> = group
+                    .into_iter()
+                    .chain(pending.drain(..).flatten())
+                    .collect();
+                for i in &failed {
+                    record(&mut statements, db, i, "failed", &reason, now);
+                    i.message.ack();
+                }
+                console_error!(
+                    "capi-edge: {} failed {} events: {reason}",
+                    dest.name,
+                    failed.len()
+                );
             }
         }
     }
