@@ -102,6 +102,7 @@ pub const DEFAULT_MAP: &[(&str, &[&str])] = &[
     ("data.currency", &["data.currency"]),
     ("data.contents", &["data.contents"]),
     ("data.order_id", &["data.order_id"]),
+    ("data.plan_id", &["data.plan_id"]),
 ];
 
 /// Where a mapping key points: a fixed target, or a custom `data.<name>` field passed through.

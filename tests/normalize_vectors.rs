@@ -31,7 +31,7 @@ fn phone_hashes(billing: &str) -> (Vec<String>, Vec<String>) {
     let config = Config::parse(CONFIG).unwrap_or_else(|e| panic!("{e:?}"));
     let hit = format!(
         r#"{{"event": "Purchase", "page": {{"url": "https://shop.example.com/thanks"}},
-            "data": {{"billing": {billing}}}, "context": {{"ip": "198.51.100.4", "user_agent": "Mozilla/5.0"}}}}"#
+            "data": {{"billing": {billing}, "value": 10, "currency": "USD"}}, "context": {{"ip": "198.51.100.4", "user_agent": "Mozilla/5.0"}}}}"#
     );
     let hit = Hit::from_json(hit.as_bytes()).unwrap();
     let outcome = config.process(&hit, NOW_MS, &mut || "id-1".to_string());
