@@ -12,6 +12,27 @@ pub fn safe_id(s: &str, max_len: usize) -> bool {
     !s.trim().is_empty() && s.len() <= max_len && !s.chars().any(char::is_control)
 }
 
+/// Ids as one header value (`x-capi-event-id`), comma-separated. A header value is bytes, and the runtime refuses
+/// a character above U+00FF, so any byte of an id outside visible ASCII, and the `,` and `%` the list itself
+/// uses, is percent-encoded: an order id such as `注文-1` is still reported, and plain ids are unchanged.
+pub fn id_list_header(ids: &[String]) -> String {
+    let mut out = String::new();
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for b in id.bytes() {
+            if (0x21..=0x7e).contains(&b) && b != b',' && b != b'%' {
+                out.push(b as char);
+            } else {
+                out.push('%');
+                out.push_str(&format!("{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
 /// A header the edge refused to write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnsafeHeader {
@@ -79,6 +100,16 @@ mod tests {
             assert_eq!(safe_id(id, 128), ok, "{id:?}");
         }
         assert!(!safe_id(&"x".repeat(129), 128), "over the length limit");
+    }
+
+    #[test]
+    fn ids_in_a_header_are_bytes_a_runtime_accepts_and_the_list_stays_unambiguous() {
+        let ids = |v: &[&str]| id_list_header(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(ids(&["ord-1001", "820982911946154508"]), "ord-1001,820982911946154508");
+        assert_eq!(ids(&["注文-1"]), "%E6%B3%A8%E6%96%87-1");
+        assert_eq!(ids(&["a,b", "50%", "ord 1"]), "a%2Cb,50%25,ord%201");
+        assert_eq!(ids(&["1\u{2028}set-cookie:x"]), "1%E2%80%A8set-cookie:x");
+        assert!(header_lines(&[("x-capi-event-id", &ids(&["1\r\nx", "é"]))]).is_ok());
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn response_headers(
         let outcome = config.process(&hit, NOW_MS, &mut || "generated-1".to_string());
         ids.extend(outcome.event_ids());
     }
-    headers.push(("x-capi-event-id".to_string(), ids.join(",")));
+    headers.push(("x-capi-event-id".to_string(), guard::id_list_header(&ids)));
     Ok(headers)
 }
 

@@ -176,8 +176,8 @@ pub async fn browser(
         }
     }
 
-    // Hits refuse control characters in ids, so the joined ids hold no line break.
-    let event_ids = event_ids.join(",");
+    // Ids are guarded where they are produced (no control character) and encoded here for the header.
+    let event_ids = crate::guard::id_list_header(&event_ids);
     let set_cookies: Vec<String> = cookies
         .iter()
         .map(|c| c.header(config.site.cookie_domain.as_deref()))

@@ -11,8 +11,14 @@ before(async () => { w = await start(); }, { timeout: 60000 });
 after(async () => { await w?.stop(); });
 
 const sign = (secret, body) => createHmac('sha256', secret).update(body).digest('base64');
-const shopify = read('tests/fixtures/webhooks/shopify-orders-create.json');
-const woo = read('tests/fixtures/webhooks/woocommerce-order-created.json');
+// An order now carries its own time, and the platforms refuse events older than 7 days: the fixtures' orders are
+// re-dated to an hour ago (Shopify with an offset, WooCommerce's _gmt in UTC without one), before signing.
+const hourAgo = new Date(Date.now() - 3600e3).toISOString();
+const orderTimeMs = Date.parse(hourAgo.slice(0, 19) + 'Z');
+const shopify = read('tests/fixtures/webhooks/shopify-orders-create.json')
+  .replace('"2026-11-25T19:00:00-05:00"', JSON.stringify(hourAgo.slice(0, 19) + '+00:00'));
+const woo = read('tests/fixtures/webhooks/woocommerce-order-created.json')
+  .replace('"2026-11-25T19:28:02"', JSON.stringify(hourAgo.slice(0, 19)));
 const eventsFor = (id) => w.mock.state.accepted.filter((e) => e.event_id === id);
 
 async function waitLedger(where, n) {
@@ -110,6 +116,24 @@ describe('Shopify order webhooks', () => {
     const capi = sent.find((e) => e.layout === 'capi').event;
     assert.equal(capi.custom_data.value, 403);
     assert.equal(capi.custom_data.order_id, '820982911946154508');
+    // As the shop recorded it: the order's time, its landing page on the shop's domain (never order_status_url
+    // and its key), and the ChatGPT click id that page carried.
+    assert.equal(openai.timestamp_ms, orderTimeMs, 'the order\'s created_at, not the webhook\'s arrival');
+    assert.equal(capi.event_time, orderTimeMs / 1000);
+    assert.equal(openai.source_url, 'https://shop.example.com/?oppref=opp_123');
+    assert.equal(openai.oppref, 'opp_123');
+    assert.ok(!JSON.stringify(sent).includes('key=abcdefg'), 'the order page key is never sent');
+  });
+
+  test('Shopify\'s header names without the X- prefix are accepted, as its own libraries do', async () => {
+    const order = shopify.replace(/820982911946154508/g, '820982911946154599');
+    const res = await w.fetch('/r/webhooks/shopify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'shopify-topic': 'orders/create', 'shopify-hmac-sha256': sign('test-shopify-secret', order) },
+      body: order,
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    await w.waitFor((a) => a.filter((e) => e.event_id === '820982911946154599').length >= 2);
   });
 
   test('a bad or missing signature is refused with 401 and nothing is sent', async () => {
@@ -138,6 +162,7 @@ describe('WooCommerce order webhooks', () => {
     assert.deepEqual(openai.data.contents.map((c) => [c.id, c.quantity]), [['93', 2], ['SYI-BLK-M', 1]]);
     assert.deepEqual(openai.user.phone_numbers_sha256, [sha256('15555555555')], 'a national number gets the billing country\'s code');
     assert.deepEqual(openai.user.regions, ['ca']);
+    assert.equal(openai.timestamp_ms, orderTimeMs, 'date_created_gmt: UTC though it carries no offset');
     const bad = await w.fetch('/r/webhooks/woocommerce', { method: 'POST', headers: { 'x-wc-webhook-topic': 'order.created', 'x-wc-webhook-signature': 'nope' }, body: woo });
     assert.equal(bad.status, 401);
     const ping = await w.fetch('/r/webhooks/woocommerce', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'webhook_id=12' });
