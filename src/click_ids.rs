@@ -47,7 +47,11 @@ pub fn refresh(hit: &mut Hit, now_ms: i64, random: &mut dyn FnMut() -> u64) -> V
             cookies.insert("_fbc".into(), format!("fb.1.{now_ms}.{fbclid}"));
         }
     }
-    if !cookies.get("_fbp").is_some_and(|v| v.starts_with("fb.")) {
+    // Missing, or unusable (it could not be written back): a fresh one.
+    if !cookies
+        .get("_fbp")
+        .is_some_and(|v| v.starts_with("fb.") && valid_click_id(v))
+    {
         cookies.insert(
             "_fbp".into(),
             format!("fb.1.{now_ms}.{}", random() % 10_000_000_000),
@@ -133,6 +137,16 @@ mod tests {
                 .iter()
                 .any(|u| u.name == "__oppref" && u.value == "kept"),
             "refreshed for another 90 days"
+        );
+        let mut broken = hit("https://s.example/", &[("_fbp", "fb.1.1.2 Domain=evil")]);
+        let updates = refresh(&mut broken, 5, &mut || 3);
+        assert_eq!(
+            updates,
+            vec![CookieUpdate {
+                name: "_fbp",
+                value: "fb.1.5.3".into()
+            }],
+            "an _fbp that could not be written back is replaced by a fresh one"
         );
     }
 }

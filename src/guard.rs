@@ -105,7 +105,10 @@ mod tests {
     #[test]
     fn ids_in_a_header_are_bytes_a_runtime_accepts_and_the_list_stays_unambiguous() {
         let ids = |v: &[&str]| id_list_header(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(ids(&["ord-1001", "820982911946154508"]), "ord-1001,820982911946154508");
+        assert_eq!(
+            ids(&["ord-1001", "820982911946154508"]),
+            "ord-1001,820982911946154508"
+        );
         assert_eq!(ids(&["注文-1"]), "%E6%B3%A8%E6%96%87-1");
         assert_eq!(ids(&["a,b", "50%", "ord 1"]), "a%2Cb,50%25,ord%201");
         assert_eq!(ids(&["1\u{2028}set-cookie:x"]), "1%E2%80%A8set-cookie:x");

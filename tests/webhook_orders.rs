@@ -88,24 +88,24 @@ fn a_paid_shopify_web_order_goes_out_as_the_shop_recorded_it() {
         "shopify-web-order.json",
     );
     golden("shopify-web-order", &out);
-    let (openai, capi) = (event(&out, "openai"), event(&out, "capi"));
+    let (openai, meta) = (event(&out, "openai"), event(&out, "meta"));
     // The order's processed_at (14:28:02 -05:00), not the arrival an hour later.
     assert_eq!(openai["timestamp_ms"], 1_795_634_882_000_i64);
-    assert_eq!(capi["event_time"], 1_795_634_882);
+    assert_eq!(meta["event_time"], 1_795_634_882);
     // An absolute URL on the shop's domain, the order key nowhere, only attribution parameters kept.
     let url = "https://shop.example.com/products/trail-boot?oppref=opp_7Qx2&fbclid=IwAR2bX9_kq&utm_source=chatgpt&utm_medium=paid";
     assert_eq!(openai["source_url"], url);
-    assert_eq!(capi["event_source_url"], url);
+    assert_eq!(meta["event_source_url"], url);
     assert!(!out.to_string().contains("key=7f3e1d0c9b8a"));
     // The click ids of the landing page.
     assert_eq!(openai["oppref"], "opp_7Qx2");
-    assert_eq!(capi["user_data"]["fbc"], "fb.1.1795634882000.IwAR2bX9_kq");
+    assert_eq!(meta["user_data"]["fbc"], "fb.1.1795634882000.IwAR2bX9_kq");
     // (312) 555-0148 with a US billing address: Meta's rule is the number with its country code.
     assert_eq!(
-        capi["user_data"]["ph"][0],
+        meta["user_data"]["ph"][0],
         sha256_hex("13125550148").as_str()
     );
-    assert_eq!(capi["action_source"], "website");
+    assert_eq!(meta["action_source"], "website");
     // Discount and tax: the total the customer paid; the socks with an empty SKU keep their product id.
     assert_eq!(openai["data"]["amount"], 24134);
     assert_eq!(openai["data"]["contents"][1]["id"], "8124871245891");
@@ -119,7 +119,7 @@ fn a_shopify_order_without_client_details_reaches_the_platforms_that_accept_it()
         "shopify-order-no-client-details.json",
     );
     golden("shopify-order-no-client-details", &out);
-    // OpenAI takes a web event without a user agent; the Meta layout does not, and the reason is recorded.
+    // OpenAI takes a web event without a user agent; Meta does not, and the reason is recorded.
     assert_eq!(
         event(&out, "openai")["source_url"],
         "https://shop.example.com/"
@@ -131,7 +131,7 @@ fn a_shopify_order_without_client_details_reaches_the_platforms_that_accept_it()
     );
     assert_eq!(
         out["dropped"],
-        json!([{"destination": "capi", "status": "dropped",
+        json!([{"destination": "meta", "status": "dropped",
                 "reason": "a website event needs the browser's user agent (client_user_agent)"}])
     );
 }
@@ -144,7 +144,7 @@ fn a_point_of_sale_order_is_a_store_purchase() {
         "shopify-pos-order.json",
     );
     golden("shopify-pos-order", &out);
-    assert_eq!(event(&out, "capi")["action_source"], "physical_store");
+    assert_eq!(event(&out, "meta")["action_source"], "physical_store");
     assert_eq!(event(&out, "openai")["action_source"], "physical_store");
     assert_eq!(
         out["dropped"],
@@ -161,7 +161,7 @@ fn a_paid_woocommerce_order_keeps_its_utc_time_and_its_entry_page() {
         "woocommerce-paid-order.json",
     );
     golden("woocommerce-paid-order", &out);
-    let (openai, capi) = (event(&out, "openai"), event(&out, "capi"));
+    let (openai, meta) = (event(&out, "openai"), event(&out, "meta"));
     // date_created_gmt 2026-11-25T19:28:02, UTC though it carries no offset.
     assert_eq!(openai["timestamp_ms"], 1_795_634_882_000_i64);
     assert_eq!(
@@ -169,16 +169,16 @@ fn a_paid_woocommerce_order_keeps_its_utc_time_and_its_entry_page() {
         "https://shop.example.com/product/rain-jacket/?fbclid=IwZXh0bgNhZW0BMA&utm_source=facebook"
     );
     assert_eq!(
-        capi["user_data"]["fbc"],
+        meta["user_data"]["fbc"],
         "fb.1.1795634882000.IwZXh0bgNhZW0BMA"
     );
     // 020 7946 0018 in GB: the trunk 0 gives way to 44.
     assert_eq!(
-        capi["user_data"]["ph"][0],
+        meta["user_data"]["ph"][0],
         sha256_hex("442079460018").as_str()
     );
     assert_eq!(
-        capi["user_data"]["external_id"][0],
+        meta["user_data"]["external_id"][0],
         sha256_hex("318").as_str()
     );
 }
@@ -191,22 +191,22 @@ fn a_woocommerce_guest_order_from_the_admin_has_no_shared_id_and_no_browser() {
         "woocommerce-guest-admin-order.json",
     );
     golden("woocommerce-guest-admin-order", &out);
-    let (openai, capi) = (event(&out, "openai"), event(&out, "capi"));
+    let (openai, meta) = (event(&out, "openai"), event(&out, "meta"));
     assert!(
-        capi["user_data"].get("external_id").is_none()
+        meta["user_data"].get("external_id").is_none()
             && openai["user"].get("external_ids_sha256").is_none(),
         "customer_id 0 is every guest, not an id"
     );
     assert_eq!(
-        capi["action_source"], "other",
+        meta["action_source"], "other",
         "made in the admin, not on the website"
     );
     assert!(
-        capi["user_data"].get("client_ip_address").is_none(),
+        meta["user_data"].get("client_ip_address").is_none(),
         "an empty IP is not sent"
     );
     assert_eq!(
-        capi["user_data"]["ph"][0],
+        meta["user_data"]["ph"][0],
         sha256_hex("447700900123").as_str()
     );
 }

@@ -20,7 +20,7 @@ describe('a browser Purchase', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), null);
     const got = await w.waitFor((a) => a.filter((e) => e.event_id === 'ord-1001').length >= 2);
     const openai = got.find((e) => e.layout === 'openai' && e.event_id === 'ord-1001').event;
-    const capi = got.find((e) => e.layout === 'capi' && e.event_id === 'ord-1001').event;
+    const meta = got.find((e) => e.layout === 'meta' && e.event_id === 'ord-1001').event;
 
     assert.ok(Math.abs(openai.timestamp_ms - Date.now()) < 60000);
     assert.deepEqual({ ...openai, timestamp_ms: 0 }, {
@@ -37,12 +37,12 @@ describe('a browser Purchase', () => {
       },
       data: { type: 'contents', amount: 14900, currency: 'USD', contents: [{ id: 'BOOT-42', quantity: 1, amount: 14900, currency: 'USD' }] },
     });
-    assert.equal(capi.event_name, 'Purchase');
-    assert.equal(capi.event_id, 'ord-1001', 'the same event_id reaches every destination');
-    assert.deepEqual(capi.user_data.em, [sha256('jane.doe@example.com')]);
-    assert.equal(capi.user_data.client_ip_address, '2001:db8::42', 'IPv6 kept');
-    assert.ok(capi.user_data.fbp.startsWith('fb.1.'), 'the server-set _fbp travels with the event');
-    assert.equal(capi.custom_data.value, 149);
+    assert.equal(meta.event_name, 'Purchase');
+    assert.equal(meta.event_id, 'ord-1001', 'the same event_id reaches every destination');
+    assert.deepEqual(meta.user_data.em, [sha256('jane.doe@example.com')]);
+    assert.equal(meta.user_data.client_ip_address, '2001:db8::42', 'IPv6 kept');
+    assert.ok(meta.user_data.fbp.startsWith('fb.1.'), 'the server-set _fbp travels with the event');
+    assert.equal(meta.custom_data.value, 149);
     assert.ok(!JSON.stringify(got).includes('Jane'), 'no raw PII reaches a platform');
   });
 
@@ -53,19 +53,19 @@ describe('a browser Purchase', () => {
     const id = res.headers.get('x-capi-event-id');
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const got = await w.waitFor((a) => a.filter((e) => e.event_id === id).length >= 2);
-    assert.deepEqual(got.filter((e) => e.event_id === id).map((e) => e.layout).sort(), ['capi', 'openai']);
+    assert.deepEqual(got.filter((e) => e.event_id === id).map((e) => e.layout).sort(), ['meta', 'openai']);
   });
 
   test('the token comes from the secret binding', async () => {
     const sent = w.mock.state.accepted.length;
     assert.ok(sent > 0);
-    // The mock saw Bearer test-openai-key and access_token test-capi-token; a mock that expects other tokens refuses.
+    // The mock saw Bearer test-openai-key and access_token test-meta-token; a mock that expects other tokens refuses.
     const strict = await start({ expectTokens: { openai: 'other-key' }, maxRetries: 1 });
     try {
       await strict.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(purchase('ord-tok')) });
       const rows = await waitLedger(strict, "event_id = 'ord-tok' AND destination = 'openai' AND status IN ('retrying', 'dead_letter')");
       assert.match(rows[0].response, /HTTP 401 \(check the token secret\)/);
-      await strict.waitFor((a) => a.some((e) => e.layout === 'capi' && e.event_id === 'ord-tok'));
+      await strict.waitFor((a) => a.some((e) => e.layout === 'meta' && e.event_id === 'ord-tok'));
     } finally {
       await strict.stop();
     }
@@ -124,7 +124,7 @@ describe('click ids become first-party cookies', () => {
     assert.ok(cookies.some((c) => /^_fbp=fb\.1\.\d{13}\.\d+;/.test(c)));
     const got = await w.waitFor((a) => a.filter((e) => e.event_id === 'ord-click').length >= 2);
     assert.equal(got.find((e) => e.layout === 'openai' && e.event_id === 'ord-click').event.oppref, 'opp_42');
-    assert.equal(got.find((e) => e.layout === 'capi' && e.event_id === 'ord-click').event.user_data.fbc, fbc.split(';')[0].slice(5));
+    assert.equal(got.find((e) => e.layout === 'meta' && e.event_id === 'ord-click').event.user_data.fbc, fbc.split(';')[0].slice(5));
   });
 
   test('cookies already set are kept and refreshed; consent denied sets none', async () => {
@@ -149,7 +149,7 @@ describe('dedup at the edge', () => {
     const sent = w.mock.state.accepted.filter((e) => e.event_id === 'ord-twice');
     assert.equal(sent.length, 2, 'once per destination');
     const rows = await w.ledger("event_id = 'ord-twice'");
-    assert.deepEqual(rows.map((r) => [r.destination, r.status, r.duplicates]), [['capi', 'sent', 1], ['openai', 'sent', 1]]);
+    assert.deepEqual(rows.map((r) => [r.destination, r.status, r.duplicates]), [['meta', 'sent', 1], ['openai', 'sent', 1]]);
     assert.ok(!JSON.stringify(rows).includes('Jane'), 'the ledger holds no raw PII');
   });
 });
@@ -179,7 +179,7 @@ describe('retries run out', () => {
       failing.mock.state.faults = { fail_rate: 1 };
       await failing.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(purchase('ord-dlq')) });
       const rows = await waitLedger(failing, "event_id = 'ord-dlq' AND status = 'dead_letter'", 2, 30000);
-      assert.deepEqual(rows.map((r) => [r.destination, r.status, r.attempts]), [['capi', 'dead_letter', 3], ['openai', 'dead_letter', 3]]);
+      assert.deepEqual(rows.map((r) => [r.destination, r.status, r.attempts]), [['meta', 'dead_letter', 3], ['openai', 'dead_letter', 3]]);
       assert.match(rows[0].response, /^HTTP (500|429): /, 'the last platform answer is kept');
       assert.equal(failing.mock.state.accepted.length, 0);
     } finally {
@@ -248,7 +248,7 @@ describe('the origin and input guard', () => {
     assert.equal(res.status, 404);
     assert.equal((await res.json()).error, 'not_found');
     const health = await (await w.fetch('/r/health')).json();
-    assert.deepEqual(health.destinations, [{ name: 'openai', kind: 'openai' }, { name: 'capi', kind: 'capi' }]);
+    assert.deepEqual(health.destinations, [{ name: 'openai', kind: 'openai' }, { name: 'meta', kind: 'meta' }]);
     assert.equal((await w.fetch('/')).status, 404, 'the demo page is only served in the local loop');
   });
 });

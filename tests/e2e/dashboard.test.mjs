@@ -26,7 +26,7 @@ async function seed(db) {
     const src = i % 4 === 0 ? ['webhook', 5] : i % 5 === 0 ? ['server', 2] : ['browser', 1];
     const status = i === 7 ? 'failed' : i === 13 ? 'dead_letter' : i % 11 === 0 ? 'consent_blocked' : 'sent';
     const extra = { duplicates: src[1] === 5 ? 1 : 0, response: i === 7 ? 'HTTP 400: Invalid event at events[0]. (invalid_event)' : i === 13 ? 'HTTP 503: upstream unavailable' : undefined };
-    for (const [dest, name] of [['openai', 'order_created'], ['capi', 'Purchase']]) {
+    for (const [dest, name] of [['openai', 'order_created'], ['meta', 'Purchase']]) {
       add(dest, name, id, src[0], src[1], status, 4 + (i % 7), i % 3 ? 'ph,external_id' : 'external_id', (i * 2.5) % 160, extra);
     }
   }

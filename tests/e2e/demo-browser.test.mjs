@@ -52,7 +52,7 @@ test('clicking Buy on the demo shop sends one hashed Purchase per destination, w
     if (got.length >= 2) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.deepEqual(got.map((e) => e.layout).sort(), ['capi', 'openai'], dev.log());
+  assert.deepEqual(got.map((e) => e.layout).sort(), ['meta', 'openai'], dev.log());
   console.log(`demo: Buy clicked → mock CAPI accepted the Purchase at both destinations in ${Math.max(...got.map((e) => e.at)) - clicked} ms`);
   const openai = got.find((e) => e.layout === 'openai').event;
   assert.equal(openai.type, 'order_created');

@@ -45,16 +45,16 @@ test('faults, retries, a bad event and duplicates: every valid event arrives exa
   for (const a of accepted) perEvent.set(`${a.layout}/${a.event_id}`, (perEvent.get(`${a.layout}/${a.event_id}`) || 0) + 1);
   const twice = [...perEvent].filter(([, n]) => n > 1);
   assert.deepEqual(twice, [], 'no event reached a platform twice');
-  for (const layout of ['openai', 'capi']) {
+  for (const layout of ['openai', 'meta']) {
     const missing = ids.filter((id) => id !== BAD && !perEvent.has(`${layout}/${id}`));
     assert.deepEqual(missing, [], `every valid event reached ${layout}`);
     assert.ok(!perEvent.has(`${layout}/${BAD}`), `the bad event was not accepted by ${layout}`);
   }
 
   const bad = await w.ledger(`event_id = '${BAD}'`);
-  assert.deepEqual(bad.map((r) => [r.destination, r.status]), [['capi', 'failed'], ['openai', 'failed']]);
+  assert.deepEqual(bad.map((r) => [r.destination, r.status]), [['meta', 'failed'], ['openai', 'failed']]);
   assert.match(bad.find((r) => r.destination === 'openai').response, /HTTP 400: Invalid event at events\[\d+\]/);
-  assert.match(bad.find((r) => r.destination === 'capi').response, /HTTP 400: data\[\d+\]: Invalid parameter \(injected\) \(100\)/);
+  assert.match(bad.find((r) => r.destination === 'meta').response, /HTTP 400: data\[\d+\]: Invalid parameter \(injected\) \(100\)/);
 
   const ledger = (await w.db.prepare(
     "SELECT destination, SUM(status = 'sent') AS sent, SUM(status = 'failed') AS failed, SUM(status = 'dead_letter') AS dead, SUM(duplicates) AS duplicates, MAX(attempts) AS max_attempts, SUM(attempts) AS attempts FROM ledger GROUP BY destination ORDER BY destination",

@@ -5,7 +5,7 @@
 // `x-capi-event-id` through a line-per-header list.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browserHeaders, start } from '../support/harness.mjs';
+import { CLI, browserHeaders, start } from '../support/harness.mjs';
 
 let w;
 before(async () => { w = await start(); }, { timeout: 60000 });
@@ -24,9 +24,7 @@ function assertClean(res, what) {
     assert.ok(!/sid=attacker|attacker/i.test(value), `${what}: the attacker's text reached ${name}: ${value}`);
     assert.ok(!/[\u0000-\u001f\u007f]/.test(value.replace(/\t/g, '')), `${what}: a control character in ${name}`);
   }
-  const ids = res.headers.get('x-capi-event-id') ?? '';
-  assert.ok(!ids.includes('set-cookie'), `${what}: x-capi-event-id = ${ids}`);
-  return ids;
+  return res.headers.get('x-capi-event-id') ?? '';
 }
 
 describe('a mapped id with a line break (the reproduced response splitting)', () => {
@@ -89,6 +87,7 @@ describe('hostile values in every field a mapping reads', () => {
     assertClean(res, 'cookie header');
     const names = res.headers.getSetCookie().map((c) => c.split('=')[0]);
     assert.deepEqual(names, ['_fbp'], 'only a fresh _fbp: the hostile ones are neither refreshed nor echoed');
+    assert.match(res.headers.getSetCookie()[0], /^_fbp=fb\.1\.\d{13}\.\d+;/, 'the unusable _fbp is replaced');
   });
 });
 
@@ -98,7 +97,7 @@ describe('the worker\'s own routes cannot be claimed by a proxy', () => {
     const toml = '[[proxy]]\npath = "/dashboard"\nupstream = "https://cdn.example.com/x.js"\n';
     let out = '';
     try {
-      execFileSync(new URL('../../target/release/capi-edge', import.meta.url).pathname, ['check', '-'], { input: toml, encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(CLI, ['compile', '-'], { input: toml, encoding: 'utf8', stdio: 'pipe' });
     } catch (e) {
       out = e.stdout + e.stderr;
     }

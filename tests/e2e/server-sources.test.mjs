@@ -45,7 +45,7 @@ describe('the backend events API', () => {
     const body = await res.json();
     assert.equal(body.accepted, 2);
     assert.equal(body.rejected, 1);
-    assert.deepEqual(body.results[0].destinations, ['openai', 'capi']);
+    assert.deepEqual(body.results[0].destinations, ['openai', 'meta']);
     assert.equal(body.results[0].event_id, 'crm-1');
     assert.equal(body.results[1].status, 'rejected');
     assert.match(body.results[1].reason, /unknown field `evnt_id`/);
@@ -113,13 +113,13 @@ describe('Shopify order webhooks', () => {
     assert.equal(openai.user.ip_address, '216.191.105.146');
     assert.deepEqual(openai.user.phone_numbers_sha256, [sha256('16135550135')], 'the order phone, normalized');
     assert.ok(openai.user.user_agent.startsWith('Mozilla/5.0 (Macintosh'));
-    const capi = sent.find((e) => e.layout === 'capi').event;
-    assert.equal(capi.custom_data.value, 403);
-    assert.equal(capi.custom_data.order_id, '820982911946154508');
+    const meta = sent.find((e) => e.layout === 'meta').event;
+    assert.equal(meta.custom_data.value, 403);
+    assert.equal(meta.custom_data.order_id, '820982911946154508');
     // As the shop recorded it: the order's time, its landing page on the shop's domain (never order_status_url
     // and its key), and the ChatGPT click id that page carried.
     assert.equal(openai.timestamp_ms, orderTimeMs, 'the order\'s created_at, not the webhook\'s arrival');
-    assert.equal(capi.event_time, orderTimeMs / 1000);
+    assert.equal(meta.event_time, orderTimeMs / 1000);
     assert.equal(openai.source_url, 'https://shop.example.com/?oppref=opp_123');
     assert.equal(openai.oppref, 'opp_123');
     assert.ok(!JSON.stringify(sent).includes('key=abcdefg'), 'the order page key is never sent');
@@ -184,7 +184,7 @@ describe('one order from two sources', () => {
     });
     assert.equal(hook.status, 200);
     const rows = await waitLedger("event_id = '555000111' AND duplicates = 1", 2);
-    assert.deepEqual(rows.map((r) => [r.destination, r.source, r.sources]), [['capi', 'browser', 1 | 4], ['openai', 'browser', 1 | 4]],
+    assert.deepEqual(rows.map((r) => [r.destination, r.source, r.sources]), [['meta', 'browser', 1 | 4], ['openai', 'browser', 1 | 4]],
       'the ledger knows the order came from the browser and from the webhook');
     assert.equal(eventsFor('555000111').length, 2);
   });

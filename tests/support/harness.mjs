@@ -29,6 +29,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
       UPSTREAM_ORIGIN: `http://127.0.0.1:${mockPort}`,
       OPENAI_CAPI_KEY: 'test-openai-key',
       CAPI_ACCESS_TOKEN: 'test-capi-token',
+      META_ACCESS_TOKEN: 'test-meta-token',
       RETRY_BASE_SECONDS: '0',
       BACKEND_API_KEY: 'test-backend-key',
       DEBUG_TOKEN: 'test-debug-token',
@@ -77,7 +78,10 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
 }
 
 /** A config's TOML as the worker embeds it: checked and compiled by the native CLI (`capi-edge compile`). */
-const compile = (toml) => execFileSync(new URL('target/release/capi-edge', ROOT).pathname, ['compile', '-'], { input: toml, encoding: 'utf8' });
+const compile = (toml) => execFileSync(CLI, ['compile', '-'], { input: toml, encoding: 'utf8' });
+
+/** The native CLI that scripts/build.sh builds (in CARGO_TARGET_DIR when it is set, as cargo does). */
+export const CLI = `${process.env.CARGO_TARGET_DIR ?? new URL('target', ROOT).pathname}/release/capi-edge`;
 
 /** Bindings set to `undefined` are left out: a test's way to remove a default binding. */
 const withoutUndefined = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

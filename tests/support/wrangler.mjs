@@ -34,7 +34,7 @@ export async function startWranglerDev({ mockPort }) {
   const child = spawn(join(ROOT, 'node_modules/.bin/wrangler'), [
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn',
     '--var', 'SERVE_DEMO:true', '--var', `UPSTREAM_ORIGIN:http://127.0.0.1:${mockPort}`,
-    '--var', 'OPENAI_CAPI_KEY:dev-openai-key', '--var', 'CAPI_ACCESS_TOKEN:dev-capi-token',
+    '--var', 'OPENAI_CAPI_KEY:dev-openai-key', '--var', 'CAPI_ACCESS_TOKEN:dev-capi-token', '--var', 'META_ACCESS_TOKEN:dev-meta-token',
     '--var', 'BACKEND_API_KEY:dev-backend-key',
   ], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
