@@ -188,6 +188,25 @@ describe('retries run out', () => {
   });
 });
 
+describe('a pixel id the platform does not know', () => {
+  test('is a config error: the events fail at once with the reason, no retries, no dead letter', async () => {
+    const wrong = await start({ maxRetries: 3 });
+    try {
+      wrong.mock.state.faults = { unknown_pids: ['px_123'] };
+      await wrong.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(purchase('ord-pid')) });
+      const [row] = await waitLedger(wrong, "event_id = 'ord-pid' AND destination = 'openai' AND status = 'failed'");
+      assert.equal(row.attempts, 1, 'not retried: no retry can fix a wrong pixel_id');
+      assert.match(row.response, /OpenAI does not know pixel id px_123: check pixel_id in capi\.toml/);
+      // Meta, configured right, is unaffected.
+      await wrong.waitFor((a) => a.some((e) => e.layout === 'meta' && e.event_id === 'ord-pid'));
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await wrong.ledger("status = 'dead_letter'")).length, 0);
+    } finally {
+      await wrong.stop();
+    }
+  });
+});
+
 describe('the origin and input guard', () => {
   test('a page on another origin is refused and nothing is sent', async () => {
     const res = await post(purchase('ord-evil'), { origin: 'https://evil.example' });
