@@ -280,6 +280,12 @@ fn build_event(tag: &Tag, hit: &Hit, event_id: &str, now_ms: i64) -> Event {
 fn slot_label(slot: &Slot) -> String {
     match slot {
         Slot::Fixed(Target::Identifier(k)) => k.code().to_string(),
+        // The names a marketer writes in [tag.map], so a warning points at the line to look at.
+        Slot::Fixed(Target::EventId) => "event_id".to_string(),
+        Slot::Fixed(Target::OrderId) => "data.order_id".to_string(),
+        Slot::Fixed(Target::Fbc) => "user.fbc".to_string(),
+        Slot::Fixed(Target::Fbp) => "user.fbp".to_string(),
+        Slot::Fixed(Target::Oppref) => "user.oppref".to_string(),
         Slot::Fixed(t) => format!("{t:?}").to_lowercase(),
         Slot::Custom(name) => format!("data.{name}"),
     }

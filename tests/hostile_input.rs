@@ -94,7 +94,7 @@ fn a_mapped_order_id_with_a_line_break_never_becomes_a_header() {
         outcome
             .warnings()
             .iter()
-            .any(|w| w.contains("eventid dropped") && w.contains("control characters")),
+            .any(|w| w.contains("event_id dropped") && w.contains("control characters")),
         "the trace says why: {:?}",
         outcome.warnings()
     );
