@@ -5,6 +5,7 @@
 //! shell, the only code that touches the `worker` crate; it is compiled for wasm32 only.
 
 pub mod click_ids;
+pub mod collect;
 pub mod config;
 pub mod config_test;
 #[cfg(test)]

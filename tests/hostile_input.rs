@@ -2,7 +2,7 @@
 //! reaches the response headers (event ids, click-id cookies) may hold a line break. The same cases run against
 //! the built worker in tests/e2e/hostile-input.test.mjs, asserting on the real response headers.
 
-use capi_edge::click_ids;
+use capi_edge::collect;
 use capi_edge::config::Config;
 use capi_edge::guard;
 use capi_edge::intake::{browser_hits, RequestFacts};
@@ -15,23 +15,37 @@ fn shipped_config() -> Config {
     Config::parse(&src).expect("the shipped capi.toml is valid")
 }
 
-/// What the edge shell puts in the response's header list for these facts: `x-capi-event-id` and `Set-Cookie`.
+/// The response headers the worker writes for these facts: the core's answer (`collect::browser`), which the edge
+/// shell writes as it is.
 fn response_headers(
     config: &Config,
     facts: &RequestFacts,
 ) -> Result<Vec<(String, String)>, String> {
-    let hits = browser_hits(facts, NOW_MS).map_err(|r| format!("refused: {}", r.error))?;
-    let mut ids = Vec::new();
-    let mut headers = Vec::new();
-    for mut hit in hits {
-        for c in click_ids::refresh(&mut hit, NOW_MS, &mut || 7) {
-            headers.push(("set-cookie".to_string(), c.header(None)));
-        }
-        let outcome = config.process(&hit, NOW_MS, &mut || "generated-1".to_string());
-        ids.extend(outcome.event_ids());
+    let ctx = collect::Context {
+        config,
+        cors_origin: None,
+        debug: false,
+        now_ms: NOW_MS,
+    };
+    let reply = collect::browser(&ctx, facts, &mut || "generated-1".to_string(), &mut || 7);
+    if reply.status >= 400 {
+        let body: serde_json::Value =
+            serde_json::from_slice(reply.body.as_deref().unwrap_or(b"{}")).unwrap();
+        return Err(format!("refused: {}", body["error"].as_str().unwrap_or("")));
     }
-    headers.push(("x-capi-event-id".to_string(), guard::id_list_header(&ids)));
-    Ok(headers)
+    Ok(reply
+        .headers
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect())
+}
+
+fn id_header(headers: &[(String, String)]) -> &str {
+    &headers
+        .iter()
+        .find(|(n, _)| n == "x-capi-event-id")
+        .unwrap()
+        .1
 }
 
 fn assert_no_injection(what: &str, headers: &[(String, String)]) {
@@ -69,7 +83,7 @@ fn a_mapped_order_id_with_a_line_break_never_becomes_a_header() {
     let headers = response_headers(&config, &post).unwrap();
     assert_no_injection("POST data.order_id", &headers);
     assert_eq!(
-        headers.last().unwrap().1,
+        id_header(&headers),
         "ord-safe",
         "the event keeps the hit's own id when the mapped one is refused"
     );
@@ -83,7 +97,7 @@ fn a_mapped_order_id_with_a_line_break_never_becomes_a_header() {
     };
     let headers = response_headers(&config, &get).unwrap();
     assert_no_injection("GET data.order_id", &headers);
-    assert_eq!(headers.last().unwrap().1, "generated-1");
+    assert_eq!(id_header(&headers), "generated-1");
 
     let outcome = config.process(
         &browser_hits(&post, NOW_MS).unwrap()[0],

@@ -1,14 +1,12 @@
-//! The browser event endpoint: CORS, size guard, parse, enrich, click-id cookies, pipeline, enqueue, 204.
+//! The browser event endpoint's shell: CORS refusal, preflight, rate limit, size guard, the debug token, then the
+//! core's answer (`crate::collect`: consent, cookies, pipeline, messages, response headers), queued and written.
 
 use super::js::{self, RequestHeaders};
-use super::respond::{cors_pairs, error_body, preflight, GIF};
-use crate::click_ids;
+use super::respond::{error_body, preflight};
 use crate::config::Config;
 use crate::cors::{self, Cors};
 use crate::delivery::DeliveryMessage;
-use crate::destination::RedactedSecrets;
-use crate::intake::{self, RequestFacts};
-use crate::preview;
+use crate::intake::RequestFacts;
 use crate::random::{random_event_id, random_u64};
 use std::collections::BTreeMap;
 use worker::worker_sys::web_sys;
@@ -72,13 +70,9 @@ pub async fn browser(
             "rate_limited",
             "too many events from this address; retry later",
         );
-        let retry_after = retry_after.to_string();
-        return json_reply(
-            429,
-            &body,
-            allowed_origin.as_deref(),
-            &[("retry-after", &retry_after)],
-        );
+        let mut reply = crate::collect::json_reply(429, &body, allowed_origin.as_deref());
+        reply.headers.push(("retry-after", retry_after.to_string()));
+        return write(&reply.headers, reply.status, reply.body.as_deref());
     }
     // Refuse an oversized body before reading it, when the sender says its size.
     let max = config.site.max_body_bytes;
@@ -97,75 +91,40 @@ pub async fn browser(
     } else {
         Vec::new()
     };
-    let now = Date::now().as_millis() as i64;
-    let exposed: BTreeMap<String, String> = EXPOSED_HEADERS
-        .iter()
-        .filter_map(|h| header(h).map(|v| (h.to_string(), v)))
-        .collect();
-    let content_type = header("content-type");
-    let query = raw_url
-        .split('#')
-        .next()
-        .and_then(|u| u.split_once('?'))
-        .map(|(_, q)| q.to_string());
-    let client_ip = header("cf-connecting-ip");
-    let user_agent = header("user-agent");
-    let cookie_header = header("cookie");
-    let facts = RequestFacts {
-        method: &method,
-        content_type: content_type.as_deref(),
-        body: &body,
-        query: query.as_deref(),
-        client_ip: client_ip.as_deref(),
-        user_agent: user_agent.as_deref(),
-        cookie_header: cookie_header.as_deref(),
-        referer: referer.as_deref(),
-        exposed_headers: exposed,
-        max_body_bytes: max,
-    };
-    let hits = match intake::browser_hits(&facts, now) {
-        Ok(h) => h,
-        Err(refusal) => {
-            return json_reply(
-                refusal.status,
-                &refusal.body(),
-                allowed_origin.as_deref(),
-                &[],
-            )
-        }
-    };
-
     let debug = match debug_mode(env, header("x-capi-debug").as_deref()) {
         Ok(d) => d,
         Err(resp) => return resp.map(Into::into),
     };
-    let mut messages = Vec::new();
-    let mut cookies = Vec::new();
-    let mut event_ids = Vec::new();
-    let mut traces = Vec::new();
-    for mut hit in hits {
-        let denied = config.site.consent_denied.matches(&hit);
-        if !denied {
-            cookies = click_ids::refresh(&mut hit, now, &mut random_u64);
-        }
-        let source = hit.source.as_str();
-        if debug {
-            let outcome = config.trace(&hit, now, &mut random_event_id);
-            traces.push(preview::trace_json(
-                config,
-                &hit,
-                &outcome,
-                &RedactedSecrets,
-            ));
-            messages.extend(test_messages(config, &outcome, source, now));
-            continue;
-        }
-        let outcome = config.process(&hit, now, &mut random_event_id);
-        messages.extend(crate::delivery::messages_for(&outcome, source, now));
-        event_ids.extend(outcome.event_ids());
-    }
-    if !messages.is_empty() {
-        if let Err(e) = enqueue(env, messages).await {
+    let exposed: BTreeMap<String, String> = EXPOSED_HEADERS
+        .iter()
+        .filter_map(|h| header(h).map(|v| (h.to_string(), v)))
+        .collect();
+    let query = raw_url
+        .split('#')
+        .next()
+        .and_then(|u| u.split_once('?'))
+        .map(|(_, q)| q);
+    let facts = RequestFacts {
+        method: &method,
+        content_type: headers.get("content-type"),
+        body: &body,
+        query,
+        client_ip: headers.get("cf-connecting-ip"),
+        user_agent: headers.get("user-agent"),
+        cookie_header: headers.get("cookie"),
+        referer: referer.as_deref(),
+        exposed_headers: exposed,
+        max_body_bytes: max,
+    };
+    let ctx = crate::collect::Context {
+        config,
+        cors_origin: allowed_origin.as_deref(),
+        debug,
+        now_ms: Date::now().as_millis() as i64,
+    };
+    let reply = crate::collect::browser(&ctx, &facts, &mut random_event_id, &mut random_u64);
+    if !reply.messages.is_empty() {
+        if let Err(e) = enqueue(env, reply.messages).await {
             console_error!("capi-edge: enqueue failed: {e}");
             return refuse(
                 503,
@@ -175,58 +134,28 @@ pub async fn browser(
             );
         }
     }
-
-    // Ids are guarded where they are produced (no control character) and encoded here for the header.
-    let event_ids = crate::guard::id_list_header(&event_ids);
-    let set_cookies: Vec<String> = cookies
-        .iter()
-        .map(|c| c.header(config.site.cookie_domain.as_deref()))
-        .collect();
-    let mut out: Vec<(&str, &str)> = cors(allowed_origin.as_deref());
-    out.push(("x-capi-event-id", &event_ids));
-    if allowed_origin.is_some() {
-        out.push(("access-control-expose-headers", "x-capi-event-id"));
-    }
-    out.extend(set_cookies.iter().map(|c| ("set-cookie", c.as_str())));
-    if debug {
-        let body = serde_json::json!({"debug": true, "traces": traces});
-        json_reply(200, &body, None, &out)
-    } else if method == "GET" {
-        out.push(("content-type", "image/gif"));
-        out.push(("cache-control", "no-store"));
-        js::build_response(200, &out, Some(&GIF))
-    } else {
-        js::build_response(204, &out, None)
-    }
+    write(&reply.headers, reply.status, reply.body.as_deref())
 }
 
-/// The CORS headers for the origin to echo, if any.
-fn cors(origin: Option<&str>) -> Vec<(&'static str, &str)> {
-    origin.map(cors_pairs).into_iter().flatten().collect()
-}
-
-/// A JSON answer with CORS headers when the origin is allowed (so the page can read it), and `extra` headers.
-fn json_reply(
+/// Writes a reply the core decided, as it is.
+fn write(
+    headers: &[(&'static str, String)],
     status: u16,
-    body: &serde_json::Value,
-    origin: Option<&str>,
-    extra: &[(&str, &str)],
+    body: Option<&[u8]>,
 ) -> Result<web_sys::Response> {
-    let body = serde_json::to_vec(body).unwrap_or_default();
-    let mut out = vec![("content-type", "application/json")];
-    out.extend(cors(origin));
-    out.extend_from_slice(extra);
-    js::build_response(status, &out, Some(&body))
+    let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    js::build_response(status, &pairs, body)
 }
 
-/// A JSON error answer, as `respond::json_error` writes it.
+/// A JSON error answer, with CORS headers for an allowed origin (so the page can read it).
 fn refuse(
     status: u16,
     error: &str,
     detail: &str,
     origin: Option<&str>,
 ) -> Result<web_sys::Response> {
-    json_reply(status, &error_body(error, detail), origin, &[])
+    let reply = crate::collect::json_reply(status, &error_body(error, detail), origin);
+    write(&reply.headers, reply.status, reply.body.as_deref())
 }
 
 /// The Workers rate-limit binding `INTAKE_LIMITER`, keyed on the visitor's IP (wrangler.toml `[[ratelimits]]`).
@@ -251,25 +180,6 @@ fn debug_mode(env: &Env, presented: Option<&str>) -> std::result::Result<bool, R
     };
     super::settings::authorize_debug(env, presented, "preview mode", "wrong debug token")?;
     Ok(true)
-}
-
-/// Debug traffic: only to destinations that have a validation mode, flagged so the consumer uses it and
-/// leaves the ledger alone.
-fn test_messages(
-    config: &Config,
-    outcome: &crate::pipeline::Outcome,
-    source: &str,
-    now: i64,
-) -> Vec<DeliveryMessage> {
-    outcome
-        .deliveries
-        .iter()
-        .filter(|d| preview::test_mode_refusal(&config.destinations[d.destination]).is_none())
-        .map(|d| DeliveryMessage {
-            test: true,
-            ..DeliveryMessage::send(d, source, now)
-        })
-        .collect()
 }
 
 /// Queues the messages as JSON text, in one `sendBatch` per 100 (the Queues limit).

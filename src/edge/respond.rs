@@ -8,12 +8,6 @@ use worker::{Headers, Response, Result};
 const PIXEL_JS: &str = include_str!("../../www/pixel.js");
 const DEMO_HTML: &str = include_str!("../../www/demo.html");
 const DASHBOARD_HTML: &str = include_str!("../../www/dashboard.html");
-/// A transparent 1×1 GIF for image beacons.
-pub const GIF: [u8; 43] = [
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
-    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
-];
 
 /// The body of every JSON error: `{"error": <code>, "detail": <what to do, in words>}`.
 pub fn error_body(error: &str, detail: &str) -> serde_json::Value {
@@ -66,18 +60,10 @@ pub fn health(config: &Config) -> Result<Response> {
     )
 }
 
-/// CORS headers for an allowed origin; credentials are allowed so the first-party cookies travel.
-pub fn cors_pairs(origin: &str) -> [(&'static str, &str); 3] {
-    [
-        ("access-control-allow-origin", origin),
-        ("access-control-allow-credentials", "true"),
-        ("vary", "Origin"),
-    ]
-}
-
+/// CORS headers for an allowed origin, as the core decides them for every browser answer.
 pub fn cors_headers(headers: &mut Headers, origin: &str) -> Result<()> {
-    for (name, value) in cors_pairs(origin) {
-        headers.set(name, value)?;
+    for (name, value) in crate::collect::cors_headers(Some(origin)) {
+        headers.set(name, &value)?;
     }
     Ok(())
 }

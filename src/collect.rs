@@ -1,0 +1,327 @@
+//! Browser intake in the core: a request's facts in; the messages to queue and the exact response out (status,
+//! headers, body). Consent, click-id cookies, the debug trace and the response headers are decided here, where a
+//! native test reaches them; the edge shell (`edge::collect`) reads the request, checks the rate limit and the
+//! debug token, queues the messages and writes this answer as it is.
+
+use crate::click_ids;
+use crate::config::Config;
+use crate::delivery::{self, DeliveryMessage};
+use crate::destination::RedactedSecrets;
+use crate::guard;
+use crate::intake::{self, RequestFacts};
+use crate::pipeline::Outcome;
+use crate::preview;
+use serde_json::{json, Value};
+
+/// A transparent 1×1 GIF, the answer to an image beacon.
+pub const GIF: [u8; 43] = [
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// What the shell knows besides the request itself.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    /// The page's origin to echo in CORS headers; `None` for a same-origin page, which needs none.
+    pub cors_origin: Option<&'a str>,
+    /// Preview mode: the debug token was presented and is right.
+    pub debug: bool,
+    pub now_ms: i64,
+}
+
+/// The answer to one browser request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// To queue before answering; if that fails, the shell answers 503 instead.
+    pub messages: Vec<DeliveryMessage>,
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// Turns a browser request into its messages and its response. `new_id` makes event ids, `random` the random
+/// part of a new `_fbp`.
+pub fn browser(
+    ctx: &Context,
+    facts: &RequestFacts,
+    new_id: &mut dyn FnMut() -> String,
+    random: &mut dyn FnMut() -> u64,
+) -> Reply {
+    let config = ctx.config;
+    let hits = match intake::browser_hits(facts, ctx.now_ms) {
+        Ok(h) => h,
+        Err(refusal) => return json_reply(refusal.status, &refusal.body(), ctx.cors_origin),
+    };
+    let mut messages = Vec::new();
+    let mut cookies = Vec::new();
+    let mut event_ids = Vec::new();
+    let mut traces = Vec::new();
+    for mut hit in hits {
+        if !config.site.consent_denied.matches(&hit) {
+            cookies = click_ids::refresh(&mut hit, ctx.now_ms, random);
+        }
+        let source = hit.source.as_str();
+        if ctx.debug {
+            let outcome = config.trace(&hit, ctx.now_ms, new_id);
+            traces.push(preview::trace_json(
+                config,
+                &hit,
+                &outcome,
+                &RedactedSecrets,
+            ));
+            messages.extend(test_messages(config, &outcome, source, ctx.now_ms));
+            continue;
+        }
+        let outcome = config.process(&hit, ctx.now_ms, new_id);
+        messages.extend(delivery::messages_for(&outcome, source, ctx.now_ms));
+        event_ids.extend(outcome.event_ids());
+    }
+
+    let mut headers = cors_headers(ctx.cors_origin);
+    // Ids are guarded where they are produced (no control character) and encoded here for the header.
+    headers.push(("x-capi-event-id", guard::id_list_header(&event_ids)));
+    if ctx.cors_origin.is_some() {
+        headers.push(("access-control-expose-headers", "x-capi-event-id".into()));
+    }
+    let domain = config.site.cookie_domain.as_deref();
+    headers.extend(cookies.iter().map(|c| ("set-cookie", c.header(domain))));
+    let (status, body) = if ctx.debug {
+        headers.push(("content-type", "application/json".into()));
+        let body = json!({"debug": true, "traces": traces});
+        (200, Some(serde_json::to_vec(&body).unwrap_or_default()))
+    } else if facts.method == "GET" {
+        headers.push(("content-type", "image/gif".into()));
+        headers.push(("cache-control", "no-store".into()));
+        (200, Some(GIF.to_vec()))
+    } else {
+        (204, None)
+    };
+    Reply {
+        messages,
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A JSON answer (an error, a refusal) with CORS headers when the origin is allowed, so the page can read it.
+pub fn json_reply(status: u16, body: &Value, cors_origin: Option<&str>) -> Reply {
+    let mut headers = vec![("content-type", "application/json".to_string())];
+    headers.extend(cors_headers(cors_origin));
+    Reply {
+        messages: Vec::new(),
+        status,
+        headers,
+        body: Some(serde_json::to_vec(body).unwrap_or_default()),
+    }
+}
+
+/// CORS headers for an allowed origin; credentials are allowed so the first-party cookies travel.
+pub fn cors_headers(origin: Option<&str>) -> Vec<(&'static str, String)> {
+    match origin {
+        Some(o) => vec![
+            ("access-control-allow-origin", o.to_string()),
+            ("access-control-allow-credentials", "true".into()),
+            ("vary", "Origin".into()),
+        ],
+        None => Vec::new(),
+    }
+}
+
+/// Debug traffic: only to destinations that have a validation mode, flagged so the consumer uses it and
+/// leaves the ledger alone.
+fn test_messages(
+    config: &Config,
+    outcome: &Outcome,
+    source: &str,
+    now: i64,
+) -> Vec<DeliveryMessage> {
+    outcome
+        .deliveries
+        .iter()
+        .filter(|d| preview::test_mode_refusal(&config.destinations[d.destination]).is_none())
+        .map(|d| DeliveryMessage {
+            test: true,
+            ..DeliveryMessage::send(d, source, now)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+[site]
+allowed_origins = ["https://shop.example.com"]
+
+[[destination]]
+name = "openai"
+kind = "openai"
+pixel_id = "px_1"
+token_secret = "OPENAI_CAPI_KEY"
+
+[[tag]]
+name = "purchase"
+destination = "openai"
+event = "Purchase"
+[tag.map]
+"event_id" = { from = ["data.order_id", "event_id"] }
+"#;
+
+    fn reply(config: &Config, method: &str, body: &str, query: Option<&str>, debug: bool) -> Reply {
+        let facts = RequestFacts {
+            method,
+            content_type: Some("application/json"),
+            body: body.as_bytes(),
+            query,
+            user_agent: Some("UA"),
+            max_body_bytes: 1 << 16,
+            ..RequestFacts::default()
+        };
+        let ctx = Context {
+            config,
+            cors_origin: Some("https://shop.example.com"),
+            debug,
+            now_ms: 1_767_225_600_000,
+        };
+        browser(&ctx, &facts, &mut || "gen-1".to_string(), &mut || 7)
+    }
+
+    fn header<'a>(r: &'a Reply, name: &str) -> Vec<&'a str> {
+        r.headers
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_hit_is_answered_with_its_ids_its_cookies_and_cors_and_queued() {
+        let config = Config::parse(CONFIG).unwrap();
+        let r = reply(
+            &config,
+            "POST",
+            r#"{"event":"Purchase","data":{"order_id":"ord-9"},"page":{"url":"https://shop.example.com/?fbclid=Ab"}}"#,
+            None,
+            false,
+        );
+        assert_eq!((r.status, r.body.as_deref()), (204, None));
+        assert_eq!(header(&r, "x-capi-event-id"), ["ord-9"]);
+        assert_eq!(
+            header(&r, "access-control-allow-origin"),
+            ["https://shop.example.com"]
+        );
+        assert_eq!(
+            header(&r, "access-control-expose-headers"),
+            ["x-capi-event-id"]
+        );
+        let cookies = header(&r, "set-cookie");
+        assert!(
+            cookies
+                .iter()
+                .any(|c| c.starts_with("_fbc=fb.1.1767225600000.Ab;")),
+            "{cookies:?}"
+        );
+        assert!(
+            cookies
+                .iter()
+                .any(|c| c.starts_with("_fbp=fb.1.1767225600000.7;")),
+            "{cookies:?}"
+        );
+        assert_eq!(r.messages.len(), 1);
+        assert_eq!(r.messages[0].event_id, "ord-9");
+    }
+
+    #[test]
+    fn a_get_beacon_gets_a_gif_and_a_bad_hit_a_json_reason_with_cors() {
+        let config = Config::parse(CONFIG).unwrap();
+        let r = reply(
+            &config,
+            "GET",
+            "",
+            Some("event=Purchase&data.order_id=o1"),
+            false,
+        );
+        assert_eq!((r.status, r.body.as_deref()), (200, Some(&GIF[..])));
+        assert_eq!(header(&r, "content-type"), ["image/gif"]);
+        let bad = reply(&config, "POST", r#"{"evnt":"x"}"#, None, false);
+        assert_eq!(bad.status, 400);
+        assert!(bad.messages.is_empty());
+        assert_eq!(
+            header(&bad, "access-control-allow-origin"),
+            ["https://shop.example.com"]
+        );
+        let body: Value = serde_json::from_slice(bad.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["error"], "invalid_hit");
+    }
+
+    #[test]
+    fn every_header_of_every_reply_can_be_written_whatever_the_hit_holds() {
+        // The reproduced response splitting: a mapped order id with a line break, by POST and by GET.
+        let config = Config::parse(CONFIG).unwrap();
+        let cases = [
+            (
+                "POST",
+                r#"{"event":"Purchase","event_id":"e1","data":{"order_id":"1\r\nset-cookie:sid=x"}}"#,
+                None,
+            ),
+            (
+                "GET",
+                "",
+                Some("event=Purchase&data.order_id=1%0D%0Aset-cookie%3Asid%3Dx"),
+            ),
+            (
+                "POST",
+                r#"{"event":"Purchase","data":{"order_id":"注文-1"}}"#,
+                None,
+            ),
+            (
+                "POST",
+                r#"{"event":"Purchase","context":{"cookies":{"_fbc":"x\nset-cookie:sid=x"}}}"#,
+                None,
+            ),
+        ];
+        for (method, body, query) in cases {
+            let r = reply(&config, method, body, query, false);
+            let pairs: Vec<(&str, &str)> =
+                r.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            assert!(
+                guard::header_lines(&pairs).is_ok(),
+                "{method} {body} {query:?}: {pairs:?}"
+            );
+            assert!(!pairs.iter().any(|(_, v)| v.contains("sid=x")), "{pairs:?}");
+        }
+        let r = reply(
+            &config,
+            "POST",
+            r#"{"event":"Purchase","data":{"order_id":"注文-1"}}"#,
+            None,
+            false,
+        );
+        assert_eq!(header(&r, "x-capi-event-id"), ["%E6%B3%A8%E6%96%87-1"]);
+    }
+
+    #[test]
+    fn denied_consent_sets_no_cookie_and_preview_answers_the_trace() {
+        let config = Config::parse(CONFIG).unwrap();
+        let denied = reply(
+            &config,
+            "POST",
+            r#"{"event":"Purchase","page":{"url":"https://shop.example.com/?fbclid=Ab"},"context":{"consent":{"ad_storage":"denied"}}}"#,
+            None,
+            false,
+        );
+        assert!(header(&denied, "set-cookie").is_empty());
+        let debug = reply(&config, "POST", r#"{"event":"Purchase"}"#, None, true);
+        assert_eq!(debug.status, 200);
+        let body: Value = serde_json::from_slice(debug.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["debug"], true);
+        assert_eq!(body["traces"][0]["tags"][0]["fired"], true);
+        assert!(
+            debug.messages.iter().all(|m| m.test),
+            "debug traffic is flagged for validation modes"
+        );
+    }
+}
