@@ -1,8 +1,9 @@
 //! Reconciliation: the setup article's 7-day validation, done for you. The shop's orders against what the
 //! ledger says reached each destination: matched, missing from CAPI (with the reason when the ledger knows it),
-//! CAPI conversions with no order, value differences, and a PASS (≤ 5%) / WARN (≤ 10%) / FAIL verdict.
+//! CAPI conversions with no order, value differences, and a PASS (≤ 5%) / WARN (≤ 10%) / FAIL verdict. Orders
+//! that were never paid (voided, cancelled, unpaid, failed, test) are left out and counted apart.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
@@ -13,6 +14,99 @@ pub struct Order {
     pub time_ms: Option<i64>,
     pub value: Option<f64>,
     pub currency: Option<String>,
+    /// The payment or order status as the export spells it, lowercased (`paid`, `voided`, `processing`, …).
+    pub status: Option<String>,
+    /// Why the order is not a conversion, when it is not one.
+    pub left_out: Option<LeftOut>,
+}
+
+/// Why an order in the export is left out of the count: it was never a paid sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LeftOut {
+    /// A test order (a `test` column that says so, or Shopify's Bogus Gateway).
+    Test,
+    /// Cancelled: a non-empty `Cancelled at`, or the status `cancelled` (WooCommerce) or `trash`.
+    Cancelled,
+    /// Shopify's `voided`: the authorization was released, no money moved.
+    Voided,
+    /// WooCommerce's `failed`: the payment was declined.
+    Failed,
+    /// Not paid yet: `pending`, `authorized`, `expired`, `on-hold`, drafts.
+    Unpaid,
+}
+
+impl LeftOut {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeftOut::Test => "test",
+            LeftOut::Cancelled => "cancelled",
+            LeftOut::Voided => "voided",
+            LeftOut::Failed => "failed",
+            LeftOut::Unpaid => "unpaid",
+        }
+    }
+}
+
+/// Statuses that mean the money was taken, after `status_key`. A refund comes later: the order was still a
+/// sale the ad platform should have seen. Shopify's financial statuses (Admin API `OrderDisplayFinancialStatus`)
+/// and WooCommerce's order statuses (`Automattic\WooCommerce\Enums\OrderStatus`).
+const PAID_STATUSES: &str =
+    " paid partially_paid partially_refunded refunded processing completed ";
+/// Statuses of orders with no payment, and why. Shopify's `authorized` has not been captured (and may expire);
+/// WooCommerce's `on-hold` awaits a bank transfer or cheque; `checkout-draft` is a checkout never placed.
+const UNPAID_STATUSES: &str =
+    " pending pending_payment authorized expired unpaid on_hold checkout_draft draft auto_draft ";
+const CANCELLED_STATUSES: &str = " cancelled canceled trash ";
+
+/// `Partially refunded`, `partially_refunded`, `wc-on-hold` and `On hold` are spelled alike here.
+fn status_key(status: &str) -> String {
+    let s = status.trim().to_lowercase();
+    let s = s.strip_prefix("wc-").unwrap_or(&s);
+    s.replace([' ', '-'], "_")
+}
+
+/// What a payment status says about an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Paid,
+    LeftOut(LeftOut),
+    /// A status this table does not know: the order is counted, as one without a status is.
+    Unknown,
+}
+
+pub fn classify_status(status: &str) -> PaymentStatus {
+    let key = format!(" {} ", status_key(status));
+    let has = |list: &str| list.contains(&key);
+    match key.as_str() {
+        _ if has(PAID_STATUSES) => PaymentStatus::Paid,
+        _ if has(UNPAID_STATUSES) => PaymentStatus::LeftOut(LeftOut::Unpaid),
+        _ if has(CANCELLED_STATUSES) => PaymentStatus::LeftOut(LeftOut::Cancelled),
+        " voided " => PaymentStatus::LeftOut(LeftOut::Voided),
+        " failed " => PaymentStatus::LeftOut(LeftOut::Failed),
+        _ => PaymentStatus::Unknown,
+    }
+}
+
+/// The order's fate from its export columns. A test order is left out whatever its status, and a cancelled
+/// one even when it was paid and refunded: the shop does not count it as a sale.
+pub fn left_out_reason(
+    status: Option<&str>,
+    cancelled_at: Option<&str>,
+    test: Option<&str>,
+    payment_method: Option<&str>,
+) -> Option<LeftOut> {
+    let yes = |v: &str| matches!(v.trim().to_lowercase().as_str(), "true" | "yes" | "1");
+    let bogus = |m: &str| m.to_lowercase().contains("bogus");
+    if test.is_some_and(yes) || payment_method.is_some_and(bogus) {
+        return Some(LeftOut::Test);
+    }
+    if cancelled_at.is_some_and(|c| !c.trim().is_empty()) {
+        return Some(LeftOut::Cancelled);
+    }
+    match status.map(classify_status) {
+        Some(PaymentStatus::LeftOut(why)) => Some(why),
+        _ => None,
+    }
 }
 
 /// One ledger row: an event for one destination and what became of it.
@@ -62,8 +156,27 @@ const VALUE_COLUMNS: [&str; 8] = [
     "grand total",
 ];
 const CURRENCY_COLUMNS: [&str; 3] = ["currency", "order currency", "order_currency"];
+/// Shopify's `Financial Status` first; WooCommerce's order `status` otherwise.
+const STATUS_COLUMNS: [&str; 7] = [
+    "financial status",
+    "financial_status",
+    "payment status",
+    "payment_status",
+    "status",
+    "order status",
+    "order_status",
+];
+const CANCELLED_COLUMNS: [&str; 4] = ["cancelled at", "cancelled_at", "canceled at", "canceled_at"];
+const TEST_COLUMNS: [&str; 2] = ["test", "test order"];
+const PAYMENT_METHOD_COLUMNS: [&str; 4] = [
+    "payment method",
+    "payment_method",
+    "gateway",
+    "payment gateway",
+];
 
-/// Parses an orders CSV. The first row names the columns; see `ID_COLUMNS` etc. for what is recognised.
+/// Parses an orders CSV. The first row names the columns; see `ID_COLUMNS` etc. for what is recognised. Every
+/// order is returned; `Order::left_out` says which ones `reconcile` leaves out of the count.
 pub fn parse_orders_csv(text: &str) -> Result<Vec<Order>, String> {
     let mut rows = parse_csv(text).into_iter();
     let header: Vec<String> = rows
@@ -89,6 +202,12 @@ pub fn parse_orders_csv(text: &str) -> Result<Vec<Order>, String> {
         find(&VALUE_COLUMNS),
         find(&CURRENCY_COLUMNS),
     );
+    let (status_col, cancelled_col, test_col, method_col) = (
+        find(&STATUS_COLUMNS),
+        find(&CANCELLED_COLUMNS),
+        find(&TEST_COLUMNS),
+        find(&PAYMENT_METHOD_COLUMNS),
+    );
     let mut orders: Vec<Order> = Vec::new();
     let mut seen = HashSet::new();
     for (n, row) in rows.enumerate() {
@@ -113,11 +232,19 @@ pub fn parse_orders_csv(text: &str) -> Result<Vec<Order>, String> {
         };
         let value =
             cell(value_col).and_then(|v| crate::mapping::number(&Value::String(v.to_string())));
+        let status = cell(status_col);
         orders.push(Order {
             id,
             time_ms,
             value,
             currency: cell(cur_col).map(|c| c.to_ascii_uppercase()),
+            status: status.map(str::to_lowercase),
+            left_out: left_out_reason(
+                status,
+                cell(cancelled_col),
+                cell(test_col),
+                cell(method_col),
+            ),
         });
     }
     Ok(orders)
@@ -207,6 +334,51 @@ pub struct Report {
     pub value_differences: Vec<(Order, f64)>,
     pub discrepancy_pct: f64,
     pub verdict: Verdict,
+    /// Orders in the window that were never paid sales, left out of every number above.
+    pub left_out: Vec<Order>,
+    /// How many of those had a conversion sent anyway (counted neither as matched nor as "no order").
+    pub left_out_sent: usize,
+    /// Counted orders whose status this tool does not know, by status: check they were paid.
+    pub unknown_statuses: BTreeMap<String, usize>,
+}
+
+impl Report {
+    /// `left out: 3 orders (2 voided, 1 cancelled)`, or `None` when nothing was left out.
+    pub fn left_out_summary(&self) -> Option<String> {
+        if self.left_out.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .left_out_by_reason()
+            .iter()
+            .map(|(why, n)| format!("{n} {}", why.as_str()))
+            .collect();
+        let n = self.left_out.len();
+        let mut line = format!(
+            "left out: {n} order{} ({})",
+            if n == 1 { "" } else { "s" },
+            parts.join(", ")
+        );
+        if self.left_out_sent > 0 {
+            let _ = write!(
+                line,
+                "; {} of them had a conversion sent, not counted as \"no order\"",
+                self.left_out_sent
+            );
+        }
+        Some(line)
+    }
+
+    /// (reason, count) in a fixed order: test, cancelled, voided, failed, unpaid.
+    pub fn left_out_by_reason(&self) -> Vec<(LeftOut, usize)> {
+        let mut counts: BTreeMap<LeftOut, usize> = BTreeMap::new();
+        for o in &self.left_out {
+            if let Some(why) = o.left_out {
+                *counts.entry(why).or_default() += 1;
+            }
+        }
+        counts.into_iter().collect()
+    }
 }
 
 /// Events that stand for an order.
@@ -222,7 +394,10 @@ pub fn reconcile(orders: &[Order], ledger: &[Conversion], days: u32) -> Vec<Repo
         (Some(t), Some(f), Some(u)) => t >= f - TIME_TOLERANCE_MS && t <= u + TIME_TOLERANCE_MS,
         _ => true,
     };
-    let orders: Vec<&Order> = orders.iter().filter(|o| in_window(o.time_ms)).collect();
+    let (left_out, orders): (Vec<&Order>, Vec<&Order>) = orders
+        .iter()
+        .filter(|o| in_window(o.time_ms))
+        .partition(|o| o.left_out.is_some());
     let mut destinations: Vec<&str> = ledger.iter().map(|c| c.destination.as_str()).collect();
     destinations.sort_unstable();
     destinations.dedup();
@@ -237,12 +412,17 @@ pub fn reconcile(orders: &[Order], ledger: &[Conversion], days: u32) -> Vec<Repo
                         && in_window(Some(c.received_ms))
                 })
                 .collect();
-            one_destination(dest, &orders, &rows)
+            one_destination(dest, &orders, &left_out, &rows)
         })
         .collect()
 }
 
-fn one_destination(dest: &str, orders: &[&Order], rows: &[&Conversion]) -> Report {
+fn one_destination(
+    dest: &str,
+    orders: &[&Order],
+    left_out: &[&Order],
+    rows: &[&Conversion],
+) -> Report {
     let sent: Vec<&Conversion> = rows
         .iter()
         .copied()
@@ -271,15 +451,32 @@ fn one_destination(dest: &str, orders: &[&Order], rows: &[&Conversion]) -> Repor
             None => unmatched.push(o),
         }
     }
-    // Sites that do not use the order id as event_id: match on the amount and the time instead.
-    for o in unmatched {
-        let candidate = sent.iter().find(|c| {
+    // A conversion sent for a voided or cancelled order is no "conversion with no order": the pixel fired
+    // at checkout, before the payment fell through. Set those aside, by id first.
+    let mut left_out_sent = 0;
+    let mut left_unmatched: Vec<&Order> = Vec::new();
+    for o in left_out {
+        match by_id.get(o.id.as_str()) {
+            Some(c) => {
+                used.insert(c.event_id.as_str());
+                left_out_sent += 1;
+            }
+            None => left_unmatched.push(o),
+        }
+    }
+    let known_id = |id: &str| orders.iter().chain(left_out).any(|o| o.id == id);
+    let by_value_time = |o: &Order, used: &HashSet<&str>| {
+        sent.iter().copied().find(|c| {
             !used.contains(c.event_id.as_str())
-                && !orders.iter().any(|other| other.id == c.event_id)
+                && !known_id(&c.event_id)
                 && matches!((o.value, c.value), (Some(a), Some(b)) if (a - b).abs() <= 0.005)
                 && o.time_ms
                     .is_some_and(|t| (t - c.received_ms).abs() <= TIME_TOLERANCE_MS)
-        });
+        })
+    };
+    // Sites that do not use the order id as event_id: match on the amount and the time instead.
+    for o in unmatched {
+        let candidate = by_value_time(o, &used);
         match candidate {
             Some(c) => {
                 used.insert(c.event_id.as_str());
@@ -298,6 +495,22 @@ fn one_destination(dest: &str, orders: &[&Order], rows: &[&Conversion]) -> Repor
                 });
                 missing.push(((*o).clone(), reason));
             }
+        }
+    }
+    for o in left_unmatched {
+        if let Some(c) = by_value_time(o, &used) {
+            used.insert(c.event_id.as_str());
+            left_out_sent += 1;
+        }
+    }
+    let mut unknown_statuses: BTreeMap<String, usize> = BTreeMap::new();
+    for o in orders {
+        if let Some(s) = o
+            .status
+            .as_deref()
+            .filter(|s| classify_status(s) == PaymentStatus::Unknown)
+        {
+            *unknown_statuses.entry(s.to_string()).or_default() += 1;
         }
     }
     let extra: Vec<Conversion> = sent
@@ -324,6 +537,9 @@ fn one_destination(dest: &str, orders: &[&Order], rows: &[&Conversion]) -> Repor
         value_differences,
         discrepancy_pct,
         verdict: Verdict::from_discrepancy(discrepancy_pct),
+        left_out: left_out.iter().map(|o| (*o).clone()).collect(),
+        left_out_sent,
+        unknown_statuses,
     }
 }
 
@@ -340,6 +556,21 @@ pub fn render(r: &Report, days: u32) -> String {
         "destination {}: {} orders in the last {days} days",
         r.destination, r.orders
     );
+    if let Some(line) = r.left_out_summary() {
+        let _ = writeln!(out, "  {line}");
+    }
+    if !r.unknown_statuses.is_empty() {
+        let list: Vec<String> = r
+            .unknown_statuses
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  counted, status not recognised: {} (check these were paid)",
+            list.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "  matched orders              {:>5}   ({} by event_id, {} by value and time)",
@@ -408,6 +639,27 @@ pub fn render(r: &Report, days: u32) -> String {
             .collect(),
     );
     out
+}
+
+/// The report as JSON, for `POST /api/reconcile`: the fields the dashboard reads (`destination`, `verdict`,
+/// `discrepancy_pct`, `text`) and the counts behind them, the orders left out by reason among them.
+pub fn report_json(r: &Report, days: u32) -> Value {
+    let by_reason: serde_json::Map<String, Value> = r
+        .left_out_by_reason()
+        .into_iter()
+        .map(|(why, n)| (why.as_str().to_string(), Value::from(n)))
+        .collect();
+    json!({
+        "destination": r.destination,
+        "verdict": format!("{:?}", r.verdict).to_uppercase(),
+        "discrepancy_pct": r.discrepancy_pct,
+        "orders": r.orders,
+        "matched": r.matched_by_id + r.matched_by_value_time,
+        "missing": r.missing.len(),
+        "extra": r.extra.len(),
+        "left_out": {"orders": r.left_out.len(), "by_reason": by_reason, "with_conversion": r.left_out_sent},
+        "text": render(r, days),
+    })
 }
 
 /// A tiny RFC 4180 reader: commas, quoted fields with commas, doubled quotes, CRLF.
@@ -534,11 +786,206 @@ mod tests {
                 id: "1001".into(),
                 time_ms: Some(1_795_600_800_000),
                 value: Some(1249.0),
-                currency: Some("USD".into())
+                currency: Some("USD".into()),
+                status: None,
+                left_out: None,
             }
         );
         assert!(parse_orders_csv("foo,bar\n1,2\n")
             .unwrap_err()
             .contains("no order id column"));
+    }
+
+    /// Shopify: Admin GraphQL `OrderDisplayFinancialStatus` (https://shopify.dev/docs/api/admin-graphql/unstable/enums/OrderDisplayFinancialStatus);
+    /// the CSV export writes the REST spelling (`partially_refunded`). WooCommerce: `Automattic\WooCommerce\Enums\OrderStatus`
+    /// (https://woocommerce.github.io/code-reference/classes/Automattic-WooCommerce-Enums-OrderStatus.html).
+    #[test]
+    fn payment_statuses_from_shopify_and_woocommerce() {
+        use LeftOut::*;
+        use PaymentStatus::{LeftOut as Out, Paid, Unknown};
+        let cases: [(&str, PaymentStatus); 27] = [
+            // Shopify: money taken, refunded later or not.
+            ("paid", Paid),
+            ("partially_paid", Paid),
+            ("partially_refunded", Paid),
+            ("Partially refunded", Paid),
+            ("refunded", Paid),
+            ("REFUNDED", Paid),
+            // Shopify: no money taken.
+            ("pending", Out(Unpaid)),
+            ("authorized", Out(Unpaid)),
+            ("expired", Out(Unpaid)),
+            ("voided", Out(Voided)),
+            (" Voided ", Out(Voided)),
+            // WooCommerce: paid.
+            ("processing", Paid),
+            ("completed", Paid),
+            ("wc-completed", Paid),
+            // WooCommerce: not paid, or not an order.
+            ("pending", Out(Unpaid)),
+            ("Pending payment", Out(Unpaid)),
+            ("on-hold", Out(Unpaid)),
+            ("On hold", Out(Unpaid)),
+            ("wc-on-hold", Out(Unpaid)),
+            ("checkout-draft", Out(Unpaid)),
+            ("failed", Out(Failed)),
+            ("cancelled", Out(Cancelled)),
+            ("canceled", Out(Cancelled)),
+            ("trash", Out(Cancelled)),
+            // Unknown: counted, and named in the report.
+            ("shipped", Unknown),
+            ("paid_extra", Unknown),
+            ("", Unknown),
+        ];
+        for (status, expected) in cases {
+            assert_eq!(classify_status(status), expected, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn test_orders_and_cancellations_win_over_the_status() {
+        use LeftOut::*;
+        let cases = [
+            // (status, cancelled at, test, payment method) → left out?
+            (Some("paid"), None, None, None, None),
+            (None, None, None, None, None),
+            (Some("shipped"), None, None, None, None),
+            (Some("voided"), None, None, None, Some(Voided)),
+            // Shopify cancels a paid order by refunding it: still no sale.
+            (
+                Some("refunded"),
+                Some("2026-11-20 10:00:00 +0000"),
+                None,
+                None,
+                Some(Cancelled),
+            ),
+            (Some("paid"), Some("  "), None, None, None),
+            (Some("paid"), None, Some("true"), None, Some(Test)),
+            (Some("paid"), None, Some("FALSE"), None, None),
+            // Shopify's Bogus Gateway (payment_gateway_names: ["bogus"] in its webhook sample).
+            (Some("paid"), None, None, Some("bogus"), Some(Test)),
+            (Some("paid"), None, None, Some("Shopify Payments"), None),
+            (
+                Some("voided"),
+                Some("2026-11-20"),
+                Some("yes"),
+                None,
+                Some(Test),
+            ),
+        ];
+        for (status, cancelled, test, method, expected) in cases {
+            assert_eq!(
+                left_out_reason(status, cancelled, test, method),
+                expected,
+                "{status:?} {cancelled:?} {test:?} {method:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_shopify_export_keeps_status_from_the_first_line_item_row() {
+        let csv = "Name,Financial Status,Created at,Total,Currency,Cancelled at,Payment Method\n\
+                   #1,paid,2026-11-20 10:00:00 +0000,10.00,USD,,Shopify Payments\n\
+                   #1,,2026-11-20 10:00:00 +0000,,,,\n\
+                   #2,voided,2026-11-20 11:00:00 +0000,20.00,USD,2026-11-20 12:00:00 +0000,Shopify Payments\n\
+                   #3,paid,2026-11-20 12:00:00 +0000,30.00,USD,,bogus\n";
+        let orders = parse_orders_csv(csv).unwrap();
+        let fates: Vec<(&str, Option<&str>, Option<LeftOut>)> = orders
+            .iter()
+            .map(|o| (o.id.as_str(), o.status.as_deref(), o.left_out))
+            .collect();
+        assert_eq!(
+            fates,
+            [
+                ("1", Some("paid"), None),
+                ("2", Some("voided"), Some(LeftOut::Cancelled)),
+                ("3", Some("paid"), Some(LeftOut::Test)),
+            ]
+        );
+    }
+
+    fn order(id: &str, minute: i64, value: f64, left_out: Option<LeftOut>) -> Order {
+        Order {
+            id: id.into(),
+            time_ms: Some(1_795_600_800_000 + minute * 60_000),
+            value: Some(value),
+            currency: Some("USD".into()),
+            status: None,
+            left_out,
+        }
+    }
+
+    fn sent(event_id: &str, minute: i64, value: f64) -> Conversion {
+        Conversion {
+            destination: "openai".into(),
+            event_name: "Purchase".into(),
+            event_id: event_id.into(),
+            received_ms: 1_795_600_800_000 + minute * 60_000,
+            value: Some(value),
+            currency: Some("USD".into()),
+            status: "sent".into(),
+            response: None,
+        }
+    }
+
+    #[test]
+    fn left_out_orders_count_neither_as_missing_nor_their_conversions_as_extra() {
+        use LeftOut::*;
+        let orders = [
+            order("1", 0, 10.0, None),
+            order("2", 10, 20.0, None),
+            order("3", 20, 30.0, None), // refunded and never sent: still missing
+            order("4", 30, 40.0, Some(Voided)), // sent by id before the payment fell through
+            order("5", 40, 50.0, Some(Cancelled)), // sent under a random event_id: matched on value and time
+            order("6", 50, 60.0, Some(Unpaid)),    // never sent
+        ];
+        let ledger = [
+            sent("1", 0, 10.0),
+            sent("2", 10, 20.0),
+            sent("4", 30, 40.0),
+            sent("uuid-5", 41, 50.0),
+        ];
+        let r = &reconcile(&orders, &ledger, 7)[0];
+        assert_eq!(r.orders, 3);
+        assert_eq!(r.matched_by_id, 2);
+        assert_eq!(r.matched_by_value_time, 0);
+        assert_eq!(
+            r.missing
+                .iter()
+                .map(|(o, _)| o.id.as_str())
+                .collect::<Vec<_>>(),
+            ["3"]
+        );
+        assert!(r.extra.is_empty(), "{:?}", r.extra);
+        assert_eq!(r.left_out_sent, 2);
+        assert_eq!(
+            r.left_out_by_reason(),
+            [(Cancelled, 1), (Voided, 1), (Unpaid, 1)]
+        );
+        // 1 missing of 3 paid orders; counting the three unpaid ones would have given 2 missing of 6.
+        assert!((r.discrepancy_pct - 100.0 / 3.0).abs() < 1e-9);
+        assert_eq!(
+            r.left_out_summary().as_deref(),
+            Some("left out: 3 orders (1 cancelled, 1 voided, 1 unpaid); 2 of them had a conversion sent, not counted as \"no order\"")
+        );
+        let json = report_json(r, 7);
+        assert_eq!(json["left_out"]["orders"], 3);
+        assert_eq!(json["left_out"]["by_reason"]["voided"], 1);
+        assert_eq!(json["left_out"]["with_conversion"], 2);
+        assert_eq!(json["verdict"], "FAIL");
+        assert!(json["text"]
+            .as_str()
+            .unwrap()
+            .contains("left out: 3 orders"));
+    }
+
+    #[test]
+    fn an_export_without_a_status_column_counts_every_order() {
+        let orders = parse_orders_csv("order_id,total\n1,10\n2,20\n").unwrap();
+        assert!(orders.iter().all(|o| o.left_out.is_none()));
+        let r = &reconcile(&orders, &[sent("1", 0, 10.0)], 7)[0];
+        assert_eq!(r.orders, 2);
+        assert_eq!(r.left_out_summary(), None);
+        assert!(!render(r, 7).contains("left out"));
     }
 }

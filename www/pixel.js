@@ -31,9 +31,9 @@
         headers: { 'content-type': 'text/plain' } })['catch'](function () {});
       return 'fetch';
     }
-    var q = 'event=' + encodeURIComponent(hit.event) + '&event_id=' + encodeURIComponent(hit.event_id) +
-      '&url=' + encodeURIComponent(hit.page.url);
-    for (var k in hit.data) if (typeof hit.data[k] !== 'object') q += '&data.' + encodeURIComponent(k) + '=' + encodeURIComponent(hit.data[k]);
+    var q = 'n=' + encodeURIComponent(hit.event) + '&i=' + encodeURIComponent(hit.event_id) +
+      '&u=' + encodeURIComponent(hit.page.url);
+    for (var k in hit.data) if (typeof hit.data[k] !== 'object') q += '&d.' + encodeURIComponent(k) + '=' + encodeURIComponent(hit.data[k]);
     new Image().src = ENDPOINT + '?' + q;
     return 'image';
   }

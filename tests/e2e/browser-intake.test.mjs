@@ -101,6 +101,20 @@ describe('the transports the pixel uses', () => {
     assert.equal(openai.data.amount, 14900);
   });
 
+  test("a GET beacon with the pixel's short names (n, i, u, d.*) reads as the long ones", async () => {
+    // The pixel sends these because EasyPrivacy blocks '?event=pageview&' (src/intake.rs lists the rules checked).
+    // capi.toml sends a PageView to openai only with an oppref, read here from the u= page URL.
+    const q = 'n=PageView&i=pv-short-1&u=' + encodeURIComponent('https://shop.example.com/p/boots?oppref=opp_7') + '&d.value=149&d.currency=USD';
+    const res = await w.fetch('/r/e?' + q, { headers: { 'user-agent': 'UA-gif', 'cf-connecting-ip': '203.0.113.7' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/gif');
+    const got = await w.waitFor((a) => a.some((e) => e.layout === 'openai' && e.event_id === 'pv-short-1'));
+    const openai = got.find((e) => e.layout === 'openai' && e.event_id === 'pv-short-1').event;
+    assert.equal(openai.type, 'page_viewed');
+    assert.equal(openai.oppref, 'opp_7');
+    assert.equal(openai.data.amount, 14900);
+  });
+
   test('the pixel script is served first-party, pointed at this worker, and small', async () => {
     const res = await w.fetch('/r/s.js');
     assert.equal(res.status, 200);
