@@ -52,8 +52,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
             let ledger: Vec<Conversion> = rows.iter().map(conversion).collect();
             let reports: Vec<_> = reconcile::reconcile(&orders, &ledger, days as u32)
                 .iter()
-                .map(|r| json!({"destination": r.destination, "verdict": format!("{:?}", r.verdict).to_uppercase(),
-                                "discrepancy_pct": r.discrepancy_pct, "text": reconcile::render(r, days as u32)}))
+                .map(|r| reconcile::report_json(r, days as u32))
                 .collect();
             Response::from_json(&json!({"orders": orders.len(), "reports": reports}))
         }

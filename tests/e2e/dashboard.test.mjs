@@ -77,6 +77,17 @@ test('the ledger export feeds `capi-edge reconcile`, and the same report runs in
   assert.equal(Math.round(openai.discrepancy_pct * 10) / 10, 13.3);
   assert.match(openai.text, /ord-2007 .* failed: HTTP 400/);
   assert.match(openai.text, /consent_blocked/);
+  // The same orders in a Shopify-shaped export that says which were never paid: those are left out, and said so.
+  const statuses = ['voided', 'pending', 'paid', 'refunded'];
+  const shopify = 'Name,Created at,Total,Currency,Financial Status,Cancelled at\n' + Array.from({ length: 60 }, (_, i) => {
+    const missing = [2007, 2011, 2019, 2023, 2031, 2037, 2043, 2049].includes(2000 + i);
+    return `ord-${2000 + i},${now},149.00,USD,${missing && i % 2 ? statuses[i % 2] : 'paid'},${missing && i % 3 === 0 ? now : ''}`;
+  }).join('\n');
+  const left = (await (await w.fetch('/r/api/reconcile?days=7', { method: 'POST', headers: auth, body: shopify })).json())
+    .reports.find((r) => r.destination === 'openai');
+  assert.ok(left.left_out.orders > 0, JSON.stringify(left.left_out));
+  assert.ok(left.discrepancy_pct < openai.discrepancy_pct, 'never-paid orders no longer count as missing');
+  assert.match(left.text, /left out: \d+ orders \(/);
 });
 
 test('the dashboard page shows each event type, in headless Chromium', async () => {
