@@ -8,6 +8,8 @@ pub enum Builtin {
     Intake,
     /// `GET /s.js`: the first-party pixel script.
     PixelScript,
+    /// `GET /b.js`: the pixel's bridge to the dataLayer, fbq and oaiq, loaded only by pages that turn it on.
+    BridgeScript,
     /// `GET /health`.
     Health,
     /// `POST /api/events`: the backend events API.
@@ -22,9 +24,10 @@ pub enum Builtin {
 
 /// `(path, whole subtree?, route)`, most specific first. A subtree entry claims every path below it, so a path the
 /// worker may add there later (a new admin endpoint) can never have been claimed by a proxy.
-const TABLE: [(&str, bool, Builtin); 7] = [
+const TABLE: [(&str, bool, Builtin); 8] = [
     ("/e", false, Builtin::Intake),
     ("/s.js", false, Builtin::PixelScript),
+    ("/b.js", false, Builtin::BridgeScript),
     ("/health", false, Builtin::Health),
     ("/api/events", false, Builtin::BackendEvents),
     ("/api/", true, Builtin::Admin),
@@ -70,6 +73,7 @@ mod tests {
         let cases = [
             ("/e", Some(Builtin::Intake)),
             ("/s.js", Some(Builtin::PixelScript)),
+            ("/b.js", Some(Builtin::BridgeScript)),
             ("/health", Some(Builtin::Health)),
             ("/api/events", Some(Builtin::BackendEvents)),
             ("/api/stats", Some(Builtin::Admin)),

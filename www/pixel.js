@@ -1,11 +1,14 @@
 /*! capi-edge first-party pixel. Served by your own domain; sends hits to the capi-edge worker.
  *  capi('track', 'Purchase', {value: 149, currency: 'USD'}, {event_id: 'ord-1001', user: {email: 'a@b.co'}})
  *  returns the event_id, so the platform's own browser pixel can be given the same one (dedup).
- *  capi('consent', {ad_storage: 'denied'}) applies to every later hit. */
+ *  capi('consent', {ad_storage: 'denied'}) applies to every later hit.
+ *  data-bridge="datalayer fbq oaiq" on this script tag (or capi('bridge', …)) also sends what the page already
+ *  tells GA4's dataLayer, Meta's fbq and OpenAI's oaiq, with the same event ids (www/bridge.js). */
 (function (w, d) {
   'use strict';
   var ENDPOINT = '__CAPI_ENDPOINT__';
   var consent = {};
+  var me = d.currentScript;
 
   function newId() {
     var c = w.crypto;
@@ -51,6 +54,7 @@
       context: { consent: consent }
     };
     capi.lastTransport = send(hit);
+    capi.sent.push([hit.event, hit.data, hit.event_id, Date.now()]);
     return id;
   }
 
@@ -59,9 +63,23 @@
     if (command === 'track') return track(a[1], a[2], a[3]);
     if (command === 'consent') { for (var k in a[1]) consent[k] = a[1][k]; return; }
     if (command === 'page') return track('PageView', a[1], a[2]);
+    // The bridge (dataLayer, fbq, oaiq) is a separate script, loaded only by the pages that ask for it.
+    if (command === 'bridge') {
+      capi.bridges += ' ' + a[1];
+      if (w.capi.bridge) return w.capi.bridge(a[1]);
+      if (!capi.loading) {
+        capi.loading = d.createElement('script');
+        capi.loading.src = ENDPOINT.replace(/e$/, 'b.js');
+        (d.head || d.documentElement).appendChild(capi.loading);
+      }
+    }
   }
+  capi.newId = newId;
+  capi.sent = [];
+  capi.bridges = '';
 
   var queued = (w.capi && w.capi.q) || [];
   w.capi = capi;
   for (var i = 0; i < queued.length; i++) capi.apply(null, queued[i]);
+  if (me && me.getAttribute('data-bridge')) capi('bridge', me.getAttribute('data-bridge'));
 })(window, document);

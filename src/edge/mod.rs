@@ -72,6 +72,7 @@ async fn other_routes(
     // The same table as `capi-edge check` reads (src/routes.rs): a `[[proxy]]` can claim none of these paths.
     match (builtin(rest), req.method()) {
         (Some(Builtin::PixelScript), Method::Get) => respond::pixel_script(prefix),
+        (Some(Builtin::BridgeScript), Method::Get) => respond::bridge_script(),
         (Some(Builtin::Health), Method::Get) => respond::health(config),
         (Some(Builtin::BackendEvents), _) => server::backend(req, env, config).await,
         (Some(Builtin::Admin), _) => admin::handle(req, env, rest).await,

@@ -6,6 +6,7 @@ use worker::{Headers, Response, Result};
 
 /// The first-party pixel script, with its endpoint filled in at serve time.
 const PIXEL_JS: &str = include_str!("../../www/pixel.js");
+const BRIDGE_JS: &str = include_str!("../../www/bridge.js");
 const DEMO_HTML: &str = include_str!("../../www/demo.html");
 const DASHBOARD_HTML: &str = include_str!("../../www/dashboard.html");
 
@@ -27,7 +28,15 @@ pub fn no_content() -> Result<Response> {
 }
 
 pub fn pixel_script(prefix: &str) -> Result<Response> {
-    let body = PIXEL_JS.replace("__CAPI_ENDPOINT__", &format!("{prefix}/e"));
+    script(PIXEL_JS.replace("__CAPI_ENDPOINT__", &format!("{prefix}/e")))
+}
+
+/// The pixel's bridge to the dataLayer, fbq and oaiq: no endpoint inside (it calls the pixel's `capi`).
+pub fn bridge_script() -> Result<Response> {
+    script(BRIDGE_JS.to_string())
+}
+
+fn script(body: String) -> Result<Response> {
     let mut r = Response::ok(body)?;
     r.headers_mut()
         .set("content-type", "application/javascript; charset=utf-8")?;

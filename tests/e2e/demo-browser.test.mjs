@@ -2,24 +2,18 @@
 // hashed Purchase with the same event_id the page handed to the platform's (stub) browser pixel.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium.mjs';
 import { createMock } from '../../mock/capi-mock.mjs';
 import { sha256 } from '../support/harness.mjs';
 import { startWranglerDev } from '../support/wrangler.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// The flags that keep Chromium on loopback in this sandbox (no background networking, no component updates).
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let mock, dev, browser;
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}; run \`make setup-browser\``);
   mock = createMock({ quiet: true });
   const mockPort = await mock.listen(0);
   dev = await startWranglerDev({ mockPort });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, { timeout: 120000 });
 after(async () => {
   await browser?.close();
