@@ -1,7 +1,8 @@
-//! Browser intake in the core: a request's facts in; the messages to queue and the exact response out (status,
-//! headers, body). Consent, click-id cookies, the debug trace and the response headers are decided here, where a
-//! native test reaches them; the edge shell (`edge::collect`) reads the request, checks the rate limit and the
-//! debug token, queues the messages and writes this answer as it is.
+//! Intake in the core, one step per way in: a request's facts in; the messages to queue and the exact response
+//! out (status, headers, body). For browser hits, consent, click-id cookies, the debug trace and the response
+//! headers are decided here; for the backend API and order webhooks, the verdicts. A native test reaches all of
+//! it. The edge shell (`edge::collect`, `edge::server`) reads the request, checks what needs a secret or a binding
+//! (the rate limit, the debug token, API keys, webhook signatures), queues the messages and writes this answer.
 
 use crate::click_ids;
 use crate::config::Config;
@@ -103,6 +104,81 @@ pub fn browser(
         headers,
         body,
     }
+}
+
+/// The backend events API's answer (`POST <prefix>/api/events`, the key already checked): a verdict per event,
+/// so one bad event does not sink the others, and a message per delivery.
+pub fn backend(
+    config: &Config,
+    facts: &RequestFacts,
+    now_ms: i64,
+    new_id: &mut dyn FnMut() -> String,
+) -> Reply {
+    let events = match crate::sources::backend_hits(facts, now_ms) {
+        Ok(e) => e,
+        Err(r) => return json_reply(r.status, &r.body(), None),
+    };
+    let mut messages = Vec::new();
+    let mut results = Vec::new();
+    for (index, event) in events.into_iter().enumerate() {
+        match event {
+            Ok(hit) => {
+                let outcome = config.process(&hit, now_ms, new_id);
+                results.push(accepted(index, &outcome));
+                messages.extend(delivery::messages_for(&outcome, "server", now_ms));
+            }
+            Err(reason) => {
+                results.push(json!({"index": index, "status": "rejected", "reason": reason}))
+            }
+        }
+    }
+    let accepted_count = results.iter().filter(|r| r["status"] == "accepted").count();
+    let body = json!({"accepted": accepted_count, "rejected": results.len() - accepted_count, "results": results});
+    Reply {
+        messages,
+        ..json_reply(200, &body, None)
+    }
+}
+
+/// A verified order webhook's answer (the signature already checked): the order as a hit, its messages, and a
+/// 200 naming the event id. WooCommerce's setup ping only needs the 200.
+pub fn webhook(
+    config: &Config,
+    kind: crate::sources::WebhookKind,
+    topic: &str,
+    body: &[u8],
+    shop_url: Option<&str>,
+    now_ms: i64,
+    new_id: &mut dyn FnMut() -> String,
+) -> Reply {
+    let hit = match crate::sources::webhook_hit(kind, topic, body, now_ms, shop_url) {
+        Ok(Some(hit)) => hit,
+        Ok(None) => return json_reply(200, &json!({"ok": true, "ping": true}), None),
+        Err(r) => return json_reply(r.status, &r.body(), None),
+    };
+    let outcome = config.process(&hit, now_ms, new_id);
+    let fired = outcome.tags.iter().filter(|t| t.fired).count();
+    let body = json!({"ok": true, "event_id": outcome.event_ids().join(","), "tags_fired": fired});
+    Reply {
+        messages: delivery::messages_for(&outcome, "webhook", now_ms),
+        ..json_reply(200, &body, None)
+    }
+}
+
+/// One accepted backend event: where it goes, what was dropped and why, and its warnings.
+fn accepted(index: usize, outcome: &Outcome) -> Value {
+    let destinations: Vec<&str> = outcome
+        .deliveries
+        .iter()
+        .map(|d| d.destination_name.as_str())
+        .collect();
+    let dropped: Vec<Value> = outcome
+        .dropped
+        .iter()
+        .map(|d| json!({"destination": d.destination_name, "status": d.status, "reason": d.reason}))
+        .collect();
+    json!({"index": index, "status": "accepted", "event_id": outcome.event_ids().join(","), "destinations": destinations,
+           "dropped": dropped, "warnings": outcome.warnings()})
 }
 
 /// A JSON answer (an error, a refusal) with CORS headers when the origin is allowed, so the page can read it.
@@ -323,5 +399,44 @@ event = "Purchase"
             debug.messages.iter().all(|m| m.test),
             "debug traffic is flagged for validation modes"
         );
+    }
+
+    #[test]
+    fn the_backend_api_and_webhooks_answer_a_verdict_and_queue_their_messages() {
+        let config = Config::parse(CONFIG).unwrap();
+        let body = r#"{"events":[{"event":"Purchase","event_id":"o1","page":{"url":"https://s.example/ty"}},{"evnt":"x"}]}"#;
+        let facts = RequestFacts {
+            body: body.as_bytes(),
+            max_body_bytes: 1 << 16,
+            ..RequestFacts::default()
+        };
+        let r = backend(&config, &facts, 1_767_225_600_000, &mut || "g".into());
+        let answer: Value = serde_json::from_slice(r.body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            (r.status, &answer["accepted"], &answer["rejected"]),
+            (200, &json!(1), &json!(1))
+        );
+        assert_eq!(answer["results"][0]["destinations"], json!(["openai"]));
+        assert_eq!(
+            r.messages.len(),
+            1,
+            "the good event is queued, the bad one is not"
+        );
+        let bad = RequestFacts {
+            body: b"[]",
+            max_body_bytes: 1 << 16,
+            ..RequestFacts::default()
+        };
+        assert_eq!(backend(&config, &bad, 0, &mut || "g".into()).status, 400);
+
+        let kind = crate::sources::WebhookKind::WooCommerce;
+        let ping = webhook(&config, kind, "", b"webhook_id=3", None, 0, &mut || {
+            "g".into()
+        });
+        assert_eq!((ping.status, ping.messages.len()), (200, 0));
+        let not_json = webhook(&config, kind, "order.created", b"{", None, 0, &mut || {
+            "g".into()
+        });
+        assert_eq!((not_json.status, not_json.messages.len()), (400, 0));
     }
 }

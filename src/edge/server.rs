@@ -5,12 +5,11 @@ use super::collect::enqueue;
 use super::js;
 use super::respond::json_error;
 use super::settings;
+use crate::collect;
 use crate::config::Config;
 use crate::intake::RequestFacts;
-use crate::pipeline::Outcome;
 use crate::random::random_event_id;
 use crate::sources::{self, WebhookKind};
-use serde_json::{json, Value};
 use worker::*;
 
 /// `POST <prefix>/api/events` with `Authorization: Bearer <key>`: a verdict per event.
@@ -39,31 +38,14 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
         return json_error(405, "method_not_allowed", "use POST");
     }
     let body = req.bytes().await.unwrap_or_default();
-    let now = Date::now().as_millis() as i64;
     let facts = RequestFacts {
         body: &body,
         max_body_bytes: config.site.max_body_bytes.max(1 << 20),
         ..RequestFacts::default()
     };
-    let events = match sources::backend_hits(&facts, now) {
-        Ok(e) => e,
-        Err(r) => return Ok(Response::from_json(&r.body())?.with_status(r.status)),
-    };
-    let mut messages = Vec::new();
-    let mut results = Vec::new();
-    for (index, event) in events.into_iter().enumerate() {
-        match event {
-            Ok(hit) => {
-                let outcome = config.process(&hit, now, &mut random_event_id);
-                results.push(accepted(index, &outcome));
-                messages.extend(crate::delivery::messages_for(&outcome, "server", now));
-            }
-            Err(reason) => {
-                results.push(json!({"index": index, "status": "rejected", "reason": reason}))
-            }
-        }
-    }
-    if let Err(e) = enqueue(env, messages).await {
+    let now = Date::now().as_millis() as i64;
+    let mut reply = collect::backend(config, &facts, now, &mut random_event_id);
+    if let Err(e) = enqueue(env, std::mem::take(&mut reply.messages)).await {
         console_error!("capi-edge: enqueue failed: {e}");
         return json_error(
             503,
@@ -71,10 +53,16 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
             "the events could not be queued; send the batch again",
         );
     }
-    let accepted_count = results.iter().filter(|r| r["status"] == "accepted").count();
-    Response::from_json(
-        &json!({"accepted": accepted_count, "rejected": results.len() - accepted_count, "results": results}),
-    )
+    write(reply)
+}
+
+/// Writes a reply the core decided, as it is.
+fn write(reply: collect::Reply) -> Result<Response> {
+    let mut resp = Response::from_bytes(reply.body.unwrap_or_default())?.with_status(reply.status);
+    for (name, value) in &reply.headers {
+        resp.headers_mut().set(name, value)?;
+    }
+    Ok(resp)
 }
 
 /// The token of an `Authorization: Bearer <token>` header, or "".
@@ -86,21 +74,6 @@ pub fn bearer(req: &Request) -> String {
         .flatten()
         .unwrap_or_default();
     auth.strip_prefix("Bearer ").unwrap_or("").to_string()
-}
-
-fn accepted(index: usize, outcome: &Outcome) -> Value {
-    let destinations: Vec<&str> = outcome
-        .deliveries
-        .iter()
-        .map(|d| d.destination_name.as_str())
-        .collect();
-    let dropped: Vec<Value> = outcome
-        .dropped
-        .iter()
-        .map(|d| json!({"destination": d.destination_name, "status": d.status, "reason": d.reason}))
-        .collect();
-    json!({"index": index, "status": "accepted", "event_id": outcome.event_ids().join(","), "destinations": destinations,
-           "dropped": dropped, "warnings": outcome.warnings()})
 }
 
 /// `POST <prefix>/webhooks/shopify|woocommerce`: verified by HMAC, then an ordinary hit (`source = webhook`).
@@ -153,14 +126,16 @@ pub async fn webhook(
             .and_then(|d| sources::shop_base_from_domain(&d))
     });
     let now = Date::now().as_millis() as i64;
-    let hit = match sources::webhook_hit(kind, &topic, &body, now, shop_url.as_deref()) {
-        Ok(Some(hit)) => hit,
-        Ok(None) => return Response::from_json(&json!({"ok": true, "ping": true})),
-        Err(r) => return Ok(Response::from_json(&r.body())?.with_status(r.status)),
-    };
-    let outcome = config.process(&hit, now, &mut random_event_id);
-    let messages = crate::delivery::messages_for(&outcome, "webhook", now);
-    if let Err(e) = enqueue(env, messages).await {
+    let mut reply = collect::webhook(
+        config,
+        kind,
+        &topic,
+        &body,
+        shop_url.as_deref(),
+        now,
+        &mut random_event_id,
+    );
+    if let Err(e) = enqueue(env, std::mem::take(&mut reply.messages)).await {
         console_error!("capi-edge: enqueue failed: {e}");
         // A non-2xx makes the platform deliver the webhook again later.
         return json_error(
@@ -169,9 +144,7 @@ pub async fn webhook(
             "the order could not be queued; the platform will retry",
         );
     }
-    Response::from_json(
-        &json!({"ok": true, "event_id": outcome.event_ids().join(","), "tags_fired": outcome.tags.iter().filter(|t| t.fired).count()}),
-    )
+    write(reply)
 }
 
 /// The value of the first of `names` the request carries.
