@@ -353,7 +353,8 @@ impl<'a> Raw<'a> {
         }
         for key in &self.ignored_items {
             warnings.push(format!(
-                "{key} ignored: items are numbered pr1 to pr{MAX_ITEMS}"
+                "{} ignored: items are numbered pr1 to pr{MAX_ITEMS}",
+                short(key)
             ));
         }
         if let Some(em) = self.em {
@@ -363,7 +364,7 @@ impl<'a> Raw<'a> {
             let value = text(value);
             if let Some(reason) = personal_data(name, &value) {
                 adopt_hash(&mut ev.user_data, name, &value);
-                warnings.push(format!("ep.{name} dropped: {reason}"));
+                warnings.push(format!("ep.{} dropped: {reason}", short(name)));
             } else {
                 ev.params.insert(name.to_string(), value);
             }
@@ -371,13 +372,13 @@ impl<'a> Raw<'a> {
         for (name, value) in &self.epn {
             let value = text(value);
             if let Some(reason) = personal_data(name, "") {
-                warnings.push(format!("epn.{name} dropped: {reason}"));
+                warnings.push(format!("epn.{} dropped: {reason}", short(name)));
             } else {
                 match parse_f64(value.trim()) {
                     Some(x) => {
                         ev.numbers.insert(name.to_string(), x);
                     }
-                    None => warnings.push(format!("epn.{name} dropped: not a number")),
+                    None => warnings.push(format!("epn.{} dropped: not a number", short(name))),
                 }
             }
         }
@@ -417,6 +418,23 @@ fn text(value: &str) -> String {
     decode(value).into_owned()
 }
 
+/// A name from the request as a warning shows it: at most 40 characters, control characters replaced. Warnings
+/// name what was dropped, never the value, so the trace holds no personal data.
+fn short(name: &str) -> String {
+    if looks_like_email(name) {
+        return "(a name that looks like an email address)".into();
+    }
+    let mut out: String = name
+        .chars()
+        .take(40)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if name.chars().nth(40).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Warnings, capped: a hostile line cannot make the trace grow without bound.
 #[derive(Default)]
 struct Warnings {
@@ -449,12 +467,12 @@ fn item(raw: &str) -> Result<Ga4Item, String> {
     let mut custom_values: Vec<(u8, String)> = Vec::new();
     for token in raw.split('~').filter(|t| !t.is_empty()) {
         if token.len() < 2 || !token.is_char_boundary(2) {
-            return Err(format!("malformed token \"{}\"", text(token)));
+            return Err(format!("malformed token \"{}\"", short(token)));
         }
         let (key, value) = token.split_at(2);
         let value = text(value);
         let number = |what: &str| {
-            parse_f64(value.trim()).ok_or_else(|| format!("its {what} \"{value}\" is not a number"))
+            parse_f64(value.trim()).ok_or_else(|| format!("its {what} is not a number"))
         };
         match key {
             "id" => item.id = Some(value),
@@ -499,10 +517,7 @@ fn consent(gcs: Option<&str>, gcd: Option<&str>, warnings: &mut Warnings) -> Ga4
                     c.ad_personalization,
                 ] = states;
             }
-            None => warnings.push(format!(
-                "gcd \"{}\" ignored: not a Consent Mode v2 string",
-                text(gcd)
-            )),
+            None => warnings.push("gcd ignored: not a Consent Mode v2 string".into()),
         }
     }
     if let Some(gcs) = gcs {
@@ -511,10 +526,7 @@ fn consent(gcs: Option<&str>, gcd: Option<&str>, warnings: &mut Warnings) -> Ga4
                 c.ad_storage = stricter(c.ad_storage, ad);
                 c.analytics_storage = stricter(c.analytics_storage, analytics);
             }
-            None => warnings.push(format!(
-                "gcs \"{}\" ignored: expected G1 and two of 1, 0 or -",
-                text(gcs)
-            )),
+            None => warnings.push("gcs ignored: expected G1 and two of 1, 0 or -".into()),
         }
     }
     c
@@ -612,7 +624,7 @@ fn user_data(em: &str, warnings: &mut Warnings) -> Ga4UserData {
                 slot.get_or_insert(hash);
             }
             None if matches!(kind, "em" | "pn" | "fn" | "ln") => {
-                warnings.push(format!("em: {key} ignored: not a SHA-256 hash"))
+                warnings.push(format!("em: {} ignored: not a SHA-256 hash", short(key)))
             }
             None => {}
         }
@@ -659,7 +671,7 @@ fn personal_data(name: &str, value: &str) -> Option<&'static str> {
     if NAMES.iter().any(|n| lower.contains(n)) {
         return Some("its name says it holds personal data, which is sent hashed or not at all");
     }
-    if looks_like_email(value) {
+    if looks_like_email(value) || looks_like_email(name) {
         return Some("its value looks like an email address, which is sent hashed or not at all");
     }
     None
@@ -1151,12 +1163,12 @@ mod tests {
     fn raw_personal_data_in_event_parameters_is_dropped_with_a_warning() {
         let query = "en=generate_lead&dl=https%3A%2F%2Fshop.example.com%2Fcontact\
             &ep.user_data.email=jane.doe%40example.com&ep.user_data.phone_number=%2B15555550148\
-            &ep.customer=jane.doe%40example.com&cu=jane.doe%40example.com&epn.phone=15555550148&ep.form_id=contact&epn.score=3\
+            &ep.customer=jane.doe%40example.com&ep.jane%40example.com=1&cu=jane.doe%40example.com&epn.phone=15555550148&ep.form_id=contact&epn.score=3\
             &ep.user_data.sha256_email_address=31c5543c1734d25c7206f5fd591525d0295bec6fe84ff82f946a34fe970a1e66";
         let ev = one(query, b"");
         assert_eq!(ev.params.keys().collect::<Vec<_>>(), ["form_id"]);
         assert_eq!(ev.numbers.keys().collect::<Vec<_>>(), ["score"]);
-        assert_eq!(ev.warnings.len(), 6, "{:?}", ev.warnings);
+        assert_eq!(ev.warnings.len(), 7, "{:?}", ev.warnings);
         assert!(ev
             .warnings
             .iter()
@@ -1167,7 +1179,11 @@ mod tests {
             "a hash still identifies"
         );
         let Ga4Hit { hit, warnings } = to_hit(&ev, &EventTable::default());
-        assert_eq!(warnings.len(), 6, "the trace shows what was dropped");
+        assert_eq!(warnings.len(), 7, "the trace shows what was dropped");
+        assert!(
+            !warnings.concat().contains("jane"),
+            "and never the value: {warnings:?}"
+        );
         let json = serde_json::to_string(&hit).unwrap();
         for raw in ["jane", "5555550148", "%40"] {
             assert!(!json.contains(raw), "{raw} leaked: {json}");
@@ -1188,7 +1204,7 @@ mod tests {
             (
                 "pr1=idSKU_1&pr2=nmMug~prten",
                 1,
-                "item pr2 skipped: its price \"ten\" is not a number",
+                "item pr2 skipped: its price is not a number",
             ),
             (
                 "pr1=idSKU_1&pr2=qt2~pr5",
