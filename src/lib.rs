@@ -18,6 +18,7 @@ pub mod destination;
 pub mod diagnostic;
 pub mod event;
 pub mod field;
+pub mod ga4;
 pub mod guard;
 pub mod hit;
 pub mod intake;
