@@ -7,8 +7,10 @@
 use crate::click_ids;
 use crate::config::Config;
 use crate::delivery::{self, DeliveryMessage};
+use crate::destination::Kind;
 use crate::destination::RedactedSecrets;
 use crate::guard;
+use crate::hit::Hit;
 use crate::intake::{self, RequestFacts};
 use crate::pipeline::Outcome;
 use crate::preview;
@@ -41,36 +43,154 @@ pub struct Reply {
     pub body: Option<Vec<u8>>,
 }
 
-/// Turns a browser request into its messages and its response. `new_id` makes event ids, `random` the random
-/// part of a new `_fbp`.
+/// Turns a browser request (the pixel's hits) into its messages and its response. `new_id` makes event ids,
+/// `random` the random part of a new `_fbp`.
 pub fn browser(
     ctx: &Context,
     facts: &RequestFacts,
     new_id: &mut dyn FnMut() -> String,
     random: &mut dyn FnMut() -> u64,
 ) -> Reply {
-    let config = ctx.config;
     let hits = match intake::browser_hits(facts, ctx.now_ms) {
         Ok(h) => h,
         Err(refusal) => return json_reply(refusal.status, &refusal.body(), ctx.cors_origin),
     };
-    let mut messages = Vec::new();
+    // GA4 events the pixel's bridge read from the dataLayer get their names from the GA4 client's table.
+    let table = ctx.config.ga4_table();
+    let hits = hits
+        .into_iter()
+        .map(|mut hit| {
+            if hit.data.get("client").and_then(Value::as_str) == Some("datalayer") {
+                hit.event = table.event_name(&hit.event).to_string();
+            }
+            (hit, Vec::new())
+        })
+        .collect();
+    let answer = if facts.method == "GET" {
+        Answer::Gif
+    } else {
+        Answer::NoContent
+    };
+    respond(ctx, answer, hits, Vec::new(), new_id, random)
+}
+
+/// The GA4 client: a site's own gtag.js hits at `<prefix>/g/collect` (one event in the query, or a batch of
+/// lines in the body). Each event becomes a hit through the same tags as every other source, named by the
+/// `[ga4] events` table, with `data.client = "ga4"`; every `ga4` destination gets the request as it came, for
+/// Google. Answered as Google answers: 204.
+pub fn ga4(
+    ctx: &Context,
+    facts: &RequestFacts,
+    new_id: &mut dyn FnMut() -> String,
+    random: &mut dyn FnMut() -> u64,
+) -> Reply {
+    let refuse = |r: intake::Refusal| json_reply(r.status, &r.body(), ctx.cors_origin);
+    if facts.body.len() > facts.max_body_bytes {
+        let detail = format!(
+            "the body is {} bytes; the limit is {}",
+            facts.body.len(),
+            facts.max_body_bytes
+        );
+        return refuse(intake::Refusal::new(413, "body_too_large", detail));
+    }
+    let query = facts.query.unwrap_or("");
+    let request = match crate::ga4::parse_collect(query, facts.body) {
+        Ok(r) => r,
+        Err(refusal) => return refuse(refusal),
+    };
+    let table = ctx.config.ga4_table();
+    let mut hits = Vec::new();
+    let mut analytics_denied = false;
+    for event in &request.events {
+        match event {
+            Ok(event) => {
+                analytics_denied |=
+                    event.consent.analytics_storage == Some(crate::ga4::ConsentState::Denied);
+                let ga4_hit = crate::ga4::to_hit(event, &table);
+                hits.push((ga4_hit.hit, ga4_hit.warnings));
+            }
+            // One bad line does not drop the others; a preview's trace names it.
+            Err(reason) if ctx.debug => hits.push((refused_line(), vec![reason.clone()])),
+            Err(_) => {}
+        }
+    }
+    let mut enriched: Vec<Hit> = hits.iter().map(|(h, _)| h.clone()).collect();
+    intake::enrich(&mut enriched, facts, ctx.now_ms);
+    let hits: Vec<(Hit, Vec<String>)> = enriched
+        .into_iter()
+        .zip(hits.into_iter().map(|(_, w)| w))
+        .collect();
+    // Google gets the request as it came, unless this is preview traffic (GA4 has no validation mode).
+    let ip = facts.client_ip.filter(|_| !analytics_denied);
+    let forwards = if ctx.debug {
+        Vec::new()
+    } else {
+        ctx.config
+            .destinations
+            .iter()
+            .filter(|d| d.kind == Kind::Ga4)
+            .map(|d| {
+                let payload = crate::destination::ga4::forward_payload(
+                    query,
+                    &request.forward_body,
+                    ip,
+                    facts.user_agent,
+                );
+                DeliveryMessage::forward(&d.name, "ga4_collect", new_id(), payload, ctx.now_ms)
+            })
+            .collect()
+    };
+    respond(ctx, Answer::Ga4, hits, forwards, new_id, random)
+}
+
+/// The stand-in for a GA4 line that could not be read: it fires nothing, and its trace says why.
+fn refused_line() -> Hit {
+    let mut hit = Hit {
+        event: "(unreadable GA4 line)".into(),
+        ..Hit::default()
+    };
+    hit.data.insert("client".into(), "ga4".into());
+    hit
+}
+
+/// How a browser request is answered when nothing was wrong with it.
+#[derive(Clone, Copy, PartialEq)]
+enum Answer {
+    /// The pixel's POST: 204.
+    NoContent,
+    /// An image beacon: a 1×1 GIF.
+    Gif,
+    /// A GA4 hit: 204, as Google answers, not to be cached.
+    Ga4,
+}
+
+/// The per-hit work every browser path shares: consent, click-id cookies, the pipeline (or the preview trace),
+/// the messages, and the response headers. `hits` carry the warnings of the client that took them.
+fn respond(
+    ctx: &Context,
+    answer: Answer,
+    hits: Vec<(Hit, Vec<String>)>,
+    mut messages: Vec<DeliveryMessage>,
+    new_id: &mut dyn FnMut() -> String,
+    random: &mut dyn FnMut() -> u64,
+) -> Reply {
+    let config = ctx.config;
     let mut cookies = Vec::new();
     let mut event_ids = Vec::new();
     let mut traces = Vec::new();
-    for mut hit in hits {
+    for (mut hit, client_warnings) in hits {
         if !config.site.consent_denied.matches(&hit) {
             cookies = click_ids::refresh(&mut hit, ctx.now_ms, random);
         }
         let source = hit.source.as_str();
         if ctx.debug {
             let outcome = config.trace(&hit, ctx.now_ms, new_id);
-            traces.push(preview::trace_json(
-                config,
-                &hit,
-                &outcome,
-                &RedactedSecrets,
-            ));
+            let mut trace = preview::trace_json(config, &hit, &outcome, &RedactedSecrets);
+            // Which client took the hit (the pixel, GA4, the dataLayer or a platform pixel's bridge), and what it
+            // left out on the way (a raw email in a GA4 parameter, an unreadable item).
+            trace["client"] = hit.data.get("client").cloned().unwrap_or("pixel".into());
+            trace["client_warnings"] = json!(client_warnings);
+            traces.push(trace);
             messages.extend(test_messages(config, &outcome, source, ctx.now_ms));
             continue;
         }
@@ -91,12 +211,22 @@ pub fn browser(
         headers.push(("content-type", "application/json".into()));
         let body = json!({"debug": true, "traces": traces});
         (200, Some(serde_json::to_vec(&body).unwrap_or_default()))
-    } else if facts.method == "GET" {
-        headers.push(("content-type", "image/gif".into()));
-        headers.push(("cache-control", "no-store".into()));
-        (200, Some(GIF.to_vec()))
     } else {
-        (204, None)
+        match answer {
+            Answer::Gif => {
+                headers.push(("content-type", "image/gif".into()));
+                headers.push(("cache-control", "no-store".into()));
+                (200, Some(GIF.to_vec()))
+            }
+            Answer::Ga4 => {
+                headers.push((
+                    "cache-control",
+                    "no-cache, no-store, must-revalidate".into(),
+                ));
+                (204, None)
+            }
+            Answer::NoContent => (204, None),
+        }
     };
     Reply {
         messages,
@@ -438,5 +568,160 @@ event = "Purchase"
             "g".into()
         });
         assert_eq!((not_json.status, not_json.messages.len()), (400, 0));
+    }
+
+    const GA4_CONFIG: &str = r#"
+[[destination]]
+name = "openai"
+kind = "openai"
+pixel_id = "px_1"
+token_secret = "OPENAI_CAPI_KEY"
+
+[[destination]]
+name = "google"
+kind = "ga4"
+
+[[tag]]
+name = "purchase"
+destination = "openai"
+event = "Purchase"
+
+[[tag]]
+name = "add-to-cart"
+destination = "openai"
+event = "AddToCart"
+"#;
+
+    fn ga4_reply(query: &str, body: &str, debug: bool) -> Reply {
+        let config = Config::parse(GA4_CONFIG).unwrap();
+        let facts = RequestFacts {
+            method: "POST",
+            body: body.as_bytes(),
+            query: Some(query),
+            client_ip: Some("203.0.113.9"),
+            user_agent: Some("Mozilla/5.0"),
+            max_body_bytes: 1 << 16,
+            ..RequestFacts::default()
+        };
+        let ctx = Context {
+            config: &config,
+            cors_origin: Some("https://shop.example.com"),
+            debug,
+            now_ms: 1_767_225_600_000,
+        };
+        let mut n = 0;
+        ga4(
+            &ctx,
+            &facts,
+            &mut || {
+                n += 1;
+                format!("id-{n}")
+            },
+            &mut || 7,
+        )
+    }
+
+    #[test]
+    fn a_ga4_purchase_reaches_the_tags_and_the_request_goes_on_to_google_as_it_came() {
+        // gtag.js's single-event hit to a server container: every parameter in the query, an empty body.
+        let query = "v=2&tid=G-1&cid=1.2&gcs=G111&dl=https%3A%2F%2Fshop.example.com%2Fty&en=purchase\
+                     &cu=USD&ep.transaction_id=T-1&epn.value=38.03&pr1=idSKU_1~nmTee~pr10~qt2&_uip=6.6.6.6";
+        let r = ga4_reply(query, "", false);
+        assert_eq!(
+            (r.status, r.body.as_deref()),
+            (204, None),
+            "answered as Google answers"
+        );
+        assert_eq!(
+            header(&r, "cache-control"),
+            ["no-cache, no-store, must-revalidate"]
+        );
+        assert_eq!(header(&r, "access-control-allow-credentials"), ["true"]);
+        let sent: Vec<(&str, &str, &str)> = r
+            .messages
+            .iter()
+            .map(|m| {
+                (
+                    m.destination.as_str(),
+                    m.event_name.as_str(),
+                    m.event_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(sent[0], ("google", "ga4_collect", "id-1"), "{sent:?}");
+        assert_eq!(
+            sent[1],
+            ("openai", "order_created", "T-1"),
+            "transaction_id is the event id"
+        );
+        let forward: Value = serde_json::from_str(&r.messages[0].payload).unwrap();
+        assert_eq!(forward["query"], query);
+        assert_eq!(
+            (forward["ip"].as_str(), forward["user_agent"].as_str()),
+            (Some("203.0.113.9"), Some("Mozilla/5.0"))
+        );
+        let purchase: Value = serde_json::from_str(&r.messages[1].payload).unwrap();
+        assert_eq!(purchase["data"]["amount"], 3803);
+        assert_eq!(purchase["data"]["contents"][0]["id"], "SKU_1");
+    }
+
+    #[test]
+    fn a_batch_with_a_bad_line_keeps_the_others_and_denied_consent_keeps_the_ip_from_google() {
+        // Batched: shared parameters in the query, one event per body line (\n or \r\n).
+        let query = "v=2&tid=G-1&cid=1.2&gcs=G100&dl=https%3A%2F%2Fshop.example.com%2Fp";
+        let body =
+            "en=page_view\r\nen=add_to_cart&cu=USD&epn.value=5&pr1=idA~qt1\nen=\nen=view_item";
+        let r = ga4_reply(query, body, false);
+        assert_eq!(r.status, 204);
+        let forward: Value = serde_json::from_str(&r.messages[0].payload).unwrap();
+        assert_eq!(
+            forward["ip"],
+            Value::Null,
+            "analytics_storage denied: Google does not get the IP"
+        );
+        assert_eq!(
+            forward["body"],
+            "en=page_view\nen=add_to_cart&cu=USD&epn.value=5&pr1=idA~qt1\nen=\nen=view_item"
+        );
+        // ad_storage denied: the add_to_cart reaches no ad platform; it is recorded as consent-blocked.
+        let blocked: Vec<_> = r
+            .messages
+            .iter()
+            .filter(|m| m.destination == "openai")
+            .collect();
+        assert_eq!(blocked.len(), 1);
+        assert!(
+            matches!(&blocked[0].action, crate::delivery::Action::Record { status, .. } if status == "consent_blocked")
+        );
+
+        let preview = ga4_reply(query, body, true);
+        let trace: Value = serde_json::from_slice(preview.body.as_deref().unwrap()).unwrap();
+        let traces = trace["traces"].as_array().unwrap();
+        assert_eq!(traces.len(), 4, "every line, the unreadable one included");
+        assert!(traces.iter().all(|t| t["client"] == "ga4"));
+        assert!(
+            traces
+                .iter()
+                .any(|t| t["client_warnings"].to_string().contains("event 2: the event name")),
+            "{trace}"
+        );
+        assert!(
+            preview.messages.iter().all(|m| m.destination != "google"),
+            "preview traffic is not forwarded"
+        );
+    }
+
+    #[test]
+    fn a_tag_cannot_send_to_a_ga4_destination() {
+        let src = format!(
+            "{GA4_CONFIG}\n[[tag]]\nname = \"x\"\ndestination = \"google\"\nevent = \"Lead\"\n"
+        );
+        let errors = Config::parse(&src).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.contains("a ga4 destination")),
+            "{errors:?}"
+        );
     }
 }

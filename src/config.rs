@@ -71,6 +71,18 @@ pub struct SourcesConfig {
     pub shop_url: Option<Spanned<String>>,
 }
 
+/// `[ga4]`: the GA4 client, which takes a site's existing gtag.js hits at `<prefix>/g/collect` (and the
+/// dataLayer events the pixel's bridge sends).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ga4Config {
+    /// GA4 event names and the event each becomes, on top of the built-in table (purchase → Purchase,
+    /// add_to_cart → AddToCart, begin_checkout → InitiateCheckout, view_item → ViewContent, generate_lead → Lead,
+    /// sign_up → CompleteRegistration, page_view → PageView). Any other GA4 event keeps its own name.
+    /// Example: events = { request_quote = "Lead", purchase = "Purchase" }
+    pub events: Option<Spanned<BTreeMap<String, String>>>,
+}
+
 /// The checked `[sources]`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sources {
@@ -176,12 +188,23 @@ pub struct Config {
     pub proxies: Vec<Proxy>,
     pub destinations: Vec<Destination>,
     pub tags: Vec<Tag>,
+    /// `[ga4] events`: GA4 event names → event names, over the built-in table.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ga4_events: BTreeMap<String, String>,
     /// The `[[test]]` blocks: checked natively (`capi-edge check`), not compiled into the worker.
     #[serde(skip)]
     pub tests: Vec<TestConfig>,
 }
 
-const TOP_LEVEL: [&str; 6] = ["site", "sources", "destination", "tag", "test", "proxy"];
+const TOP_LEVEL: [&str; 7] = [
+    "site",
+    "sources",
+    "ga4",
+    "destination",
+    "tag",
+    "test",
+    "proxy",
+];
 
 impl Config {
     /// Parses and checks a config. On failure, every problem found, in file order.
@@ -193,6 +216,7 @@ impl Config {
         };
         let mut site_cfg = SiteConfig::default();
         let mut sources_cfg = SourcesConfig::default();
+        let mut ga4_cfg = Ga4Config::default();
         let mut proxy_cfgs: Vec<ProxyConfig> = Vec::new();
         let mut dest_cfgs: Vec<DestinationConfig> = Vec::new();
         let mut tag_cfgs: Vec<TagConfig> = Vec::new();
@@ -210,6 +234,11 @@ impl Config {
                         sources_cfg = s;
                     }
                 }
+                "ga4" => {
+                    if let Some(g) = item::<Ga4Config>(value, "[ga4]", &mut errors) {
+                        ga4_cfg = g;
+                    }
+                }
                 "proxy" => proxy_cfgs = items(value, "[[proxy]]", &mut errors),
                 "destination" => dest_cfgs = items(value, "[[destination]]", &mut errors),
                 "tag" => tag_cfgs = items(value, "[[tag]]", &mut errors),
@@ -222,6 +251,7 @@ impl Config {
         }
         let site = check_site(&site_cfg, &mut errors);
         let sources = check_sources(&sources_cfg, &mut errors);
+        let ga4_events = check_ga4(&ga4_cfg, &mut errors);
         let proxies = check_proxies(&proxy_cfgs, &mut errors);
         let destinations = check_destinations(&dest_cfgs, &mut errors);
         let tags = check_tags(&tag_cfgs, &dest_cfgs, &destinations, &mut errors);
@@ -242,8 +272,16 @@ impl Config {
             proxies,
             destinations: destinations.into_iter().flatten().collect(),
             tags,
+            ga4_events,
             tests,
         })
+    }
+
+    /// The GA4 client's event table: the built-in one with `[ga4] events` on top.
+    pub fn ga4_table(&self) -> crate::ga4::EventTable {
+        // Checked by `Config::parse`; a compiled config that fails it keeps the built-in table.
+        crate::ga4::EventTable::new(self.ga4_events.clone())
+            .unwrap_or_else(|_| crate::ga4::EventTable::default())
     }
 
     /// The checked config as JSON, for the worker: `capi-edge compile` writes it at build time, so the Wasm
@@ -302,6 +340,7 @@ pub(crate) const SOURCES_KEYS: &[&str] = &[
     "woocommerce_secret",
     "shop_url",
 ];
+pub(crate) const GA4_KEYS: &[&str] = &["events"];
 pub(crate) const PROXY_KEYS: &[&str] = &["path", "upstream", "cache_seconds", "pass_requests"];
 pub(crate) const DESTINATION_KEYS: &[&str] = &[
     "name",
@@ -334,6 +373,7 @@ fn unknown_keys(value: &Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Di
     let (keys, what): (&[&str], &str) = match section {
         "[site]" => (SITE_KEYS, "[site]"),
         "[sources]" => (SOURCES_KEYS, "[sources]"),
+        "[ga4]" => (GA4_KEYS, "[ga4]"),
         "[[proxy]]" => (PROXY_KEYS, "[[proxy]]"),
         "[[destination]]" => (DESTINATION_KEYS, "[[destination]]"),
         "[[tag]]" => (TAG_KEYS, "[[tag]]"),
@@ -532,6 +572,19 @@ fn check_sources(cfg: &SourcesConfig, errors: &mut Vec<Diagnostic>) -> Sources {
     }
 }
 
+fn check_ga4(cfg: &Ga4Config, errors: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
+    let Some(events) = &cfg.events else {
+        return BTreeMap::new();
+    };
+    if let Err(e) = crate::ga4::EventTable::new(events.get_ref().clone()) {
+        errors.push(
+            Diagnostic::new(e, Some(events.span()))
+                .with_hint("e.g. events = { request_quote = \"Lead\" }"),
+        );
+    }
+    events.get_ref().clone()
+}
+
 fn check_proxies(cfgs: &[ProxyConfig], errors: &mut Vec<Diagnostic>) -> Vec<Proxy> {
     let mut out = Vec::new();
     for c in cfgs {
@@ -648,11 +701,17 @@ fn check_tags(
         let mut dest_indexes = Vec::new();
         for r in refs {
             match names.iter().position(|n| n == r.get_ref()) {
-                Some(i) => {
-                    if destinations[i].is_some() {
-                        dest_indexes.push(i)
-                    }
-                }
+                Some(i) => match &destinations[i] {
+                    Some(d) if d.kind == crate::destination::Kind::Ga4 => errors.push(
+                        Diagnostic::new(
+                            format!("tag \"{tag_name}\" sends to \"{}\", a ga4 destination", r.get_ref()),
+                            Some(r.span()),
+                        )
+                        .with_hint("a ga4 destination passes the site's own GA4 hits on to Google as they came, with no tag; remove it from this tag"),
+                    ),
+                    Some(_) => dest_indexes.push(i),
+                    None => {}
+                },
                 None => {
                     let listed = names
                         .iter()

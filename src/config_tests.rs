@@ -256,7 +256,7 @@ fn every_unknown_key_in_a_block_is_reported_not_just_the_first() {
 
 #[test]
 fn key_lists_match_the_structs() {
-    use crate::config::{ProxyConfig, SiteConfig, SourcesConfig, TagConfig, TestConfig};
+    use crate::config::{Ga4Config, ProxyConfig, SiteConfig, SourcesConfig, TagConfig, TestConfig};
     use crate::destination::DestinationConfig;
     use crate::mapping::MapRuleConfig;
     use crate::trigger::ConditionConfig;
@@ -280,6 +280,7 @@ fn key_lists_match_the_structs() {
     }
     known::<SiteConfig>(super::config::SITE_KEYS);
     known::<SourcesConfig>(super::config::SOURCES_KEYS);
+    known::<Ga4Config>(super::config::GA4_KEYS);
     known::<ProxyConfig>(super::config::PROXY_KEYS);
     known::<DestinationConfig>(super::config::DESTINATION_KEYS);
     known::<TagConfig>(super::config::TAG_KEYS);

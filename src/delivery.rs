@@ -62,6 +62,32 @@ impl DeliveryMessage {
         }
     }
 
+    /// A request passed on as it came (a GA4 hit for Google): no tag, no event of its own, a fresh id.
+    pub fn forward(
+        destination: &str,
+        event_name: &str,
+        event_id: String,
+        payload: Value,
+        received_ms: i64,
+    ) -> DeliveryMessage {
+        DeliveryMessage {
+            destination: destination.to_string(),
+            event_name: event_name.to_string(),
+            event_id,
+            tag: String::new(),
+            source: "browser".to_string(),
+            received_ms,
+            payload: payload.to_string(),
+            match_quality: 0.0,
+            value: None,
+            currency: None,
+            action: Action::Send,
+            intake_id: crate::random::random_event_id(),
+            missing: String::new(),
+            test: false,
+        }
+    }
+
     pub fn record(d: &Dropped, source: &str, received_ms: i64) -> DeliveryMessage {
         DeliveryMessage {
             destination: d.destination_name.clone(),

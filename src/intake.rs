@@ -66,10 +66,16 @@ pub fn browser_hits(facts: &RequestFacts, now_ms: i64) -> Result<Vec<Hit>, Refus
             ))
         }
     };
+    enrich(&mut hits, facts, now_ms);
+    Ok(hits)
+}
+
+/// Fills in the edge's view of the visitor, for hits from a browser (the pixel's, GA4's): the edge's own IP, user
+/// agent and cookies win over anything the page wrote, and `page.url` and `time` get their fallbacks.
+pub fn enrich(hits: &mut [Hit], facts: &RequestFacts, now_ms: i64) {
     let cookies = parse_cookies(facts.cookie_header.unwrap_or(""));
-    for hit in &mut hits {
+    for hit in hits {
         hit.source = Source::Browser;
-        // The edge's own view wins: a page cannot forge the visitor's IP, user agent or cookies.
         hit.context.ip = facts
             .client_ip
             .map(str::to_string)
@@ -89,7 +95,6 @@ pub fn browser_hits(facts: &RequestFacts, now_ms: i64) -> Result<Vec<Hit>, Refus
             hit.time = Some(now_ms as f64);
         }
     }
-    Ok(hits)
 }
 
 fn check_size(facts: &RequestFacts) -> Result<(), Refusal> {

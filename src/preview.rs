@@ -17,6 +17,10 @@ pub fn test_mode_refusal(dest: &Destination) -> Option<String> {
             "not sent: debug traffic needs a test_event_code on destination \"{}\", or it would count as a real conversion",
             dest.name
         )),
+        Kind::Ga4 => Some(format!(
+            "not sent: destination \"{}\" (GA4) has no validation mode for forwarded hits",
+            dest.name
+        )),
         _ => None,
     }
 }

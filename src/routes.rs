@@ -10,6 +10,8 @@ pub enum Builtin {
     PixelScript,
     /// `GET /b.js`: the pixel's bridge to the dataLayer, fbq and oaiq, loaded only by pages that turn it on.
     BridgeScript,
+    /// `GET|POST /g/collect`: a site's own GA4 hits (gtag.js with `server_container_url`).
+    Ga4Collect,
     /// `GET /health`.
     Health,
     /// `POST /api/events`: the backend events API.
@@ -24,10 +26,11 @@ pub enum Builtin {
 
 /// `(path, whole subtree?, route)`, most specific first. A subtree entry claims every path below it, so a path the
 /// worker may add there later (a new admin endpoint) can never have been claimed by a proxy.
-const TABLE: [(&str, bool, Builtin); 8] = [
+const TABLE: [(&str, bool, Builtin); 9] = [
     ("/e", false, Builtin::Intake),
     ("/s.js", false, Builtin::PixelScript),
     ("/b.js", false, Builtin::BridgeScript),
+    ("/g/collect", false, Builtin::Ga4Collect),
     ("/health", false, Builtin::Health),
     ("/api/events", false, Builtin::BackendEvents),
     ("/api/", true, Builtin::Admin),
@@ -74,6 +77,7 @@ mod tests {
             ("/e", Some(Builtin::Intake)),
             ("/s.js", Some(Builtin::PixelScript)),
             ("/b.js", Some(Builtin::BridgeScript)),
+            ("/g/collect", Some(Builtin::Ga4Collect)),
             ("/health", Some(Builtin::Health)),
             ("/api/events", Some(Builtin::BackendEvents)),
             ("/api/stats", Some(Builtin::Admin)),

@@ -2,6 +2,7 @@
 //! of those into an [`OutboundRequest`] value. Nothing here sends: the edge shell does.
 
 mod capi;
+pub mod ga4;
 mod meta;
 mod openai;
 mod webhook;
@@ -26,8 +27,9 @@ use toml::Spanned;
 pub struct DestinationConfig {
     /// What tags call this destination (`destination = "openai"`). Letters, digits, `-` and `_`.
     pub name: Spanned<String>,
-    /// `openai` (ChatGPT Ads CAPI), `capi` (the Meta-style layout of the setup article), `meta` (Meta's Graph
-    /// API) or `webhook` (generic JSON to your own endpoint).
+    /// `openai` (ChatGPT Ads CAPI), `meta` (Meta's Graph API), `webhook` (generic JSON to your own endpoint),
+    /// `ga4` (your site's own GA4 hits, taken at `<prefix>/g/collect`, passed on to Google as they came), or
+    /// `capi` (the Meta-style layout the setup article shows for OpenAI).
     pub kind: Spanned<String>,
     /// Where to send. Each kind has a default; set it to point at a local mock or a proxy.
     pub endpoint: Option<Spanned<String>>,
@@ -53,9 +55,11 @@ pub enum Kind {
     Capi,
     Meta,
     Webhook,
+    /// A site's GA4 hits forwarded to Google as they came (no tag sends to it).
+    Ga4,
 }
 
-const KINDS: [&str; 4] = ["openai", "capi", "meta", "webhook"];
+const KINDS: [&str; 5] = ["openai", "capi", "meta", "webhook", "ga4"];
 
 impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
@@ -64,6 +68,7 @@ impl Kind {
             "capi" => Kind::Capi,
             "meta" => Kind::Meta,
             "webhook" => Kind::Webhook,
+            "ga4" => Kind::Ga4,
             _ => return None,
         })
     }
@@ -74,7 +79,7 @@ impl Kind {
 
     /// Ad platforms get consent gating, the timestamp window and the identifier rules; a webhook does not.
     pub fn is_ad_platform(self) -> bool {
-        self != Kind::Webhook
+        !matches!(self, Kind::Webhook | Kind::Ga4)
     }
 }
 
@@ -121,7 +126,8 @@ impl Secrets for RedactedSecrets {
     }
 }
 
-/// An HTTP request to make. A value: building it sends nothing.
+/// An HTTP request to make. A value: building it sends nothing. A `body` that is a JSON string is sent as that
+/// text (the `ga4` kind's lines); any other body as JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundRequest {
     pub destination: String,
@@ -132,6 +138,14 @@ pub struct OutboundRequest {
 }
 
 impl OutboundRequest {
+    /// The bytes to send.
+    pub fn body_text(&self) -> String {
+        match &self.body {
+            Value::String(text) => text.clone(),
+            json => json.to_string(),
+        }
+    }
+
     /// The dry-run line `capi-edge run` prints.
     pub fn summary(&self) -> Value {
         json!({"destination": self.destination, "method": self.method, "url": self.url, "body": self.body})
@@ -221,6 +235,7 @@ impl Destination {
                     config.api_version.as_ref().map(|v| v.get_ref().as_str()),
                     &pixel_id,
                 ),
+                Kind::Ga4 => ga4::DEFAULT_ENDPOINT.to_string(),
                 Kind::Webhook => {
                     errors.push(
                         Diagnostic::new(
@@ -260,6 +275,8 @@ impl Destination {
             Some(m) => *m.get_ref(),
             None => PLATFORM_MAX_BATCH,
         };
+        // One forward is one of the site's requests to Google, sent as it came.
+        let max_batch = if kind == Kind::Ga4 { 1 } else { max_batch };
         if errors.len() > before {
             return None;
         }
@@ -292,6 +309,10 @@ impl Destination {
             Kind::OpenAi => openai::event_json(event),
             Kind::Capi | Kind::Meta => capi::event_json(event),
             Kind::Webhook => Ok(webhook::event_json(event)),
+            Kind::Ga4 => Err(format!(
+                "destination \"{}\" forwards the site's GA4 hits as they came; no tag sends events to it",
+                self.name
+            )),
         }
     }
 
@@ -306,7 +327,7 @@ impl Destination {
                     self.pixel_id
                 ))
             }),
-            Kind::Webhook => None,
+            Kind::Webhook | Kind::Ga4 => None,
         }
     }
 
@@ -354,11 +375,14 @@ impl Destination {
             Kind::Capi => capi::request(self, events, token.as_deref().unwrap_or_default()),
             Kind::Meta => meta::request(self, events, token.as_deref().unwrap_or_default()),
             Kind::Webhook => webhook::request(self, events, token.as_deref()),
+            Kind::Ga4 => ga4::request(self, events),
         };
-        headers.insert(
-            0,
-            ("content-type".to_string(), "application/json".to_string()),
-        );
+        if !headers.iter().any(|(name, _)| name == "content-type") {
+            headers.insert(
+                0,
+                ("content-type".to_string(), "application/json".to_string()),
+            );
+        }
         Ok(OutboundRequest {
             destination: self.name.clone(),
             method: "POST",

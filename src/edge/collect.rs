@@ -30,6 +30,15 @@ const READ_HEADERS: [&str; 12] = [
     EXPOSED_HEADERS[3],
 ];
 
+/// Which browser client a request is for.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Client {
+    /// The first-party pixel's hits (`/e`).
+    Pixel,
+    /// A site's own GA4 hits (`/g/collect`).
+    Ga4,
+}
+
 /// A browser hit. Every request pays for this path, so it reads the raw JS request and writes the raw JS
 /// response through `js` (a few boundary crossings in all), not through the `worker` crate's wrappers.
 pub async fn browser(
@@ -37,6 +46,7 @@ pub async fn browser(
     raw_url: &str,
     env: &Env,
     config: &Config,
+    client: Client,
 ) -> Result<web_sys::Response> {
     let headers = RequestHeaders::read(&req, READ_HEADERS);
     let header = |name: &str| headers.get(name).map(str::to_string);
@@ -122,7 +132,12 @@ pub async fn browser(
         debug,
         now_ms: Date::now().as_millis() as i64,
     };
-    let reply = crate::collect::browser(&ctx, &facts, &mut random_event_id, &mut random_u64);
+    let reply = match client {
+        Client::Pixel => {
+            crate::collect::browser(&ctx, &facts, &mut random_event_id, &mut random_u64)
+        }
+        Client::Ga4 => crate::collect::ga4(&ctx, &facts, &mut random_event_id, &mut random_u64),
+    };
     if !reply.messages.is_empty() {
         if let Err(e) = enqueue(env, reply.messages).await {
             console_error!("capi-edge: enqueue failed: {e}");

@@ -367,7 +367,7 @@ async fn send(request: &OutboundRequest, env: &Env) -> (Option<u16>, String) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let body = request.body.to_string();
+    let body = request.body_text();
     match js::fetch(
         "POST",
         &url,

@@ -11,6 +11,7 @@ mod server;
 mod settings;
 
 use crate::routes::{builtin, Builtin};
+use collect::Client;
 use respond::json_error;
 use worker::worker_sys::web_sys;
 use worker::*;
@@ -42,8 +43,14 @@ async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     let url = raw.url();
     let path = crate::cors::path_of(&url);
     let prefix = config.site.path_prefix.as_str();
-    if path.strip_prefix(prefix).and_then(builtin) == Some(Builtin::Intake) {
-        return collect::browser(raw, &url, env, &config).await;
+    match path.strip_prefix(prefix).and_then(builtin) {
+        Some(Builtin::Intake) => {
+            return collect::browser(raw, &url, env, &config, Client::Pixel).await
+        }
+        Some(Builtin::Ga4Collect) => {
+            return collect::browser(raw, &url, env, &config, Client::Ga4).await
+        }
+        _ => {}
     }
     other_routes(Request::from(raw), path, env, &config)
         .await
