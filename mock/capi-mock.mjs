@@ -21,7 +21,7 @@ const OPENAI_HASHED = ['emails_sha256', 'phone_numbers_sha256', 'external_ids_sh
 const META_HASHED = ['em', 'ph', 'fn', 'ln', 'db', 'ge', 'ct', 'st', 'zp', 'country', 'external_id'];
 
 export function createMock({ quiet = false, expectTokens = null } = {}) {
-  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 }, scriptFetches: 0, beacons: [] };
+  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 }, scriptFetches: 0, beacons: [], ga4: [] };
   const log = (...a) => { if (!quiet) console.log('[mock-capi]', ...a); };
   const random = () => { // deterministic per seed, so a fault run is repeatable
     state.rng = (state.rng * 1103515245 + 12345) % 2147483648;
@@ -122,6 +122,21 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
         state.beacons.push({ body: Buffer.concat(chunks).toString('utf8'), contentType: req.headers['content-type'], cookie: req.headers.cookie });
         return reply(202, { ok: true });
       }
+      if (req.method === 'POST' && url.pathname === '/g/collect') {
+        // Stands in for Google's collection endpoint: what a ga4 destination passed on, answered as Google does.
+        const query = url.searchParams;
+        const forward = { query: url.search.slice(1), body: Buffer.concat(chunks).toString('utf8'),
+          userAgent: req.headers['user-agent'], contentType: req.headers['content-type'], uip: query.get('_uip') };
+        if (!query.get('tid') || query.get('v') !== '2') {
+          state.refused.push({ layout: 'ga4', status: 400, body: forward });
+          res.writeHead(400);
+          return res.end();
+        }
+        state.ga4.push(forward);
+        log(`ga4 received ${forward.body ? forward.body.split('\n').length + ' events' : query.get('en')} tid=${query.get('tid')}`);
+        res.writeHead(204, { 'cache-control': 'no-cache, no-store, must-revalidate' });
+        return res.end();
+      }
       if (req.method === 'GET' && url.pathname === '/sdk/oaiq.min.js') {
         // Stands in for OpenAI's browser pixel script: records what the page gives it.
         state.scriptFetches++;
@@ -186,7 +201,7 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
     if (url.pathname === '/__mock/events') return reply(200, state.accepted);
     if (url.pathname === '/__mock/stats') return reply(200, { requests: state.requests, accepted: state.accepted.length, refused: state.refused, injected: state.injected });
     if (url.pathname === '/__mock/reset') {
-      state.accepted = []; state.requests = 0; state.refused = []; state.faults = {}; state.rng = 1; state.injected = { 500: 0, 429: 0, timeout: 0 };
+      state.accepted = []; state.ga4 = []; state.requests = 0; state.refused = []; state.faults = {}; state.rng = 1; state.injected = { 500: 0, 429: 0, timeout: 0 };
       return reply(200, { ok: true });
     }
     if (url.pathname === '/__mock/faults' && req.method === 'POST') {

@@ -700,9 +700,9 @@ event = "AddToCart"
         assert_eq!(traces.len(), 4, "every line, the unreadable one included");
         assert!(traces.iter().all(|t| t["client"] == "ga4"));
         assert!(
-            traces
-                .iter()
-                .any(|t| t["client_warnings"].to_string().contains("event 2: the event name")),
+            traces.iter().any(|t| t["client_warnings"]
+                .to_string()
+                .contains("event 2: the event name")),
             "{trace}"
         );
         assert!(
