@@ -122,6 +122,13 @@ pub fn ga4(
         .collect();
     // Google gets the request as it came, unless this is preview traffic (GA4 has no validation mode).
     let ip = facts.client_ip.filter(|_| !analytics_denied);
+    let forward_query = crate::ga4::without_personal_data(query);
+    let forward_body = request
+        .forward_body
+        .split('\n')
+        .map(crate::ga4::without_personal_data)
+        .collect::<Vec<_>>()
+        .join("\n");
     let forwards = if ctx.debug {
         Vec::new()
     } else {
@@ -131,8 +138,8 @@ pub fn ga4(
             .filter(|d| d.kind == Kind::Ga4)
             .map(|d| {
                 let payload = crate::destination::ga4::forward_payload(
-                    query,
-                    &request.forward_body,
+                    &forward_query,
+                    &forward_body,
                     ip,
                     facts.user_agent,
                 );

@@ -650,6 +650,21 @@ pub fn sha256_hex(value: &str) -> Option<String> {
     (out.len() == 64).then_some(out)
 }
 
+/// A query or body line as it goes on to Google: every event parameter (`ep.*`, `epn.*`) that `to_hit` would drop
+/// as personal data in clear text is left out here too, so no destination gets it raw; the rest stays as the
+/// browser wrote it.
+pub fn without_personal_data(text: &str) -> String {
+    text.split('&')
+        .filter(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = decode(k);
+            let param = suffix(&key, "ep.").or_else(|| suffix(&key, "epn."));
+            param.is_none_or(|name| personal_data(&name, &decode(v)).is_none())
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Why a parameter holds personal data, if it does: by its name (`user_data.*`, `email`, `phone`, names,
 /// address) or, for text, by a value that looks like an email address.
 fn personal_data(name: &str, value: &str) -> Option<&'static str> {
@@ -1341,6 +1356,20 @@ mod tests {
         assert_eq!(
             ev.warnings.last().map(String::as_str),
             Some("and 180 more warnings")
+        );
+    }
+
+    #[test]
+    fn what_goes_on_to_google_carries_no_email_or_phone_in_clear_text() {
+        let query = "v=2&tid=G-1&en=purchase&ep.user_data.email=jane%40example.com&ep.coupon=X\
+                     &ep.contact=jane%40example.com&epn.phone=5550148&epn.value=5";
+        assert_eq!(
+            without_personal_data(query),
+            "v=2&tid=G-1&en=purchase&ep.coupon=X&epn.value=5"
+        );
+        assert_eq!(
+            without_personal_data("en=page_view&_et=3"),
+            "en=page_view&_et=3"
         );
     }
 }

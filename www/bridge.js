@@ -96,7 +96,7 @@
         var c = a[0], i = /Single/.test(c) ? 2 : 1;
         if (c === 'init' && a[2]) { for (var k in KEYS) if (a[2][k]) user[KEYS[k]] = a[2][k]; return; }
         if (!/^track(Single)?(Custom)?$/.test(c) || !a[i]) return;
-        var params = a[i + 1] || {}, data = {};
+        var params = a[i + 1] || {}, data = { client: 'fbq' };
         for (k in params) data[k] = params[k];
         if (!data.contents && params.content_ids) data.contents = [].concat(params.content_ids).map(function (id) { return { id: id }; });
         var opts = a[i + 2] || {};
@@ -112,7 +112,7 @@
         var c = a[0], i = c === 'measureSingle' ? 2 : 1;
         if (c === 'init' && a[1] && a[1].user) { for (var k in KEYS) if (a[1].user[k]) user[KEYS[k]] = a[1].user[k]; return; }
         if ((c !== 'measure' && c !== 'measureSingle') || !a[i]) return;
-        var props = a[i + 1] || {}, opts = a[i + 2] || {}, data = {};
+        var props = a[i + 1] || {}, opts = a[i + 2] || {}, data = { client: 'oaiq' };
         for (k in props) if (k !== 'amount' && k !== 'contents' && k !== 'type') data[k] = props[k];
         if (props.amount != null) data.value = major(props.amount, props.currency);
         if (props.contents) data.contents = props.contents.map(function (x) {

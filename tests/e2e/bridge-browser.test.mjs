@@ -103,6 +103,7 @@ test('dataLayer, fbq, oaiq and capi(\'track\') for the same events: each platfor
   assert.equal(purchase.data.amount, 14900);
   assert.deepEqual(purchase.data.contents.map((c) => c.id), ['BOOT-42'], 'the GA4 items');
   const atc = got.find((e) => e.layout === 'meta' && e.event_id === addToCartId).event;
+  assert.equal(atc.event_name, 'AddToCart');
   assert.equal(atc.user_data.em.length, 1, 'fbq\'s advanced matching email, hashed at the edge');
   assert.deepEqual(errors, []);
 });

@@ -81,12 +81,17 @@ describe('GA4 hits sent first-party', () => {
     assert.equal(w.mock.state.accepted.filter((e) => e.event_id === 'T-DENIED').length, 0);
   });
 
-  test('a raw email in a GA4 parameter is never forwarded to an ad platform', async () => {
+  test('a raw email in a GA4 parameter is never forwarded raw: not to an ad platform, not to Google', async () => {
+    const before = forwards().length;
     const query = shared('&gcs=G111&dl=https%3A%2F%2Fshop.example.com%2Fthank-you&en=purchase&cu=USD'
       + '&ep.transaction_id=T-PII&epn.value=5&ep.user_data.email=jane.doe%40example.com');
     assert.equal((await collect(query)).status, 204);
     const got = await w.waitFor((a) => a.filter((e) => e.event_id === 'T-PII').length >= 2);
     assert.ok(!JSON.stringify(got.filter((e) => e.event_id === 'T-PII')).includes('jane.doe'));
+    await waitForwards(before + 1);
+    const forward = forwards().find((f) => f.query.includes('T-PII'));
+    assert.ok(!forward.query.includes('jane.doe') && !forward.query.includes('user_data'), forward.query);
+    assert.ok(forward.query.includes('ep.transaction_id=T-PII'), 'the rest goes on as it came');
   });
 
   test('bad input: a 4xx with a JSON reason, and nothing queued', async () => {
