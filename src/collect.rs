@@ -100,6 +100,7 @@ pub fn ga4(
     };
     let table = ctx.config.ga4_table();
     let mut hits = Vec::new();
+    let mut unreadable = Vec::new();
     let mut analytics_denied = false;
     for event in &request.events {
         match event {
@@ -111,7 +112,7 @@ pub fn ga4(
             }
             // One bad line does not drop the others; a preview's trace names it.
             Err(reason) if ctx.debug => hits.push((refused_line(), vec![reason.clone()])),
-            Err(_) => {}
+            Err(reason) => unreadable.push(reason.clone()),
         }
     }
     let mut enriched: Vec<Hit> = hits.iter().map(|(h, _)| h.clone()).collect();
@@ -129,13 +130,32 @@ pub fn ga4(
         .map(crate::ga4::without_personal_data)
         .collect::<Vec<_>>()
         .join("\n");
+    let ga4_destinations = ctx
+        .config
+        .destinations
+        .iter()
+        .filter(|d| d.kind == Kind::Ga4);
+    // A line no one could read is counted where the site's GA4 traffic shows in the dashboard: as dropped, with
+    // its reason (which names no value).
+    let refused: Vec<DeliveryMessage> = ga4_destinations
+        .clone()
+        .flat_map(|d| unreadable.iter().map(move |reason| (d, reason)))
+        .map(|(d, reason)| {
+            let dropped = crate::pipeline::Dropped {
+                status: "dropped",
+                event_name: "ga4_unreadable_line".into(),
+                destination_name: d.name.clone(),
+                tag: String::new(),
+                event_id: new_id(),
+                reason: format!("a GA4 line was refused: {reason}"),
+            };
+            DeliveryMessage::record(&dropped, "browser", ctx.now_ms)
+        })
+        .collect();
     let forwards = if ctx.debug {
         Vec::new()
     } else {
-        ctx.config
-            .destinations
-            .iter()
-            .filter(|d| d.kind == Kind::Ga4)
+        ga4_destinations
             .map(|d| {
                 let payload = crate::destination::ga4::forward_payload(
                     &forward_query,
@@ -147,7 +167,9 @@ pub fn ga4(
             })
             .collect()
     };
-    respond(ctx, Answer::Ga4, hits, forwards, new_id, random)
+    let mut messages = forwards;
+    messages.extend(refused);
+    respond(ctx, Answer::Ga4, hits, messages, new_id, random)
 }
 
 /// The stand-in for a GA4 line that could not be read: it fires nothing, and its trace says why.
@@ -689,6 +711,20 @@ event = "AddToCart"
         assert_eq!(
             forward["body"],
             "en=page_view\nen=add_to_cart&cu=USD&epn.value=5&pr1=idA~qt1\nen=\nen=view_item"
+        );
+        let unreadable: Vec<_> = r
+            .messages
+            .iter()
+            .filter(|m| m.event_name == "ga4_unreadable_line")
+            .collect();
+        assert_eq!(
+            unreadable.len(),
+            1,
+            "the bad line is counted in the dashboard"
+        );
+        assert!(
+            matches!(&unreadable[0].action, crate::delivery::Action::Record { status, reason }
+            if status == "dropped" && reason.contains("event 2"))
         );
         // ad_storage denied: the add_to_cart reaches no ad platform; it is recorded as consent-blocked.
         let blocked: Vec<_> = r

@@ -105,6 +105,14 @@ describe('GA4 hits sent first-party', () => {
     assert.equal(huge.status, 413, 'over the body limit');
     const none = await collect('v=2&tid=G-1');
     assert.equal(none.status, 400);
+    // One unreadable line in a batch: the others go on, and the dashboard counts the refused one.
+    const mixed = await collect(shared('&gcs=G111&dl=https%3A%2F%2Fshop.example.com%2F'), 'en=page_view\nen=\nen=scroll');
+    assert.equal(mixed.status, 204);
+    assert.equal((mixed.headers.get('x-capi-event-id') ?? '').split(',').length, 2, 'two readable events');
+    const [row] = await waitRows("event_name = 'ga4_unreadable_line'", 1);
+    assert.equal(row.destination, 'google-analytics');
+    assert.equal(row.status, 'dropped');
+    assert.match(row.response, /a GA4 line was refused: event 1/);
   });
 });
 
