@@ -55,12 +55,14 @@ pub fn browser(
         Ok(h) => h,
         Err(refusal) => return json_reply(refusal.status, &refusal.body(), ctx.cors_origin),
     };
-    // GA4 events the pixel's bridge read from the dataLayer get their names from the GA4 client's table.
-    let table = ctx.config.ga4_table();
+    // GA4 events the pixel's bridge read from the dataLayer get their names from the GA4 client's table (built
+    // only for them: most hits are the pixel's own).
+    let mut table = None;
     let hits = hits
         .into_iter()
         .map(|mut hit| {
             if hit.data.get("client").and_then(Value::as_str) == Some("datalayer") {
+                let table = table.get_or_insert_with(|| ctx.config.ga4_table());
                 hit.event = table.event_name(&hit.event).to_string();
             }
             (hit, Vec::new())
@@ -115,12 +117,7 @@ pub fn ga4(
             Err(reason) => unreadable.push(reason.clone()),
         }
     }
-    let mut enriched: Vec<Hit> = hits.iter().map(|(h, _)| h.clone()).collect();
-    intake::enrich(&mut enriched, facts, ctx.now_ms);
-    let hits: Vec<(Hit, Vec<String>)> = enriched
-        .into_iter()
-        .zip(hits.into_iter().map(|(_, w)| w))
-        .collect();
+    intake::enrich(hits.iter_mut().map(|(hit, _)| hit), facts, ctx.now_ms);
     // Google gets the request as it came, unless this is preview traffic (GA4 has no validation mode).
     let ip = facts.client_ip.filter(|_| !analytics_denied);
     let forward_query = crate::ga4::without_personal_data(query);
@@ -536,6 +533,30 @@ event = "Purchase"
             false,
         );
         assert_eq!(header(&r, "x-capi-event-id"), ["%E6%B3%A8%E6%96%87-1"]);
+    }
+
+    #[test]
+    fn datalayer_events_from_the_bridge_are_named_by_the_ga4_table_and_only_they() {
+        let config = Config::parse(CONFIG).unwrap();
+        let from_bridge = r#"{"event":"purchase","data":{"client":"datalayer","order_id":"T-1"}}"#;
+        let r = reply(&config, "POST", from_bridge, None, false);
+        assert_eq!(
+            r.messages.len(),
+            1,
+            "purchase → Purchase fires the purchase tag"
+        );
+        assert_eq!(r.messages[0].event_id, "T-1");
+        let own = reply(
+            &config,
+            "POST",
+            r#"{"event":"purchase","data":{"order_id":"T-2"}}"#,
+            None,
+            false,
+        );
+        assert!(
+            own.messages.is_empty(),
+            "the pixel's own hits keep their names"
+        );
     }
 
     #[test]

@@ -66,13 +66,13 @@ pub fn browser_hits(facts: &RequestFacts, now_ms: i64) -> Result<Vec<Hit>, Refus
             ))
         }
     };
-    enrich(&mut hits, facts, now_ms);
+    enrich(hits.iter_mut(), facts, now_ms);
     Ok(hits)
 }
 
 /// Fills in the edge's view of the visitor, for hits from a browser (the pixel's, GA4's): the edge's own IP, user
 /// agent and cookies win over anything the page wrote, and `page.url` and `time` get their fallbacks.
-pub fn enrich(hits: &mut [Hit], facts: &RequestFacts, now_ms: i64) {
+pub fn enrich<'h>(hits: impl IntoIterator<Item = &'h mut Hit>, facts: &RequestFacts, now_ms: i64) {
     let cookies = parse_cookies(facts.cookie_header.unwrap_or(""));
     for hit in hits {
         hit.source = Source::Browser;
