@@ -221,6 +221,9 @@ impl Config {
         let mut dest_cfgs: Vec<DestinationConfig> = Vec::new();
         let mut tag_cfgs: Vec<TagConfig> = Vec::new();
         let mut tests: Vec<TestConfig> = Vec::new();
+        // Every tag's name as written, broken blocks included: a test naming a tag whose block has an error is
+        // not told the tag does not exist (that error is already reported, at its own line).
+        let mut written_tag_names: Vec<String> = Vec::new();
         for (key, value) in root.into_inner() {
             let section = key.get_ref().as_ref().to_string();
             match section.as_str() {
@@ -241,7 +244,10 @@ impl Config {
                 }
                 "proxy" => proxy_cfgs = items(value, "[[proxy]]", &mut errors),
                 "destination" => dest_cfgs = items(value, "[[destination]]", &mut errors),
-                "tag" => tag_cfgs = items(value, "[[tag]]", &mut errors),
+                "tag" => {
+                    written_tag_names = block_names(&value);
+                    tag_cfgs = items(value, "[[tag]]", &mut errors);
+                }
                 "test" => tests = items(value, "[[test]]", &mut errors),
                 other => errors.push(
                     Diagnostic::new(format!("unknown section \"{other}\""), Some(key.span()))
@@ -255,7 +261,7 @@ impl Config {
         let proxies = check_proxies(&proxy_cfgs, &mut errors);
         let destinations = check_destinations(&dest_cfgs, &mut errors);
         let tags = check_tags(&tag_cfgs, &dest_cfgs, &destinations, &mut errors);
-        check_tests(&tests, &tag_cfgs, &dest_cfgs, &mut errors);
+        check_tests(&tests, &written_tag_names, &dest_cfgs, &mut errors);
         if dest_cfgs.is_empty() && errors.is_empty() {
             errors.push(
                 Diagnostic::new("no [[destination]] in this file", None)
@@ -421,6 +427,26 @@ fn unknown_keys(value: &Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Di
 }
 
 /// Deserializes each table of an array of tables on its own, so one broken block hides no other error.
+/// The `name` of each block of an array of tables, as written, whether or not the block is valid.
+fn block_names(value: &Spanned<DeValue<'_>>) -> Vec<String> {
+    let DeValue::Array(blocks) = value.get_ref() else {
+        return Vec::new();
+    };
+    blocks
+        .iter()
+        .filter_map(|block| match block.get_ref() {
+            DeValue::Table(table) => table.iter().find_map(|(k, v)| {
+                let is_name = AsRef::<str>::as_ref(k.get_ref()) == "name";
+                match v.get_ref() {
+                    DeValue::String(name) if is_name => Some(name.to_string()),
+                    _ => None,
+                }
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 fn items<T: DeserializeOwned>(
     value: Spanned<DeValue<'_>>,
     section: &str,
@@ -805,11 +831,11 @@ fn build_rules(cfg: &TagConfig, errors: &mut Vec<Diagnostic>) -> Vec<MapRule> {
 
 fn check_tests(
     tests: &[TestConfig],
-    tags: &[TagConfig],
+    tag_names: &[String],
     dests: &[DestinationConfig],
     errors: &mut Vec<Diagnostic>,
 ) {
-    let tag_names: Vec<&str> = tags.iter().map(|t| t.name.get_ref().as_str()).collect();
+    let tag_names: Vec<&str> = tag_names.iter().map(String::as_str).collect();
     let dest_names: Vec<&str> = dests.iter().map(|d| d.name.get_ref().as_str()).collect();
     for t in tests {
         if let Some(src) = &t.source {

@@ -320,3 +320,50 @@ fn a_proxy_cannot_claim_one_of_the_workers_own_routes() {
     );
     assert_eq!(errors(&fine), Vec::<String>::new());
 }
+
+#[test]
+fn a_broken_tag_block_is_reported_once_not_again_by_the_tests_that_name_it() {
+    // A marketer's copy of capi.toml with three typos: an unknown condition key in one tag, a misspelt transform
+    // in another, a tag name used twice. Each is reported at its line; the [[test]] naming the broken tag does
+    // not add "unknown tag" on top.
+    let src = format!(
+        "{DESTS}
+[[tag]]
+name = \"purchase\"
+destination = \"openai\"
+event = \"Purchase\"
+trigger = {{ field = \"page.path\", startswith = \"/thank-you\" }}
+
+[[tag]]
+name = \"lead\"
+destination = \"openai\"
+event = \"Lead\"
+[tag.map]
+\"data.value\" = {{ from = \"data.total\", as = \"numbr\" }}
+
+[[tag]]
+name = \"lead\"
+destination = \"openai\"
+event = \"Lead\"
+
+[[test]]
+name = \"a purchase fires\"
+hit = {{ event = \"Purchase\" }}
+fires = [\"purchase\"]
+"
+    );
+    let errs = errors(&src);
+    let firsts: Vec<&str> = errs
+        .iter()
+        .map(|e| e.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        firsts,
+        [
+            "error: unknown key \"startswith\" in a condition",
+            "error: unknown transform \"numbr\"",
+            "error: tag \"lead\" is defined twice",
+        ],
+        "{errs:#?}"
+    );
+}
