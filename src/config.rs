@@ -498,6 +498,22 @@ fn toml_error(e: &toml::de::Error, section: &str) -> Diagnostic {
         return Diagnostic::new("expected a field name or a list of field names", span)
             .with_hint("write from = \"user.email\" or from = [\"user.email\", \"data.email\"]");
     }
+    // serde's "invalid type: string \"no\", expected a boolean": the same facts, in a marketer's words.
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let example = match expected {
+                "a boolean" => "true or false, without quotes",
+                e if e.contains("integer") || e.contains("usize") => {
+                    "a whole number, without quotes"
+                }
+                e if e.contains("string") => "text in quotes, e.g. \"Purchase\"",
+                e if e.contains("sequence") => "a list in brackets, e.g. [\"openai\", \"meta\"]",
+                _ => "the kind of value this key takes",
+            };
+            return Diagnostic::new(format!("this must be {expected}, not {found}"), span)
+                .with_hint(format!("write {example}"));
+        }
+    }
     Diagnostic::new(message, span)
 }
 

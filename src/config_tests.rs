@@ -367,3 +367,18 @@ fires = [\"purchase\"]
         "{errs:#?}"
     );
 }
+
+#[test]
+fn a_value_of_the_wrong_type_is_explained_with_what_to_write() {
+    let src = format!(
+        "{DESTS}\n[[tag]]\nname = \"p\"\ndestination = \"openai\"\nevent = \"Purchase\"\nstandard_map = \"no\"\n"
+    );
+    let errs = errors(&src);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("error: this must be a boolean, not string \"no\"")
+            && errs[0].contains("hint: write true or false, without quotes"),
+        "{}",
+        errs[0]
+    );
+}
