@@ -86,19 +86,12 @@ pub fn ga4(
     new_id: &mut dyn FnMut() -> String,
     random: &mut dyn FnMut() -> u64,
 ) -> Reply {
-    let refuse = |r: intake::Refusal| json_reply(r.status, &r.body(), ctx.cors_origin);
-    if facts.body.len() > facts.max_body_bytes {
-        let detail = format!(
-            "the body is {} bytes; the limit is {}",
-            facts.body.len(),
-            facts.max_body_bytes
-        );
-        return refuse(intake::Refusal::new(413, "body_too_large", detail));
-    }
     let query = facts.query.unwrap_or("");
-    let request = match crate::ga4::parse_collect(query, facts.body) {
+    let parsed =
+        intake::check_size(facts).and_then(|()| crate::ga4::parse_collect(query, facts.body));
+    let request = match parsed {
         Ok(r) => r,
-        Err(refusal) => return refuse(refusal),
+        Err(r) => return json_reply(r.status, &r.body(), ctx.cors_origin),
     };
     let table = ctx.config.ga4_table();
     let mut hits = Vec::new();
@@ -119,14 +112,6 @@ pub fn ga4(
     }
     intake::enrich(hits.iter_mut().map(|(hit, _)| hit), facts, ctx.now_ms);
     // Google gets the request as it came, unless this is preview traffic (GA4 has no validation mode).
-    let ip = facts.client_ip.filter(|_| !analytics_denied);
-    let forward_query = crate::ga4::without_personal_data(query);
-    let forward_body = request
-        .forward_body
-        .split('\n')
-        .map(crate::ga4::without_personal_data)
-        .collect::<Vec<_>>()
-        .join("\n");
     let ga4_destinations = ctx
         .config
         .destinations
@@ -149,18 +134,33 @@ pub fn ga4(
             DeliveryMessage::record(&dropped, "browser", ctx.now_ms)
         })
         .collect();
+    let mut forward = None;
     let forwards = if ctx.debug {
         Vec::new()
     } else {
         ga4_destinations
             .map(|d| {
-                let payload = crate::destination::ga4::forward_payload(
-                    &forward_query,
-                    &forward_body,
-                    ip,
-                    facts.user_agent,
-                );
-                DeliveryMessage::forward(&d.name, "ga4_collect", new_id(), payload, ctx.now_ms)
+                // Built once, and only when there is a ga4 destination to forward to.
+                let payload = forward.get_or_insert_with(|| {
+                    let body: Vec<String> = request
+                        .forward_body
+                        .split('\n')
+                        .map(crate::ga4::without_personal_data)
+                        .collect();
+                    crate::destination::ga4::forward_payload(
+                        &crate::ga4::without_personal_data(query),
+                        &body.join("\n"),
+                        facts.client_ip.filter(|_| !analytics_denied),
+                        facts.user_agent,
+                    )
+                });
+                DeliveryMessage::forward(
+                    &d.name,
+                    "ga4_collect",
+                    new_id(),
+                    payload.clone(),
+                    ctx.now_ms,
+                )
             })
             .collect()
     };

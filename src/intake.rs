@@ -97,7 +97,8 @@ pub fn enrich<'h>(hits: impl IntoIterator<Item = &'h mut Hit>, facts: &RequestFa
     }
 }
 
-fn check_size(facts: &RequestFacts) -> Result<(), Refusal> {
+/// A body over the limit is refused (413), whichever endpoint read it.
+pub(crate) fn check_size(facts: &RequestFacts) -> Result<(), Refusal> {
     if facts.body.len() > facts.max_body_bytes {
         return Err(Refusal::new(
             413,

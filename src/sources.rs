@@ -185,8 +185,10 @@ pub fn webhook_hit(
         ..Hit::default()
     };
     if let Some(landing) = landing.as_deref() {
-        let base = shop_url.or_else(|| origin_of(landing));
-        hit.page.url = base.map(|b| attribution_url(b, landing));
+        let base = shop_url
+            .map(str::to_string)
+            .or_else(|| landing_origin(landing));
+        hit.page.url = base.map(|b| attribution_url(&b, landing));
         hit.context.cookies = landing_click_ids(landing, time_ms);
     } else {
         hit.page.url = shop_url.map(|b| format!("{b}/"));
@@ -277,14 +279,13 @@ fn landing_click_ids(landing: &str, time_ms: i64) -> BTreeMap<String, String> {
     ids
 }
 
-/// `https://host` of an absolute http(s) URL.
-fn origin_of(url: &str) -> Option<&str> {
-    let rest = url
+/// `https://host` of an absolute http(s) URL whose host is a plain host name.
+fn landing_origin(url: &str) -> Option<String> {
+    let origin = crate::cors::origin_of(url)?;
+    let host = origin
         .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let host_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let origin = &url[..url.len() - rest.len() + host_len];
-    valid_host(&rest[..host_len]).then_some(origin)
+        .or_else(|| origin.strip_prefix("http://"))?;
+    valid_host(host).then_some(origin)
 }
 
 /// A storefront base from `[sources] shop_url` (`https://host`, a trailing `/` allowed), or `None` when it is

@@ -82,7 +82,7 @@ pub async fn browser(
         );
         let mut reply = crate::collect::json_reply(429, &body, allowed_origin.as_deref());
         reply.headers.push(("retry-after", retry_after.to_string()));
-        return write(&reply.headers, reply.status, reply.body.as_deref());
+        return write(&reply);
     }
     // Refuse an oversized body before reading it, when the sender says its size.
     let max = config.site.max_body_bytes;
@@ -132,14 +132,14 @@ pub async fn browser(
         debug,
         now_ms: Date::now().as_millis() as i64,
     };
-    let reply = match client {
+    let mut reply = match client {
         Client::Pixel => {
             crate::collect::browser(&ctx, &facts, &mut random_event_id, &mut random_u64)
         }
         Client::Ga4 => crate::collect::ga4(&ctx, &facts, &mut random_event_id, &mut random_u64),
     };
     if !reply.messages.is_empty() {
-        if let Err(e) = enqueue(env, reply.messages).await {
+        if let Err(e) = enqueue(env, std::mem::take(&mut reply.messages)).await {
             console_error!("capi-edge: enqueue failed: {e}");
             return refuse(
                 503,
@@ -149,17 +149,17 @@ pub async fn browser(
             );
         }
     }
-    write(&reply.headers, reply.status, reply.body.as_deref())
+    write(&reply)
 }
 
 /// Writes a reply the core decided, as it is.
-fn write(
-    headers: &[(&'static str, String)],
-    status: u16,
-    body: Option<&[u8]>,
-) -> Result<web_sys::Response> {
-    let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    js::build_response(status, &pairs, body)
+fn write(reply: &crate::collect::Reply) -> Result<web_sys::Response> {
+    let pairs: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (*n, v.as_str()))
+        .collect();
+    js::build_response(reply.status, &pairs, reply.body.as_deref())
 }
 
 /// A JSON error answer, with CORS headers for an allowed origin (so the page can read it).
@@ -169,8 +169,11 @@ fn refuse(
     detail: &str,
     origin: Option<&str>,
 ) -> Result<web_sys::Response> {
-    let reply = crate::collect::json_reply(status, &error_body(error, detail), origin);
-    write(&reply.headers, reply.status, reply.body.as_deref())
+    write(&crate::collect::json_reply(
+        status,
+        &error_body(error, detail),
+        origin,
+    ))
 }
 
 /// The Workers rate-limit binding `INTAKE_LIMITER`, keyed on the visitor's IP (wrangler.toml `[[ratelimits]]`).
