@@ -12,6 +12,7 @@ use crate::destination::RedactedSecrets;
 use crate::guard;
 use crate::hit::Hit;
 use crate::intake::{self, RequestFacts};
+use crate::operations::LedgerMode;
 use crate::pipeline::Outcome;
 use crate::preview;
 use serde_json::{json, Value};
@@ -130,6 +131,7 @@ pub fn ga4(
                 tag: String::new(),
                 event_id: new_id(),
                 reason: format!("a GA4 line was refused: {reason}"),
+                ledger: LedgerMode::Counts,
             };
             DeliveryMessage::record(&dropped, "browser", ctx.now_ms)
         })

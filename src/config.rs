@@ -4,6 +4,10 @@
 use crate::destination::{Destination, DestinationConfig};
 use crate::diagnostic::{did_you_mean, suggestion, Diagnostic};
 use crate::event::ActionSource;
+use crate::operations::{
+    check_alerts, check_ledger_mode, check_retention, Alerts, AlertsConfig, LedgerMode, Retention,
+    RetentionConfig, ALERTS_KEYS, RETENTION_KEYS,
+};
 use crate::mapping::{MapRule, MapRuleConfig, Slot, DEFAULT_MAP};
 use crate::standard_event;
 use crate::trigger::{Condition, ConditionConfig};
@@ -144,6 +148,9 @@ pub struct TagConfig {
     pub action_source: Option<Spanned<String>>,
     /// Set to false to switch the tag off without deleting it.
     pub enabled: Option<bool>,
+    /// What the ledger keeps of this tag's events: "events" (a row each: exact dedup, replay, reconciliation;
+    /// the default) or "counts" (counters only, for high-volume events; the default for PageView).
+    pub ledger: Option<Spanned<String>>,
 }
 
 /// A checked tag.
@@ -156,6 +163,8 @@ pub struct Tag {
     pub trigger: Option<Condition>,
     pub rules: Vec<MapRule>,
     pub action_source: ActionSource,
+    #[serde(default)]
+    pub ledger: LedgerMode,
 }
 
 /// A `[[test]]` block: a sample hit and what must come out.
@@ -191,15 +200,23 @@ pub struct Config {
     /// `[ga4] events`: GA4 event names → event names, over the built-in table.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ga4_events: BTreeMap<String, String>,
+    /// `[alerts]`: the scheduled check's thresholds and webhook.
+    #[serde(default)]
+    pub alerts: Alerts,
+    /// `[retention]`: how long the ledger keeps rows and counters.
+    #[serde(default)]
+    pub retention: Retention,
     /// The `[[test]]` blocks: checked natively (`capi-edge check`), not compiled into the worker.
     #[serde(skip)]
     pub tests: Vec<TestConfig>,
 }
 
-const TOP_LEVEL: [&str; 7] = [
+const TOP_LEVEL: [&str; 9] = [
     "site",
     "sources",
     "ga4",
+    "alerts",
+    "retention",
     "destination",
     "tag",
     "test",
@@ -217,6 +234,8 @@ impl Config {
         let mut site_cfg = SiteConfig::default();
         let mut sources_cfg = SourcesConfig::default();
         let mut ga4_cfg = Ga4Config::default();
+        let mut alerts_cfg = AlertsConfig::default();
+        let mut retention_cfg = RetentionConfig::default();
         let mut proxy_cfgs: Vec<ProxyConfig> = Vec::new();
         let mut dest_cfgs: Vec<DestinationConfig> = Vec::new();
         let mut tag_cfgs: Vec<TagConfig> = Vec::new();
@@ -242,6 +261,16 @@ impl Config {
                         ga4_cfg = g;
                     }
                 }
+                "alerts" => {
+                    if let Some(a) = item::<AlertsConfig>(value, "[alerts]", &mut errors) {
+                        alerts_cfg = a;
+                    }
+                }
+                "retention" => {
+                    if let Some(r) = item::<RetentionConfig>(value, "[retention]", &mut errors) {
+                        retention_cfg = r;
+                    }
+                }
                 "proxy" => proxy_cfgs = items(value, "[[proxy]]", &mut errors),
                 "destination" => dest_cfgs = items(value, "[[destination]]", &mut errors),
                 "tag" => {
@@ -258,6 +287,8 @@ impl Config {
         let site = check_site(&site_cfg, &mut errors);
         let sources = check_sources(&sources_cfg, &mut errors);
         let ga4_events = check_ga4(&ga4_cfg, &mut errors);
+        let alerts = check_alerts(&alerts_cfg, &mut errors);
+        let retention = check_retention(&retention_cfg, &mut errors);
         let proxies = check_proxies(&proxy_cfgs, &mut errors);
         let destinations = check_destinations(&dest_cfgs, &mut errors);
         let tags = check_tags(&tag_cfgs, &dest_cfgs, &destinations, &mut errors);
@@ -279,6 +310,8 @@ impl Config {
             destinations: destinations.into_iter().flatten().collect(),
             tags,
             ga4_events,
+            alerts,
+            retention,
             tests,
         })
     }
@@ -370,6 +403,7 @@ pub(crate) const TAG_KEYS: &[&str] = &[
     "standard_map",
     "action_source",
     "enabled",
+    "ledger",
 ];
 pub(crate) const TEST_KEYS: &[&str] = &["name", "hit", "fires", "expect", "source", "absent"];
 pub(crate) const MAP_RULE_KEYS: &[&str] = &["from", "value", "default", "as", "hash"];
@@ -380,6 +414,8 @@ fn unknown_keys(value: &Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Di
         "[site]" => (SITE_KEYS, "[site]"),
         "[sources]" => (SOURCES_KEYS, "[sources]"),
         "[ga4]" => (GA4_KEYS, "[ga4]"),
+        "[alerts]" => (ALERTS_KEYS, "[alerts]"),
+        "[retention]" => (RETENTION_KEYS, "[retention]"),
         "[[proxy]]" => (PROXY_KEYS, "[[proxy]]"),
         "[[destination]]" => (DESTINATION_KEYS, "[[destination]]"),
         "[[tag]]" => (TAG_KEYS, "[[tag]]"),
@@ -814,6 +850,7 @@ fn check_tags(
             None => ActionSource::Website,
         };
         let rules = build_rules(cfg, errors);
+        let ledger = check_ledger_mode(cfg.ledger.as_ref(), event, errors);
         if errors.len() == before && cfg.enabled != Some(false) {
             tags.push(Tag {
                 name: tag_name.clone(),
@@ -822,6 +859,7 @@ fn check_tags(
                 trigger,
                 rules,
                 action_source,
+                ledger,
             });
         }
     }

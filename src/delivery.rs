@@ -2,6 +2,7 @@
 //! answer means (done, retry later, or a bad event that no retry will fix). Pure; the edge shell sends.
 
 use crate::destination::{Destination, ErrorReading};
+use crate::operations::LedgerMode;
 use crate::pipeline::{Delivery, Dropped, Outcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,6 +41,13 @@ pub struct DeliveryMessage {
     /// Debug traffic: sent in the platform's validation mode, never claimed in the ledger.
     #[serde(default)]
     pub test: bool,
+    /// A row in the ledger, or counters only (`[[tag]] ledger`). Messages queued before this field get a row.
+    #[serde(default, skip_serializing_if = "is_events")]
+    pub ledger: LedgerMode,
+}
+
+fn is_events(mode: &LedgerMode) -> bool {
+    *mode == LedgerMode::Events
 }
 
 impl DeliveryMessage {
@@ -59,6 +67,7 @@ impl DeliveryMessage {
             intake_id: crate::random::random_event_id(),
             missing: d.missing.join(","),
             test: false,
+            ledger: d.ledger,
         }
     }
 
@@ -85,6 +94,8 @@ impl DeliveryMessage {
             intake_id: crate::random::random_event_id(),
             missing: String::new(),
             test: false,
+            // One per page hit: counted, as page views are.
+            ledger: LedgerMode::Counts,
         }
     }
 
@@ -107,6 +118,7 @@ impl DeliveryMessage {
             intake_id: crate::random::random_event_id(),
             missing: String::new(),
             test: false,
+            ledger: d.ledger,
         }
     }
 }
@@ -331,6 +343,7 @@ mod tests {
             },
             intake_id: "i1".into(),
             missing: "ph".into(),
+            ledger: LedgerMode::Counts,
             test: true,
         };
         let back: DeliveryMessage =

@@ -9,6 +9,7 @@ use crate::guard;
 use crate::hit::{Hit, MAX_NAME_LEN};
 use crate::mapping::{number, Slot, Target, Transform};
 use crate::match_quality;
+use crate::operations::LedgerMode;
 use crate::normalize::{self, Key};
 use crate::timestamp;
 use crate::trigger::as_text;
@@ -41,6 +42,8 @@ pub struct Delivery {
     pub missing: Vec<&'static str>,
     pub value: Option<f64>,
     pub currency: Option<String>,
+    /// What the ledger keeps of it (the tag's `ledger`).
+    pub ledger: LedgerMode,
 }
 
 /// An event one destination will not get, and why.
@@ -53,6 +56,7 @@ pub struct Dropped {
     pub tag: String,
     pub event_id: String,
     pub reason: String,
+    pub ledger: LedgerMode,
 }
 
 /// Everything the pipeline decided for one hit.
@@ -146,6 +150,7 @@ impl Config {
                         tag: tag.name.clone(),
                         event_id: event.event_id.clone(),
                         reason: "the visitor denied consent for ads".into(),
+                        ledger: tag.ledger,
                     });
                     continue;
                 }
@@ -161,6 +166,7 @@ impl Config {
                         missing: match_quality::missing(&event.user),
                         value: event.value,
                         currency: event.currency.clone(),
+                        ledger: tag.ledger,
                     }),
                     Err(reason) => outcome.dropped.push(Dropped {
                         status: "dropped",
@@ -169,6 +175,7 @@ impl Config {
                         tag: tag.name.clone(),
                         event_id: event.event_id.clone(),
                         reason,
+                        ledger: tag.ledger,
                     }),
                 }
             }

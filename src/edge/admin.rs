@@ -3,14 +3,14 @@
 
 use super::ledger;
 use super::respond::json_error;
-use crate::dashboard::{self, LedgerRow};
+use crate::dashboard::{self, CountRow, FailureRow, LedgerRow, TrendRow};
 use crate::reconcile::{self, Conversion};
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use worker::*;
 
 const DAY_MS: f64 = 24.0 * 3600.0 * 1000.0;
-/// The most rows one request reads; a busier shop needs aggregation in SQL (noted in the issue).
+/// The most rows the ledger export and reconciliation read (the dashboard reads the counters instead).
 const MAX_ROWS: u32 = 50_000;
 
 pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response> {
@@ -34,12 +34,38 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
         .and_then(|d| crate::number::parse_f64(&d))
         .filter(|d: &f64| *d > 0.0 && *d <= 90.0)
         .unwrap_or(7.0);
-    let rows = rows_since(&db, now - days * DAY_MS).await?;
+    let since = now - days * DAY_MS;
     match (req.method(), route) {
         (Method::Get, "/api/stats") => {
-            Response::from_json(&dashboard::stats(&rows, now, days * DAY_MS))
+            let first_hour = JsValue::from_f64((since / dashboard::HOUR_MS).floor());
+            let counts = db
+                .prepare(dashboard::COUNTS_SQL)
+                .bind(std::slice::from_ref(&first_hour))?
+                .all()
+                .await?
+                .results::<CountRow>()?;
+            let trend = db
+                .prepare(dashboard::TREND_SQL)
+                .bind(&[first_hour])?
+                .all()
+                .await?
+                .results::<TrendRow>()?;
+            let failures = db
+                .prepare(dashboard::FAILURES_SQL)
+                .bind(&[JsValue::from_f64(since)])?
+                .all()
+                .await?
+                .results::<FailureRow>()?;
+            Response::from_json(&dashboard::stats(
+                &counts,
+                &failures,
+                &trend,
+                now,
+                days * DAY_MS,
+            ))
         }
         (Method::Get, "/api/ledger") => {
+            let rows = rows_since(&db, since).await?;
             let conversions: Vec<_> = rows.iter().map(export_row).collect();
             Response::from_json(&conversions)
         }
@@ -49,6 +75,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
                 Ok(o) => o,
                 Err(e) => return json_error(400, "invalid_orders", &e),
             };
+            let rows = rows_since(&db, since).await?;
             let ledger: Vec<Conversion> = rows.iter().map(conversion).collect();
             let reports: Vec<_> = reconcile::reconcile(&orders, &ledger, days as u32)
                 .iter()
@@ -56,12 +83,49 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
                 .collect();
             Response::from_json(&json!({"orders": orders.len(), "reports": reports}))
         }
+        (Method::Post, "/api/replay") => {
+            let body = req.bytes().await.unwrap_or_default();
+            super::replay::handle(&body, env, &db, now as i64).await
+        }
+        (Method::Post, "/api/erase") => {
+            let body = req.bytes().await.unwrap_or_default();
+            erase(&body, &db).await
+        }
         _ => json_error(
             404,
             "not_found",
-            "the verification endpoints are /api/stats, /api/ledger and /api/reconcile",
+            "the verification endpoints are GET /api/stats, GET /api/ledger, POST /api/reconcile, POST /api/replay and POST /api/erase",
         ),
     }
+}
+
+/// `POST /api/erase {"event_id": "…"}`: deletes an event's ledger rows and kept events, every destination (a
+/// customer's erasure request names their order; the order id is the event id of its purchase).
+async fn erase(body: &[u8], db: &D1Database) -> Result<Response> {
+    let event_id = match crate::operations::erasure_request(body) {
+        Ok(id) => id,
+        Err(e) => return json_error(400, "invalid_erase", &e),
+    };
+    let id = JsValue::from_str(&event_id);
+    let results = db
+        .batch(vec![
+            db.prepare("DELETE FROM ledger WHERE event_id = ?1")
+                .bind(std::slice::from_ref(&id))?,
+            db.prepare("DELETE FROM kept_events WHERE event_id = ?1")
+                .bind(&[id])?,
+        ])
+        .await?;
+    let deleted: Vec<usize> = results
+        .iter()
+        .map(|r| {
+            r.meta()
+                .ok()
+                .flatten()
+                .and_then(|m| m.changes)
+                .unwrap_or(0)
+        })
+        .collect();
+    Response::from_json(&json!({"event_id": event_id, "ledger_rows": deleted[0], "kept_events": deleted.get(1).copied().unwrap_or(0)}))
 }
 
 async fn rows_since(db: &D1Database, since_ms: f64) -> Result<Vec<LedgerRow>> {

@@ -9,20 +9,52 @@ use crate::delivery::{
     UPSTREAM_TIMEOUT_MS,
 };
 use crate::destination::{Destination, OutboundRequest};
+use crate::replay::Replayed;
 use std::collections::{BTreeMap, VecDeque};
 use wasm_bindgen::JsValue;
 use worker::*;
 
 /// One message on its way, with the attempts the ledger counted so far.
-struct Item {
+pub(super) struct Item {
     message: Queued,
     attempts: u32,
+    /// A replay's event: the status it had, restored (with the new answer) if the platform still fails.
+    restore: Option<String>,
+}
+
+impl Item {
+    /// A kept event a replay sends again (no queue message behind it).
+    pub(super) fn replay(body: DeliveryMessage, status: String) -> Item {
+        Item {
+            message: Queued { raw: None, body },
+            attempts: 0,
+            restore: Some(status),
+        }
+    }
+
+    fn queued(message: Queued, attempts: u32) -> Item {
+        Item {
+            message,
+            attempts,
+            restore: None,
+        }
+    }
+
+    /// A replay's event and the status it had.
+    pub(super) fn replayed(&self) -> (&DeliveryMessage, &str) {
+        (self.message.body(), self.restore.as_deref().unwrap_or("dead_letter"))
+    }
+
+    fn counts_only(&self) -> bool {
+        self.message.body().ledger.is_counts()
+    }
 }
 
 /// A queue message with its body read. Intake sends JSON text (`collect::enqueue`); an object body is what an
-/// earlier version queued, and is read too, so an upgrade strands nothing in flight.
+/// earlier version queued, and is read too, so an upgrade strands nothing in flight. A replay's event has no
+/// queue message: acking and retrying it do nothing.
 struct Queued {
-    raw: RawMessage,
+    raw: Option<RawMessage>,
     body: DeliveryMessage,
 }
 
@@ -39,7 +71,10 @@ impl Queued {
             return Err((raw, "the body is neither text nor JSON".into()));
         };
         match serde_json::from_slice(text.as_bytes()) {
-            Ok(body) => Ok(Queued { raw, body }),
+            Ok(body) => Ok(Queued {
+                raw: Some(raw),
+                body,
+            }),
             Err(e) => Err((raw, e.to_string())),
         }
     }
@@ -49,15 +84,21 @@ impl Queued {
     }
 
     fn ack(&self) {
-        self.raw.ack()
+        if let Some(raw) = &self.raw {
+            raw.ack()
+        }
     }
 
     fn retry(&self) {
-        self.raw.retry()
+        if let Some(raw) = &self.raw {
+            raw.retry()
+        }
     }
 
     fn retry_with_options(&self, options: &QueueRetryOptions) {
-        self.raw.retry_with_options(options)
+        if let Some(raw) = &self.raw {
+            raw.retry_with_options(options)
+        }
     }
 }
 
@@ -123,13 +164,7 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
             continue;
         };
         let items = if test {
-            group
-                .into_iter()
-                .map(|message| Item {
-                    message,
-                    attempts: 0,
-                })
-                .collect()
+            group.into_iter().map(|m| Item::queued(m, 0)).collect()
         } else {
             admit(group, db.as_ref(), base).await
         };
@@ -139,20 +174,43 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
 }
 
 /// Claims each event in the ledger, in one round trip. Returns what to send: not the record-only messages,
-/// the duplicates (another message owns the event) or the events already final.
+/// the duplicates (another message owns the event) or the events already final. Events of counts-only tags
+/// are not claimed: their records are counted here, and they are sent as they come (the platform removes
+/// duplicates by event_id).
 async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec<Item> {
     let is_send = |m: &Queued| matches!(m.body().action, Action::Send);
+    let (counted, messages): (Vec<Queued>, Vec<Queued>) =
+        messages.into_iter().partition(|m| m.body().ledger.is_counts());
+    let mut items = Vec::new();
+    let mut records = Counters::default();
+    for m in counted {
+        match &m.body().action {
+            Action::Send => items.push(Item::queued(m, 0)),
+            Action::Record { status, .. } => {
+                records.add(m.body(), status);
+                m.ack();
+            }
+        }
+    }
+    if let Some(db) = db {
+        if let Err(e) = run(db, records.statements(db)).await {
+            // Counts of consent blocks and drops: not worth holding delivery for.
+            console_error!("capi-edge: counters not updated: {e}");
+        }
+    }
     let Some(db) = db else {
         // Without a ledger there is no dedup; still deliver rather than lose.
-        return messages
-            .into_iter()
-            .filter(is_send)
-            .map(|message| Item {
-                message,
-                attempts: 0,
-            })
-            .collect();
+        items.extend(
+            messages
+                .into_iter()
+                .filter(is_send)
+                .map(|m| Item::queued(m, 0)),
+        );
+        return items;
     };
+    if messages.is_empty() {
+        return items;
+    }
     let statements: Result<Vec<D1PreparedStatement>> = messages
         .iter()
         .map(|m| {
@@ -180,10 +238,9 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
             messages
                 .iter()
                 .for_each(|m| m.retry_with_options(&delay(base)));
-            return Vec::new();
+            return items;
         }
     };
-    let mut items = Vec::new();
     for (message, result) in messages.into_iter().zip(results) {
         let claim = result
             .results::<Claim>()
@@ -198,13 +255,10 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
                 && !matches!(status.as_str(), "sent" | "failed")
                 && is_send(&message) =>
             {
-                items.push(Item { message, attempts })
+                items.push(Item::queued(message, attempts))
             }
             Some(_) => message.ack(),
-            None if is_send(&message) => items.push(Item {
-                message,
-                attempts: 0,
-            }),
+            None if is_send(&message) => items.push(Item::queued(message, 0)),
             None => message.ack(),
         }
     }
@@ -212,8 +266,9 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
 }
 
 /// Sends in batches within the destination's limit; a refused batch is split until the bad event is alone.
+/// Returns how each replayed item ended (queue items answer through their messages).
 #[allow(clippy::too_many_arguments)]
-async fn send_all(
+pub(super) async fn send_all(
     dest: &Destination,
     items: Vec<Item>,
     env: &Env,
@@ -221,7 +276,7 @@ async fn send_all(
     base: u32,
     now: i64,
     test: bool,
-) {
+) -> Vec<Replayed> {
     let mut pending: VecDeque<Vec<Item>> = VecDeque::new();
     let mut items = items;
     while !items.is_empty() {
@@ -229,7 +284,7 @@ async fn send_all(
         pending.push_back(items);
         items = rest;
     }
-    let mut statements = Vec::new();
+    let mut book = Book::new(db, now);
     while let Some(mut group) = pending.pop_front() {
         let payloads: Vec<serde_json::Value> = group
             .iter()
@@ -248,14 +303,14 @@ async fn send_all(
         match verdict {
             Verdict::Delivered => {
                 for i in &group {
-                    record(&mut statements, db, i, "sent", "accepted", now);
+                    book.delivered(i);
                     i.message.ack();
                 }
                 console_log!("capi-edge: {} delivered {} events", dest.name, group.len());
             }
             Verdict::Retry(reason) => {
                 for i in &group {
-                    record(&mut statements, db, i, "retrying", &reason, now);
+                    book.retrying(i, &reason);
                     i.message
                         .retry_with_options(&delay(backoff_seconds(i.attempts, base)));
                 }
@@ -270,7 +325,7 @@ async fn send_all(
                 message,
             } if bad < group.len() && group.len() > 1 => {
                 let item = group.remove(bad);
-                record(&mut statements, db, &item, "failed", &message, now);
+                book.failed(&item, &message);
                 item.message.ack();
                 pending.push_front(group);
             }
@@ -286,7 +341,7 @@ async fn send_all(
             }
             Verdict::Rejected { message, .. } => {
                 for i in &group {
-                    record(&mut statements, db, i, "failed", &message, now);
+                    book.failed(i, &message);
                     i.message.ack();
                 }
                 console_log!("capi-edge: {} refused an event: {message:?}", dest.name);
@@ -298,7 +353,7 @@ async fn send_all(
                     .chain(pending.drain(..).flatten())
                     .collect();
                 for i in &failed {
-                    record(&mut statements, db, i, "failed", &reason, now);
+                    book.failed(i, &reason);
                     i.message.ack();
                 }
                 console_error!(
@@ -309,26 +364,147 @@ async fn send_all(
             }
         }
     }
-    if let (Some(db), false) = (db, statements.is_empty()) {
-        if let Err(e) = db.batch(statements).await {
-            console_error!("capi-edge: ledger update failed: {e}");
+    book.write().await
+}
+
+/// The ledger statements of one round of sending, written in one batch at the end, and the replay results.
+/// Events of ledger tags update their row (the counters follow through the triggers); events of counts-only
+/// tags add to the counters, and get a row only when they fail (so they can be replayed).
+struct Book<'a> {
+    db: Option<&'a D1Database>,
+    now: i64,
+    statements: Vec<D1PreparedStatement>,
+    counters: Counters,
+    replayed: Vec<Replayed>,
+}
+
+impl<'a> Book<'a> {
+    fn new(db: Option<&'a D1Database>, now: i64) -> Self {
+        Book {
+            db,
+            now,
+            statements: Vec::new(),
+            counters: Counters::default(),
+            replayed: Vec::new(),
         }
+    }
+
+    fn push(&mut self, statement: Result<D1PreparedStatement>) {
+        match statement {
+            Ok(s) => self.statements.push(s),
+            Err(e) => console_error!("capi-edge: ledger statement failed: {e}"),
+        }
+    }
+
+    fn delivered(&mut self, item: &Item) {
+        if item.restore.is_some() {
+            self.result(item, "sent", "accepted");
+        }
+        let Some(db) = self.db else { return };
+        let body = item.message.body();
+        if item.counts_only() && item.restore.is_none() {
+            self.counters.add(body, "sent");
+        } else {
+            self.push(ledger::outcome(db, body, "sent", "accepted", self.now));
+        }
+        if item.restore.is_some() {
+            self.push(ledger::forget_kept(db, body));
+        }
+    }
+
+    fn retrying(&mut self, item: &Item, reason: &str) {
+        let reason = short(reason);
+        let body = item.message.body();
+        match (&item.restore, self.db) {
+            // A replay's event goes back where it was, with the platform's new answer.
+            (Some(status), db) => {
+                if let Some(db) = db {
+                    self.push(ledger::outcome(db, body, status, &reason, self.now));
+                }
+                let status = status.clone();
+                self.result(item, &status, &reason);
+            }
+            // The queue retries it; a counts-only event has no row to update.
+            (None, Some(db)) if !item.counts_only() => {
+                self.push(ledger::outcome(db, body, "retrying", &reason, self.now))
+            }
+            (None, _) => {}
+        }
+    }
+
+    fn failed(&mut self, item: &Item, reason: &str) {
+        let reason = short(reason);
+        if item.restore.is_some() {
+            self.result(item, "failed", &reason);
+        }
+        let Some(db) = self.db else { return };
+        let body = item.message.body();
+        if item.counts_only() && item.restore.is_none() {
+            self.push(ledger::record_final(db, body, "failed", &reason, self.now));
+        } else {
+            self.push(ledger::outcome(db, body, "failed", &reason, self.now));
+        }
+        // Kept, so that once the cause is fixed (a pixel id, a token) it can be sent again.
+        self.push(ledger::keep(db, body, self.now));
+    }
+
+    fn result(&mut self, item: &Item, status: &str, response: &str) {
+        let body = item.message.body();
+        self.replayed.push(Replayed {
+            destination: body.destination.clone(),
+            event_name: body.event_name.clone(),
+            event_id: body.event_id.clone(),
+            status: status.to_string(),
+            response: response.to_string(),
+        });
+    }
+
+    async fn write(mut self) -> Vec<Replayed> {
+        if let Some(db) = self.db {
+            let mut statements = std::mem::take(&mut self.statements);
+            statements.extend(self.counters.statements(db));
+            if let Err(e) = run(db, statements).await {
+                console_error!("capi-edge: ledger update failed: {e}");
+            }
+        }
+        self.replayed
     }
 }
 
-fn record(
-    statements: &mut Vec<D1PreparedStatement>,
-    db: Option<&D1Database>,
-    item: &Item,
-    status: &str,
-    response: &str,
-    now: i64,
-) {
-    let Some(db) = db else { return };
-    let response: String = response.chars().take(500).collect();
-    match ledger::outcome(db, item.message.body(), status, &response, now) {
-        Ok(s) => statements.push(s),
-        Err(e) => console_error!("capi-edge: ledger statement failed: {e}"),
+/// The platform's answer as the ledger keeps it: 500 characters at most.
+fn short(response: &str) -> String {
+    response.chars().take(500).collect()
+}
+
+/// Runs statements in one batch (nothing to do for none).
+pub(super) async fn run(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<()> {
+    if statements.is_empty() {
+        return Ok(());
+    }
+    db.batch(statements).await.map(|_| ())
+}
+
+/// Counters of counts-only events, summed per (hour, destination, event, status, source): one statement each.
+#[derive(Default)]
+struct Counters(crate::counters::Counters);
+
+impl Counters {
+    fn add(&mut self, m: &DeliveryMessage, status: &str) {
+        self.0.add(m, status);
+    }
+
+    fn statements(&mut self, db: &D1Database) -> Vec<D1PreparedStatement> {
+        std::mem::take(&mut self.0)
+            .into_rows()
+            .iter()
+            .filter_map(|row| match ledger::add_counts(db, row) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    console_error!("capi-edge: counter statement failed: {e}");
+                    None
+                }
+            })
+            .collect()
     }
 }
 
@@ -343,17 +519,23 @@ async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) 
             body.event_name,
             body.event_id
         );
-        if let Some(s) = db.and_then(|db| ledger::dead_letter(db, body, now).ok()) {
-            statements.push(s);
+        if let Some(db) = db {
+            // A row (a counts-only event gets one now) and the outbound event, kept for `capi-edge replay`.
+            let status = if body.ledger.is_counts() {
+                let why = "the queue gave up after its retries";
+                ledger::record_final(db, body, "dead_letter", why, now)
+            } else {
+                ledger::dead_letter(db, body, now)
+            };
+            statements.extend(status.ok());
+            statements.extend(ledger::keep(db, body, now).ok());
         }
     }
     if let Some(db) = db {
-        if !statements.is_empty() {
-            if let Err(e) = db.batch(statements).await {
-                console_error!("capi-edge: ledger update failed: {e}");
-                messages.iter().for_each(|m| m.retry());
-                return;
-            }
+        if let Err(e) = run(db, statements).await {
+            console_error!("capi-edge: ledger update failed: {e}");
+            messages.iter().for_each(|m| m.retry());
+            return;
         }
     }
     messages.iter().for_each(|m| m.ack());

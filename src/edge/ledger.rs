@@ -1,6 +1,7 @@
 //! The delivery ledger in D1 (schema: migrations/0001_ledger.sql). It is also the dedup: the row's primary key
 //! (destination, event_name, event_id) admits one owner, and only the owner's message is ever sent.
 
+use crate::counters::{Delta, Key};
 use crate::delivery::DeliveryMessage;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
@@ -103,4 +104,111 @@ pub fn dead_letter(
          WHERE destination = ?2 AND event_name = ?3 AND event_id = ?4 AND status NOT IN ('sent', 'failed')",
     )
     .bind(&[(now_ms as f64).into(), m.destination.as_str().into(), m.event_name.as_str().into(), m.event_id.as_str().into()])
+}
+
+/// Makes sure an event has a row in `status` (an event of a counts-only tag has none until it fails), or
+/// sets it on the existing row unless the row already ended.
+pub fn record_final(
+    db: &D1Database,
+    m: &DeliveryMessage,
+    status: &str,
+    response: &str,
+    now_ms: i64,
+) -> Result<D1PreparedStatement> {
+    db.prepare(
+        "INSERT INTO ledger (destination, event_name, event_id, tag, source, sources, intake_id, received_ms, \
+         updated_ms, status, response, value, currency, match_quality, missing, attempts) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1) \
+         ON CONFLICT (destination, event_name, event_id) DO UPDATE SET status = excluded.status, \
+           response = excluded.response, updated_ms = excluded.updated_ms, attempts = ledger.attempts + 1 \
+         WHERE ledger.status NOT IN ('sent', 'failed')",
+    )
+    .bind(&[
+        m.destination.as_str().into(),
+        m.event_name.as_str().into(),
+        m.event_id.as_str().into(),
+        m.tag.as_str().into(),
+        m.source.as_str().into(),
+        source_bit(&m.source).into(),
+        m.intake_id.as_str().into(),
+        (m.received_ms as f64).into(),
+        (now_ms as f64).into(),
+        status.into(),
+        response.into(),
+        opt_f64(m.value),
+        opt_str(m.currency.as_deref()),
+        m.match_quality.into(),
+        opt_str(Some(m.missing.as_str()).filter(|s| !s.is_empty())),
+    ])
+}
+
+/// Keeps the outbound event of an event that failed or was dead-lettered, for replay.
+pub fn keep(db: &D1Database, m: &DeliveryMessage, now_ms: i64) -> Result<D1PreparedStatement> {
+    let message = serde_json::to_string(m).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    db.prepare(
+        "INSERT INTO kept_events (destination, event_name, event_id, message, kept_ms) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (destination, event_name, event_id) DO UPDATE SET message = excluded.message, kept_ms = excluded.kept_ms",
+    )
+    .bind(&[
+        m.destination.as_str().into(),
+        m.event_name.as_str().into(),
+        m.event_id.as_str().into(),
+        message.into(),
+        (now_ms as f64).into(),
+    ])
+}
+
+/// Drops a kept event once a replay delivered it.
+pub fn forget_kept(db: &D1Database, m: &DeliveryMessage) -> Result<D1PreparedStatement> {
+    db.prepare(
+        "DELETE FROM kept_events WHERE destination = ?1 AND event_name = ?2 AND event_id = ?3",
+    )
+    .bind(&[
+        m.destination.as_str().into(),
+        m.event_name.as_str().into(),
+        m.event_id.as_str().into(),
+    ])
+}
+
+/// Adds a batch's sums to one counter (`counters::Counters`).
+pub fn add_counts(db: &D1Database, (key, d): &(Key, Delta)) -> Result<D1PreparedStatement> {
+    db.prepare(
+        "INSERT INTO ledger_counts (hour, destination, event_name, status, source, events, from_server, scored, \
+         quality_sum, q0, q2, q4, q6, q8, miss_em, miss_ph, miss_external_id, miss_click_id, miss_client_ip_address, \
+         miss_client_user_agent, last_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+         ON CONFLICT (hour, destination, event_name, status, source) DO UPDATE SET \
+           events = events + excluded.events, from_server = from_server + excluded.from_server, \
+           scored = scored + excluded.scored, quality_sum = quality_sum + excluded.quality_sum, \
+           q0 = q0 + excluded.q0, q2 = q2 + excluded.q2, q4 = q4 + excluded.q4, q6 = q6 + excluded.q6, \
+           q8 = q8 + excluded.q8, miss_em = miss_em + excluded.miss_em, miss_ph = miss_ph + excluded.miss_ph, \
+           miss_external_id = miss_external_id + excluded.miss_external_id, \
+           miss_click_id = miss_click_id + excluded.miss_click_id, \
+           miss_client_ip_address = miss_client_ip_address + excluded.miss_client_ip_address, \
+           miss_client_user_agent = miss_client_user_agent + excluded.miss_client_user_agent, \
+           last_ms = max(last_ms, excluded.last_ms)",
+    )
+    .bind(&[
+        (key.hour as f64).into(),
+        key.destination.as_str().into(),
+        key.event_name.as_str().into(),
+        key.status.as_str().into(),
+        key.source.as_str().into(),
+        (d.events as f64).into(),
+        (d.from_server as f64).into(),
+        (d.scored as f64).into(),
+        d.quality_sum.into(),
+        (d.quality_buckets[0] as f64).into(),
+        (d.quality_buckets[1] as f64).into(),
+        (d.quality_buckets[2] as f64).into(),
+        (d.quality_buckets[3] as f64).into(),
+        (d.quality_buckets[4] as f64).into(),
+        (d.missing[0] as f64).into(),
+        (d.missing[1] as f64).into(),
+        (d.missing[2] as f64).into(),
+        (d.missing[3] as f64).into(),
+        (d.missing[4] as f64).into(),
+        (d.missing[5] as f64).into(),
+        (d.last_ms as f64).into(),
+    ])
 }

@@ -6,6 +6,7 @@ mod collect;
 mod deliver;
 mod js;
 mod ledger;
+mod replay;
 mod respond;
 mod server;
 mod settings;

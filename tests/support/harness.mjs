@@ -50,8 +50,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
   const db = await mf.getD1Database('LEDGER');
   // Every migration in order, as `wrangler d1 migrations apply` does.
   for (const file of readdirSync(new URL('migrations/', ROOT)).filter((f) => f.endsWith('.sql')).sort()) {
-    const schema = read(`migrations/${file}`).replace(/--.*$/gm, '');
-    for (const stmt of schema.split(';').map((s) => s.trim()).filter(Boolean)) await db.prepare(stmt).run();
+    for (const stmt of sqlStatements(read(`migrations/${file}`))) await db.prepare(stmt).run();
   }
 
   const base = 'https://shop.example.com';
@@ -75,6 +74,23 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
       await mock.close();
     },
   };
+}
+
+/** A migration file's statements: split at `;`, except inside a trigger's BEGIN … END (as wrangler does). */
+export function sqlStatements(sql) {
+  const statements = [];
+  let current = '';
+  for (const piece of sql.replace(/--.*$/gm, '').split(';')) {
+    current += piece;
+    const text = current.trim();
+    if (/^CREATE\s+TRIGGER/i.test(text) && !/\bEND$/i.test(text)) {
+      current += ';';
+      continue;
+    }
+    if (text) statements.push(text);
+    current = '';
+  }
+  return statements;
 }
 
 /** A config's TOML as the worker embeds it: checked and compiled by the native CLI (`capi-edge compile`). */

@@ -1,0 +1,138 @@
+//! The dashboard's counters for events that keep no ledger row (`ledger = "counts"`, page views by default):
+//! summed in memory over one queue batch, so a batch of a hundred page views is one statement, not a hundred.
+//! The buckets are the ones the ledger's triggers fill for the other events (migrations/0003_operations.sql).
+
+use crate::delivery::DeliveryMessage;
+use std::collections::BTreeMap;
+
+pub const HOUR_MS: i64 = 3600 * 1000;
+
+/// The identifiers the counters track as missing, as `match_quality::missing` names them.
+pub const MISSING: [&str; 6] = [
+    "em",
+    "ph",
+    "external_id",
+    "click_id",
+    "client_ip_address",
+    "client_user_agent",
+];
+
+/// One counter's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    pub hour: i64,
+    pub destination: String,
+    pub event_name: String,
+    pub status: String,
+    pub source: String,
+}
+
+/// What one batch adds to a counter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delta {
+    pub events: i64,
+    pub from_server: i64,
+    pub scored: i64,
+    pub quality_sum: f64,
+    /// Match quality 0–2, 2–4, 4–6, 6–8, 8–10.
+    pub quality_buckets: [i64; 5],
+    /// Per `MISSING` code.
+    pub missing: [i64; 6],
+    pub last_ms: i64,
+}
+
+/// Counters being summed.
+#[derive(Debug, Default)]
+pub struct Counters(BTreeMap<Key, Delta>);
+
+impl Counters {
+    /// Counts one event that ended in `status`.
+    pub fn add(&mut self, m: &DeliveryMessage, status: &str) {
+        let key = Key {
+            hour: m.received_ms.div_euclid(HOUR_MS),
+            destination: m.destination.clone(),
+            event_name: m.event_name.clone(),
+            status: status.to_string(),
+            source: m.source.clone(),
+        };
+        let d = self.0.entry(key).or_default();
+        d.events += 1;
+        d.from_server += i64::from(m.source != "browser");
+        if status != "consent_blocked" {
+            d.scored += 1;
+            d.quality_sum += m.match_quality;
+            let bucket = ((m.match_quality / 2.0).floor().max(0.0) as usize).min(4);
+            d.quality_buckets[bucket] += 1;
+        }
+        for code in m.missing.split(',') {
+            if let Some(i) = MISSING.iter().position(|c| *c == code) {
+                d.missing[i] += 1;
+            }
+        }
+        d.last_ms = d.last_ms.max(m.received_ms);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_rows(self) -> Vec<(Key, Delta)> {
+        self.0.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::Action;
+
+    fn page_view(at: i64, quality: f64, missing: &str, source: &str) -> DeliveryMessage {
+        DeliveryMessage {
+            destination: "meta".into(),
+            event_name: "PageView".into(),
+            event_id: format!("pv-{at}"),
+            tag: "page_view".into(),
+            source: source.into(),
+            received_ms: at,
+            payload: "{}".into(),
+            match_quality: quality,
+            value: None,
+            currency: None,
+            action: Action::Send,
+            intake_id: "i".into(),
+            missing: missing.into(),
+            test: false,
+            ledger: crate::operations::LedgerMode::Counts,
+        }
+    }
+
+    #[test]
+    fn a_batch_becomes_one_counter_per_hour_status_and_source() {
+        let mut c = Counters::default();
+        let h = 500_000 * HOUR_MS;
+        c.add(&page_view(h + 10, 1.5, "em,ph,external_id", "browser"), "sent");
+        c.add(&page_view(h + 20, 8.0, "ph", "browser"), "sent");
+        c.add(&page_view(h + 30, 4.0, "", "server"), "sent");
+        c.add(&page_view(h + HOUR_MS, 3.0, "em", "browser"), "sent");
+        c.add(&page_view(h + 40, 9.0, "em", "browser"), "consent_blocked");
+        let rows = c.into_rows();
+        assert_eq!(rows.len(), 4);
+        let (key, first) = &rows[0];
+        assert_eq!((key.hour, key.status.as_str()), (500_000, "consent_blocked"));
+        assert_eq!(
+            (first.events, first.scored, first.missing[0]),
+            (1, 0, 1),
+            "a consent block is counted, not scored"
+        );
+        let (key, sent) = &rows[1];
+        assert_eq!((key.status.as_str(), key.source.as_str()), ("sent", "browser"));
+        assert_eq!(sent.events, 2);
+        assert_eq!(sent.quality_sum, 9.5);
+        assert_eq!(sent.quality_buckets, [1, 0, 0, 0, 1]);
+        assert_eq!(sent.missing, [1, 2, 1, 0, 0, 0]);
+        assert_eq!(sent.last_ms, h + 20);
+        assert_eq!(rows[2].0.source, "server");
+        assert_eq!(rows[2].1.from_server, 1);
+        assert_eq!(rows[3].0.hour, 500_001, "the next hour is its own counter");
+    }
+}
