@@ -1,7 +1,8 @@
 // Mock Conversions API: accepts the `openai`, `capi` and `meta` layouts on loopback, enforces their documented
 // rules, answers like the real APIs, and prints each accepted event. Tests drive it through /__mock/*.
 //   node mock/capi-mock.mjs [--port 9999] [--quiet]
-// Faults (POST /__mock/faults, or mock.state.faults): fail_rate, timeout_rate, timeout_ms, delay_ms, reject_event_id,
+// Alerts: POST /alerts/slack takes a Slack-style {"text"} (GET /__mock/alerts lists them).
+// Faults (POST /__mock/faults, or mock.state.faults): alerts_down, fail_rate, timeout_rate, timeout_ms, delay_ms, reject_event_id,
 // and unknown_pids: OpenAI pixel ids answered with 403 "unknown pid", as OpenAI answers a pid it does not know.
 import http from 'node:http';
 
@@ -21,7 +22,7 @@ const OPENAI_HASHED = ['emails_sha256', 'phone_numbers_sha256', 'external_ids_sh
 const META_HASHED = ['em', 'ph', 'fn', 'ln', 'db', 'ge', 'ct', 'st', 'zp', 'country', 'external_id'];
 
 export function createMock({ quiet = false, expectTokens = null } = {}) {
-  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 }, scriptFetches: 0, beacons: [], ga4: [] };
+  const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 }, scriptFetches: 0, beacons: [], ga4: [], alerts: [] };
   const log = (...a) => { if (!quiet) console.log('[mock-capi]', ...a); };
   const random = () => { // deterministic per seed, so a fault run is repeatable
     state.rng = (state.rng * 1103515245 + 12345) % 2147483648;
@@ -118,6 +119,17 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
         res.end(JSON.stringify(obj));
       };
       if (url.pathname.startsWith('/__mock/')) return control(url, req, Buffer.concat(chunks), reply);
+      if (req.method === 'POST' && url.pathname === '/alerts/slack') {
+        // Stands in for a Slack incoming webhook: takes {"text": …} and answers "ok", or 503 while alerts_down.
+        if (state.faults.alerts_down) { res.writeHead(503); return res.end('down'); }
+        let body;
+        try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { body = null; }
+        if (!body || typeof body.text !== 'string' || !body.text) { res.writeHead(400); return res.end('invalid_payload'); }
+        state.alerts.push(body);
+        log('alert:', body.text);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('ok');
+      }
       if (req.method === 'POST' && url.pathname === '/v1/pixel') {
         state.beacons.push({ body: Buffer.concat(chunks).toString('utf8'), contentType: req.headers['content-type'], cookie: req.headers.cookie });
         return reply(202, { ok: true });
@@ -199,9 +211,10 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
 
   function control(url, req, raw, reply) {
     if (url.pathname === '/__mock/events') return reply(200, state.accepted);
+    if (url.pathname === '/__mock/alerts') return reply(200, state.alerts);
     if (url.pathname === '/__mock/stats') return reply(200, { requests: state.requests, accepted: state.accepted.length, refused: state.refused, injected: state.injected });
     if (url.pathname === '/__mock/reset') {
-      state.accepted = []; state.ga4 = []; state.requests = 0; state.refused = []; state.faults = {}; state.rng = 1; state.injected = { 500: 0, 429: 0, timeout: 0 };
+      state.accepted = []; state.ga4 = []; state.alerts = []; state.requests = 0; state.refused = []; state.faults = {}; state.rng = 1; state.injected = { 500: 0, 429: 0, timeout: 0 };
       return reply(200, { ok: true });
     }
     if (url.pathname === '/__mock/faults' && req.method === 'POST') {

@@ -31,10 +31,10 @@ trap cleanup EXIT INT TERM
 echo "[dev] demo shop:  http://127.0.0.1:$WORKER_PORT/   (click Buy; the mock CAPI prints the hashed Purchase)"
 echo "[dev] mock CAPI:  http://127.0.0.1:$MOCK_PORT/__mock/events"
 # Local stand-ins for the Worker secrets; production tokens are set with `wrangler secret put`.
-node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --persist-to "$STATE" --log-level "${LOG_LEVEL:-info}" \
+node_modules/.bin/wrangler dev --test-scheduled --ip 127.0.0.1 --port "$WORKER_PORT" --persist-to "$STATE" --log-level "${LOG_LEVEL:-info}" \
   --var SERVE_DEMO:true --var "UPSTREAM_ORIGIN:http://127.0.0.1:$MOCK_PORT" \
   --var OPENAI_CAPI_KEY:dev-openai-key --var CAPI_ACCESS_TOKEN:dev-capi-token --var META_ACCESS_TOKEN:dev-meta-token \
-  --var BACKEND_API_KEY:dev-backend-key --var SHOPIFY_WEBHOOK_SECRET:dev-shopify-secret \
+  --var "ALERT_WEBHOOK_URL:http://127.0.0.1:$MOCK_PORT/alerts/slack" --var BACKEND_API_KEY:dev-backend-key --var SHOPIFY_WEBHOOK_SECRET:dev-shopify-secret \
   --var WOOCOMMERCE_WEBHOOK_SECRET:dev-woo-secret &
 WRANGLER_PID=$!
 wait "$WRANGLER_PID"

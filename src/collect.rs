@@ -131,7 +131,8 @@ pub fn ga4(
                 tag: String::new(),
                 event_id: new_id(),
                 reason: format!("a GA4 line was refused: {reason}"),
-                ledger: LedgerMode::Counts,
+                // A row, so its reason shows (rare: each line a site's gtag could not have written).
+                ledger: LedgerMode::Events,
             };
             DeliveryMessage::record(&dropped, "browser", ctx.now_ms)
         })

@@ -4,6 +4,7 @@
 //! hashing → destination payloads → outbound request values. The `edge` module is the thin Cloudflare Worker
 //! shell, the only code that touches the `worker` crate; it is compiled for wasm32 only.
 
+pub mod alerts;
 pub mod click_ids;
 pub mod collect;
 pub mod config;

@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn an_erasure_names_one_event() {
-        assert_eq!(erasure_request(br#"{"event_id":"#1001"}"#), Ok("#1001".into()));
+        assert_eq!(erasure_request(br##"{"event_id":"#1001"}"##), Ok("#1001".into()));
         for bad in [
             &br#"{"event_id":""}"#[..],
             br#"{"event_id":"a\nb"}"#,

@@ -8,6 +8,7 @@ mod js;
 mod ledger;
 mod replay;
 mod respond;
+mod scheduled;
 mod server;
 mod settings;
 
@@ -110,4 +111,10 @@ async fn queue(
     // Never return Err: the macro turns it into a trap that resets the isolate. Each message is acked or retried.
     deliver::batch(batch, &env).await;
     Ok(())
+}
+
+/// The Cron Trigger (`[triggers] crons` in wrangler.toml): alerts and retention (`scheduled.rs`).
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    scheduled::run_job(event.schedule() as i64, &env).await;
 }

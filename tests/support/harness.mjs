@@ -35,6 +35,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
       DEBUG_TOKEN: 'test-debug-token',
       SHOPIFY_WEBHOOK_SECRET: 'test-shopify-secret',
       WOOCOMMERCE_WEBHOOK_SECRET: 'test-woo-secret',
+      ALERT_WEBHOOK_URL: `http://127.0.0.1:${mockPort}/alerts/slack`,
       ...(config ? { CAPI_CONFIG_JSON: compile(config) } : {}),
       ...bindings,
     }),
@@ -67,6 +68,11 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
         await sleep(50);
       }
       throw new Error(`timed out waiting for ${what}; accepted: ${JSON.stringify(mock.state.accepted.map((a) => [a.layout, a.event_id]))}; refused: ${JSON.stringify(mock.state.refused)}`);
+    },
+    /** Runs the Cron Trigger's job (alerts, retention) as the platform would, at `time` (ms; default now). */
+    async scheduled(time = Date.now()) {
+      const worker = await mf.getWorker();
+      return worker.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date(time) });
     },
     ledger: async (where = '1=1') => (await db.prepare(`SELECT * FROM ledger WHERE ${where} ORDER BY destination, event_id`).all()).results,
     async stop() {

@@ -1,0 +1,189 @@
+//! The scheduled job (a Cron Trigger, every 5 minutes): alerts, then retention. It holds a lease in D1, so a
+//! run that overlaps the previous one does nothing; the alert webhook is called from here only, never from
+//! delivery, so a webhook that is down delays nothing but its own message (tried again on the next run).
+
+use super::{js, ledger, settings};
+use crate::alerts::{self, HourCount, Incident};
+use crate::operations::{DAY_MS, REPLAY_WINDOW_MS};
+use wasm_bindgen::JsValue;
+use worker::*;
+
+/// A run holds the lease this long at most (a run that died frees it then).
+const LEASE_MS: i64 = 4 * 60 * 1000;
+/// Rows one retention statement deletes; a run repeats it a few times, the next run goes on.
+const DELETE_CHUNK: u32 = 5_000;
+const DELETE_ROUNDS: u32 = 10;
+const WEBHOOK_TIMEOUT_MS: u32 = 5_000;
+
+pub async fn run_job(now: i64, env: &Env) {
+    let Some(db) = ledger::open(env) else {
+        console_error!("capi-edge: scheduled job: no LEDGER binding");
+        return;
+    };
+    match take_lease(&db, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            console_log!("capi-edge: scheduled job: the previous run still holds the lease; skipped");
+            return;
+        }
+        Err(e) => {
+            console_error!("capi-edge: scheduled job: ledger unavailable: {e}");
+            return;
+        }
+    }
+    let config = match settings::config(env) {
+        Ok(c) => c,
+        Err(e) => {
+            console_error!("capi-edge: scheduled job: {e}");
+            release(&db).await;
+            return;
+        }
+    };
+    if let Err(e) = check_alerts(&db, env, &config, now).await {
+        console_error!("capi-edge: alerts check failed: {e}");
+    }
+    if let Err(e) = retention(&db, &config.retention, now).await {
+        console_error!("capi-edge: retention failed: {e}");
+    }
+    release(&db).await;
+}
+
+async fn take_lease(db: &D1Database, now: i64) -> Result<bool> {
+    let rows = db
+        .prepare(
+            "INSERT INTO jobs (name, lease_until, last_run_ms) VALUES ('scheduled', ?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET lease_until = excluded.lease_until, last_run_ms = excluded.last_run_ms \
+             WHERE jobs.lease_until < ?2 RETURNING name",
+        )
+        .bind(&[((now + LEASE_MS) as f64).into(), (now as f64).into()])?
+        .all()
+        .await?
+        .results::<serde_json::Value>()?;
+    Ok(!rows.is_empty())
+}
+
+async fn release(db: &D1Database) {
+    let done = db
+        .prepare("UPDATE jobs SET lease_until = 0 WHERE name = 'scheduled'")
+        .run()
+        .await;
+    if let Err(e) = done {
+        console_error!("capi-edge: scheduled job: lease not released (it expires by itself): {e}");
+    }
+}
+
+async fn check_alerts(
+    db: &D1Database,
+    env: &Env,
+    config: &crate::config::Config,
+    now: i64,
+) -> Result<()> {
+    let rules = &config.alerts;
+    let counts = db
+        .prepare(alerts::HOUR_COUNTS_SQL)
+        .bind(&[(alerts::first_hour(now, rules) as f64).into()])?
+        .all()
+        .await?
+        .results::<HourCount>()?;
+    let open = db
+        .prepare("SELECT destination, opened_ms, summary, notified FROM incidents")
+        .all()
+        .await?
+        .results::<Incident>()?;
+    let problems = alerts::problems(&counts, rules, now);
+    let names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
+    let changes = alerts::changes(&problems, &open, &names);
+    let webhook = rules
+        .webhook_secret
+        .as_deref()
+        .and_then(|name| env.secret(name).ok())
+        .map(|s| s.to_string());
+    for (destination, summary) in &changes.alert {
+        // The incident first (once), then the message: a run that dies in between tries the message again.
+        db.prepare(
+            "INSERT INTO incidents (destination, opened_ms, summary, notified) VALUES (?1, ?2, ?3, 0) \
+             ON CONFLICT (destination) DO NOTHING",
+        )
+        .bind(&[destination.as_str().into(), (now as f64).into(), summary.as_str().into()])?
+        .run()
+        .await?;
+        console_error!("capi-edge: alert: {destination:?}: {summary:?}");
+        let message = alerts::alert_message(destination, summary, rules);
+        if post(webhook.as_deref(), &message).await {
+            db.prepare("UPDATE incidents SET notified = 1 WHERE destination = ?1")
+                .bind(&[destination.as_str().into()])?
+                .run()
+                .await?;
+        }
+    }
+    for (destination, summary) in &changes.recover {
+        console_log!("capi-edge: recovered: {destination:?}");
+        let message = alerts::recovery_message(destination, summary, rules);
+        // Closed once the message is out (or when there is no webhook): otherwise the next run tries again.
+        if webhook.is_none() || post(webhook.as_deref(), &message).await {
+            db.prepare("DELETE FROM incidents WHERE destination = ?1")
+                .bind(&[destination.as_str().into()])?
+                .run()
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Posts a message to the alert webhook; true when it took it (2xx).
+async fn post(webhook: Option<&str>, message: &serde_json::Value) -> bool {
+    let Some(url) = webhook else { return false };
+    let body = message.to_string();
+    let headers = [("content-type", "application/json")];
+    match js::fetch("POST", url, &headers, Some(body.as_bytes()), WEBHOOK_TIMEOUT_MS).await {
+        Ok(answer) if (200..300).contains(&answer.status) => true,
+        Ok(answer) => {
+            console_error!("capi-edge: the alert webhook answered {}", answer.status);
+            false
+        }
+        Err(e) => {
+            console_error!("capi-edge: the alert webhook is unreachable: {e}");
+            false
+        }
+    }
+}
+
+/// Deletes what is past its time: ledger rows, kept events (past the platforms' window, a day of margin), and
+/// counters. In chunks, so a long backlog never makes one long statement; the next run goes on.
+async fn retention(
+    db: &D1Database,
+    retention: &crate::operations::Retention,
+    now: i64,
+) -> Result<()> {
+    let ledger_before = now - i64::from(retention.ledger_days) * DAY_MS;
+    let kept_before = now - REPLAY_WINDOW_MS - DAY_MS;
+    let counts_before_hour = (now - i64::from(retention.counts_days) * DAY_MS) / crate::counters::HOUR_MS;
+    let jobs = [
+        (
+            "DELETE FROM ledger WHERE rowid IN (SELECT rowid FROM ledger WHERE received_ms < ?1 LIMIT ?2)",
+            ledger_before,
+        ),
+        (
+            "DELETE FROM kept_events WHERE rowid IN (SELECT rowid FROM kept_events WHERE kept_ms < ?1 LIMIT ?2)",
+            kept_before,
+        ),
+        (
+            "DELETE FROM ledger_counts WHERE rowid IN (SELECT rowid FROM ledger_counts WHERE hour < ?1 LIMIT ?2)",
+            counts_before_hour,
+        ),
+    ];
+    for (sql, before) in jobs {
+        for _ in 0..DELETE_ROUNDS {
+            let result = db
+                .prepare(sql)
+                .bind(&[(before as f64).into(), JsValue::from(DELETE_CHUNK)])?
+                .run()
+                .await?;
+            let deleted = result.meta()?.and_then(|m| m.changes).unwrap_or(0);
+            if deleted < DELETE_CHUNK as usize {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
