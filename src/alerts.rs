@@ -22,7 +22,8 @@ pub struct HourCount {
 }
 
 /// The SQL for `HourCount`s: bind the first hour to read (`first_hour`).
-pub const HOUR_COUNTS_SQL: &str = "SELECT hour, destination, event_name, status, sum(events) AS events, \
+pub const HOUR_COUNTS_SQL: &str =
+    "SELECT hour, destination, event_name, status, sum(events) AS events, \
      sum(scored) AS scored, sum(quality_sum) AS quality_sum FROM ledger_counts WHERE hour >= ?1 \
      GROUP BY hour, destination, event_name, status";
 
@@ -49,7 +50,11 @@ fn now_hour(now_ms: i64) -> i64 {
 }
 
 /// What the check found wrong with one destination now, in words (one line per event and condition).
-pub fn problems(counts: &[HourCount], rules: &Alerts, now_ms: i64) -> BTreeMap<String, Vec<String>> {
+pub fn problems(
+    counts: &[HourCount],
+    rules: &Alerts,
+    now_ms: i64,
+) -> BTreeMap<String, Vec<String>> {
     let now = now_hour(now_ms);
     let window = i64::from(rules.window_hours);
     let in_window = |hour: i64, days_ago: i64| {
@@ -129,7 +134,9 @@ pub fn problems(counts: &[HourCount], rules: &Alerts, now_ms: i64) -> BTreeMap<S
             ));
         }
         if !found.is_empty() {
-            out.entry(destination.to_string()).or_default().extend(found);
+            out.entry(destination.to_string())
+                .or_default()
+                .extend(found);
         }
     }
     out
@@ -163,7 +170,8 @@ pub fn changes(
         }
     }
     for i in open {
-        if !problems.contains_key(&i.destination) || !destinations.contains(&i.destination.as_str()) {
+        if !problems.contains_key(&i.destination) || !destinations.contains(&i.destination.as_str())
+        {
             c.recover.push((i.destination.clone(), i.summary.clone()));
         }
     }
@@ -199,7 +207,13 @@ mod tests {
     const NOW_HOUR: i64 = 500_000;
     const NOW: i64 = NOW_HOUR * HOUR_MS + 30 * 60 * 1000;
 
-    fn count(hours_ago: i64, destination: &str, status: &str, events: f64, quality: f64) -> HourCount {
+    fn count(
+        hours_ago: i64,
+        destination: &str,
+        status: &str,
+        events: f64,
+        quality: f64,
+    ) -> HourCount {
         HourCount {
             hour: (NOW_HOUR - hours_ago) as f64,
             destination: destination.into(),
@@ -243,8 +257,14 @@ mod tests {
         let found = problems(&counts, &rules(), NOW);
         let meta = &found["meta"];
         assert_eq!(meta.len(), 2, "{meta:?}");
-        assert!(meta[0].contains("4 dead-lettered in the last 2 h"), "{meta:?}");
-        assert!(meta[1].contains("6 of 16 failed in the last 2 h (38%, over the 10% threshold)"), "{meta:?}");
+        assert!(
+            meta[0].contains("4 dead-lettered in the last 2 h"),
+            "{meta:?}"
+        );
+        assert!(
+            meta[1].contains("6 of 16 failed in the last 2 h (38%, over the 10% threshold)"),
+            "{meta:?}"
+        );
     }
 
     #[test]
@@ -287,9 +307,15 @@ mod tests {
     fn an_incident_is_alerted_once_and_recovers_once() {
         let dests = ["meta", "openai"];
         let mut problems = BTreeMap::new();
-        problems.insert("meta".to_string(), vec!["Purchase: 3 dead-lettered".to_string()]);
+        problems.insert(
+            "meta".to_string(),
+            vec!["Purchase: 3 dead-lettered".to_string()],
+        );
         let first = changes(&problems, &[], &dests);
-        assert_eq!(first.alert, [("meta".to_string(), "Purchase: 3 dead-lettered".to_string())]);
+        assert_eq!(
+            first.alert,
+            [("meta".to_string(), "Purchase: 3 dead-lettered".to_string())]
+        );
         assert!(first.recover.is_empty());
         let open = Incident {
             destination: "meta".into(),
@@ -297,11 +323,25 @@ mod tests {
             summary: "Purchase: 3 dead-lettered".into(),
             notified: 1.0,
         };
-        assert_eq!(changes(&problems, std::slice::from_ref(&open), &dests), Changes::default(), "still open: no news");
-        let unsent = Incident { notified: 0.0, ..open.clone() };
-        assert_eq!(changes(&problems, &[unsent], &dests).alert.len(), 1, "the webhook was down: try again");
+        assert_eq!(
+            changes(&problems, std::slice::from_ref(&open), &dests),
+            Changes::default(),
+            "still open: no news"
+        );
+        let unsent = Incident {
+            notified: 0.0,
+            ..open.clone()
+        };
+        assert_eq!(
+            changes(&problems, &[unsent], &dests).alert.len(),
+            1,
+            "the webhook was down: try again"
+        );
         let cleared = changes(&BTreeMap::new(), &[open], &dests);
-        assert_eq!(cleared.recover, [("meta".to_string(), "Purchase: 3 dead-lettered".to_string())]);
+        assert_eq!(
+            cleared.recover,
+            [("meta".to_string(), "Purchase: 3 dead-lettered".to_string())]
+        );
         let text = recovery_message("meta", &cleared.recover[0].1, &rules());
         assert_eq!(
             text["text"],

@@ -4,11 +4,11 @@
 use crate::destination::{Destination, DestinationConfig};
 use crate::diagnostic::{did_you_mean, suggestion, Diagnostic};
 use crate::event::ActionSource;
+use crate::mapping::{MapRule, MapRuleConfig, Slot, DEFAULT_MAP};
 use crate::operations::{
     check_alerts, check_ledger_mode, check_retention, Alerts, AlertsConfig, LedgerMode, Retention,
     RetentionConfig, ALERTS_KEYS, RETENTION_KEYS,
 };
-use crate::mapping::{MapRule, MapRuleConfig, Slot, DEFAULT_MAP};
 use crate::standard_event;
 use crate::trigger::{Condition, ConditionConfig};
 use serde::de::DeserializeOwned;

@@ -110,7 +110,10 @@ mod tests {
     fn a_batch_becomes_one_counter_per_hour_status_and_source() {
         let mut c = Counters::default();
         let h = 500_000 * HOUR_MS;
-        c.add(&page_view(h + 10, 1.5, "em,ph,external_id", "browser"), "sent");
+        c.add(
+            &page_view(h + 10, 1.5, "em,ph,external_id", "browser"),
+            "sent",
+        );
         c.add(&page_view(h + 20, 8.0, "ph", "browser"), "sent");
         c.add(&page_view(h + 30, 4.0, "", "server"), "sent");
         c.add(&page_view(h + HOUR_MS, 3.0, "em", "browser"), "sent");
@@ -118,14 +121,20 @@ mod tests {
         let rows = c.into_rows();
         assert_eq!(rows.len(), 4);
         let (key, first) = &rows[0];
-        assert_eq!((key.hour, key.status.as_str()), (500_000, "consent_blocked"));
+        assert_eq!(
+            (key.hour, key.status.as_str()),
+            (500_000, "consent_blocked")
+        );
         assert_eq!(
             (first.events, first.scored, first.missing[0]),
             (1, 0, 1),
             "a consent block is counted, not scored"
         );
         let (key, sent) = &rows[1];
-        assert_eq!((key.status.as_str(), key.source.as_str()), ("sent", "browser"));
+        assert_eq!(
+            (key.status.as_str(), key.source.as_str()),
+            ("sent", "browser")
+        );
         assert_eq!(sent.events, 2);
         assert_eq!(sent.quality_sum, 9.5);
         assert_eq!(sent.quality_buckets, [1, 0, 0, 0, 1]);

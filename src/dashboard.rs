@@ -116,7 +116,8 @@ pub const TREND_SQL: &str = "SELECT hour / 24 AS day, destination, \
      FROM ledger_counts WHERE hour >= ?1 GROUP BY day, destination ORDER BY day, destination";
 
 /// The SQL of the latest failures: bind the window's start (ms). The status index keeps it short.
-pub const FAILURES_SQL: &str = "SELECT destination, event_name, event_id, status, updated_ms, response \
+pub const FAILURES_SQL: &str =
+    "SELECT destination, event_name, event_id, status, updated_ms, response \
      FROM ledger WHERE status IN ('failed', 'dead_letter') AND received_ms >= ?1 \
      ORDER BY updated_ms DESC LIMIT 200";
 
@@ -275,7 +276,14 @@ mod tests {
             last_ms: now - 30.0 * hour,
             ..counts("openai", "lead_created", "sent", "browser", 1.0)
         };
-        let rows = [sent_browser, sent_webhook, failed_server, blocked, emptied, lead];
+        let rows = [
+            sent_browser,
+            sent_webhook,
+            failed_server,
+            blocked,
+            emptied,
+            lead,
+        ];
         let failures = [FailureRow {
             destination: "openai".into(),
             event_name: "order_created".into(),
@@ -303,7 +311,11 @@ mod tests {
             orders["counts"],
             json!({"received": 4, "sent": 2, "failed": 1, "dead_letter": 0, "retrying": 0, "consent_blocked": 1, "dropped": 0, "deduplicated": 1})
         );
-        assert_eq!(orders["last_event_ms"], json!(now - hour), "the emptied counter's time is not the last event");
+        assert_eq!(
+            orders["last_event_ms"],
+            json!(now - hour),
+            "the emptied counter's time is not the last event"
+        );
         assert_eq!(orders["match_quality"]["average"], 6.3);
         assert_eq!(
             orders["match_quality"]["histogram"],

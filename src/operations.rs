@@ -259,8 +259,8 @@ pub fn erasure_request(body: &[u8]) -> Result<String, String> {
     struct Erase {
         event_id: String,
     }
-    let erase: Erase = serde_json::from_slice(body)
-        .map_err(|e| format!("send {{\"event_id\": \"…\"}}: {e}"))?;
+    let erase: Erase =
+        serde_json::from_slice(body).map_err(|e| format!("send {{\"event_id\": \"…\"}}: {e}"))?;
     if !crate::guard::safe_id(&erase.event_id, 512) {
         return Err("event_id must be 1 to 512 bytes with no control character".into());
     }
@@ -273,7 +273,10 @@ mod tests {
 
     #[test]
     fn an_erasure_names_one_event() {
-        assert_eq!(erasure_request(br##"{"event_id":"#1001"}"##), Ok("#1001".into()));
+        assert_eq!(
+            erasure_request(br##"{"event_id":"#1001"}"##),
+            Ok("#1001".into())
+        );
         for bad in [
             &br#"{"event_id":""}"#[..],
             br#"{"event_id":"a\nb"}"#,
@@ -281,7 +284,11 @@ mod tests {
             br#"{}"#,
             b"DELETE",
         ] {
-            assert!(erasure_request(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                erasure_request(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

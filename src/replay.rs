@@ -53,7 +53,8 @@ impl ReplayRequest {
         let request: ReplayRequest = if body.iter().all(u8::is_ascii_whitespace) {
             ReplayRequest::default()
         } else {
-            serde_json::from_slice(body).map_err(|e| format!("the replay request is not valid: {e}"))?
+            serde_json::from_slice(body)
+                .map_err(|e| format!("the replay request is not valid: {e}"))?
         };
         request.check(now_ms)
     }
@@ -184,8 +185,10 @@ pub fn report(
     let would_send: Vec<Value> = if selection.dry_run {
         plan.send
             .iter()
-            .map(|(m, status)| json!({"destination": m.destination, "event_name": m.event_name,
-                                      "event_id": m.event_id, "status": status}))
+            .map(|(m, status)| {
+                json!({"destination": m.destination, "event_name": m.event_name,
+                                      "event_id": m.event_id, "status": status})
+            })
             .collect()
     } else {
         Vec::new()
@@ -201,6 +204,71 @@ pub fn report(
         "taken_by_another_replay": taken_elsewhere,
         "more": more,
     })
+}
+
+/// The report in words, for `capi-edge replay`; and whether nothing still fails.
+pub fn report_text(r: &Value) -> (String, bool) {
+    let list = |key: &str| r[key].as_array().cloned().unwrap_or_default();
+    let line = |e: &Value, extra: &str| {
+        format!(
+            "  {} {} {}{extra}",
+            e["destination"].as_str().unwrap_or("?"),
+            e["event_name"].as_str().unwrap_or("?"),
+            e["event_id"].as_str().unwrap_or("?")
+        )
+    };
+    let mut out = Vec::new();
+    let (failing, too_old, unreadable) =
+        (list("still_failing"), list("too_old"), list("unreadable"));
+    if r["dry_run"] == true {
+        let would = list("would_send");
+        out.push(format!(
+            "dry run: {} would be sent, {} too old (not sent), {} unreadable",
+            would.len(),
+            too_old.len(),
+            unreadable.len()
+        ));
+        out.extend(
+            would
+                .iter()
+                .map(|e| line(e, &format!(" ({})", e["status"].as_str().unwrap_or("")))),
+        );
+    } else {
+        out.push(format!(
+            "replay: {} sent, {} still failing, {} too old (not sent), {} unreadable, {} taken by another replay",
+            r["sent"].as_u64().unwrap_or(0),
+            failing.len(),
+            too_old.len(),
+            unreadable.len(),
+            r["taken_by_another_replay"].as_u64().unwrap_or(0)
+        ));
+        out.extend(failing.iter().map(|e| {
+            line(
+                e,
+                &format!(
+                    ": still {}: {}",
+                    e["status"].as_str().unwrap_or(""),
+                    e["response"].as_str().unwrap_or("")
+                ),
+            )
+        }));
+    }
+    out.extend(
+        too_old
+            .iter()
+            .map(|e| line(e, ": older than the platforms' 7-day window, not sent")),
+    );
+    out.extend(
+        unreadable
+            .iter()
+            .map(|e| line(e, &format!(": {}", e["reason"].as_str().unwrap_or("")))),
+    );
+    if r["more"] == true {
+        out.push(format!(
+            "more are waiting: run it again (at most {MAX_PER_CALL} per call)"
+        ));
+    }
+    (out.join("\n"), failing.is_empty())
 }
 
 #[cfg(test)]
@@ -245,11 +313,19 @@ mod tests {
     fn the_window_is_the_events_own_time_not_when_it_was_kept() {
         let day = crate::operations::DAY_MS;
         // Received yesterday, but the order it reports is 8 days old (a late webhook): too old.
-        let old_order = message("A", json!({"event_time": (NOW - 8 * day) / 1000}), NOW - day);
+        let old_order = message(
+            "A",
+            json!({"event_time": (NOW - 8 * day) / 1000}),
+            NOW - day,
+        );
         let fresh = message("B", json!({"timestamp_ms": NOW - 2 * day}), NOW - 2 * day);
         // No time in the payload (a GA4 forward): when it came in.
         let forward = message("C", json!({}), NOW - 6 * day);
-        let at_the_edge = message("D", json!({"event_time": (NOW - 7 * day + 60_000) / 1000}), NOW);
+        let at_the_edge = message(
+            "D",
+            json!({"event_time": (NOW - 7 * day + 60_000) / 1000}),
+            NOW,
+        );
         let plan = plan(
             [&old_order, &fresh, &forward, &at_the_edge]
                 .into_iter()
@@ -264,7 +340,11 @@ mod tests {
             .iter()
             .filter_map(|v| v["event_id"].as_str())
             .collect();
-        assert_eq!(old, ["A", "D"], "within the margin of the window's end counts as too old");
+        assert_eq!(
+            old,
+            ["A", "D"],
+            "within the margin of the window's end counts as too old"
+        );
         assert_eq!(plan.send[0].1, "dead_letter", "the status to restore");
     }
 
@@ -317,6 +397,23 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn the_report_in_words() {
+        let r = json!({"dry_run": false, "sent": 2, "taken_by_another_replay": 0, "more": true, "unreadable": [],
+            "still_failing": [{"destination": "meta", "event_name": "Purchase", "event_id": "9", "status": "dead_letter",
+                               "response": "HTTP 503: down"}],
+            "too_old": [{"destination": "meta", "event_name": "Purchase", "event_id": "1"}]});
+        let (text, clean) = report_text(&r);
+        assert!(!clean);
+        assert_eq!(
+            text,
+            "replay: 2 sent, 1 still failing, 1 too old (not sent), 0 unreadable, 0 taken by another replay\n  \
+             meta Purchase 9: still dead_letter: HTTP 503: down\n  \
+             meta Purchase 1: older than the platforms' 7-day window, not sent\n\
+             more are waiting: run it again (at most 500 per call)"
+        );
     }
 
     #[test]

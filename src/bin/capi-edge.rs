@@ -18,7 +18,14 @@ const USAGE: &str = "usage:
                                                --trace: the debug trace of each hit instead (tags, fields, bodies)
   capi-edge reconcile --orders ORDERS.csv [--ledger LEDGER.json] [--days 7] [--destination NAME]
                                                compare the shop's orders with what reached each destination;
-                                               exit 1 on FAIL (over 10% apart)";
+                                               exit 1 on FAIL (over 10% apart)
+  capi-edge replay [--url URL] [--destination NAME] [--status dead_letter|failed|all] [--since TIME] [--dry-run]
+                                               send again what ended dead_letter or failed, once the cause is
+                                               fixed (same event ids; never twice; not past the 7-day window);
+                                               exit 1 while some still fail
+  capi-edge erase EVENT_ID [--url URL]         delete an event's ledger rows and kept events (an erasure request)
+    URL: the worker's path prefix, default $CAPI_EDGE_URL or http://127.0.0.1:8787/r (make dev);
+    the token: $CAPI_EDGE_TOKEN (the DEBUG_TOKEN secret; make dev prints its local one)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +35,8 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("compile") => compile(&args[1..]),
         Some("reconcile") => reconcile(&args[1..]),
+        Some("replay") => replay(&args[1..]),
+        Some("erase") => erase(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -246,4 +255,129 @@ fn compile(args: &[String]) -> Result<(), String> {
         None => println!("{json}"),
     }
     Ok(())
+}
+
+/// `capi-edge replay`: POSTs the selection to the worker's `/api/replay` and prints the report.
+fn replay(args: &[String]) -> Result<(), String> {
+    let mut url = admin_url();
+    let mut request = serde_json::Map::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or(format!("error: {a} needs a value"))
+        };
+        match a.as_str() {
+            "--url" => url = value()?,
+            "--destination" => {
+                request.insert("destination".into(), value()?.into());
+            }
+            "--status" => {
+                request.insert("status".into(), value()?.into());
+            }
+            "--since" => {
+                request.insert("since".into(), value()?.into());
+            }
+            "--dry-run" => {
+                request.insert("dry_run".into(), true.into());
+            }
+            other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
+        }
+    }
+    let body = serde_json::Value::Object(request).to_string();
+    let report = admin_post(&url, "/api/replay", &body)?;
+    let (text, clean) = capi_edge::replay::report_text(&report);
+    println!("{text}");
+    if clean {
+        Ok(())
+    } else {
+        Err(
+            "some events still fail: fix the cause (see their answers above), then replay again"
+                .into(),
+        )
+    }
+}
+
+/// `capi-edge erase EVENT_ID`.
+fn erase(args: &[String]) -> Result<(), String> {
+    let mut url = admin_url();
+    let mut event_id = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--url" => url = it.next().ok_or("error: --url needs a value")?.clone(),
+            other if event_id.is_none() && !other.starts_with("--") => {
+                event_id = Some(other.to_string())
+            }
+            other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
+        }
+    }
+    let event_id = event_id.ok_or_else(|| format!("error: erase needs an EVENT_ID\n{USAGE}"))?;
+    let body = serde_json::json!({ "event_id": event_id }).to_string();
+    let answer = admin_post(&url, "/api/erase", &body)?;
+    println!(
+        "erased {}: {} ledger rows, {} kept events",
+        event_id, answer["ledger_rows"], answer["kept_events"]
+    );
+    Ok(())
+}
+
+fn admin_url() -> String {
+    std::env::var("CAPI_EDGE_URL").unwrap_or_else(|_| "http://127.0.0.1:8787/r".to_string())
+}
+
+/// POSTs JSON to one of the worker's admin endpoints with curl, the token on stdin (never on the command line,
+/// where other users could read it in the process list). The answer's JSON, or its error in words.
+fn admin_post(base: &str, path: &str, body: &str) -> Result<serde_json::Value, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let token = std::env::var("CAPI_EDGE_TOKEN")
+        .map_err(|_| "error: set CAPI_EDGE_TOKEN to the worker's DEBUG_TOKEN".to_string())?;
+    if token.contains(['\r', '\n']) {
+        return Err("error: CAPI_EDGE_TOKEN holds a line break".into());
+    }
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut child = Command::new("curl")
+        .args([
+            "-sS",
+            "-X",
+            "POST",
+            "-H",
+            "@-",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args(["--data-binary", body, "-w", "\n%{http_code}", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("error: cannot run curl: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "authorization: Bearer {token}").map_err(|e| format!("error: {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("error: curl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "error: {url}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (json, status) = text.rsplit_once('\n').unwrap_or((&text, ""));
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|_| format!("error: {url} answered {status}: {}", json.trim()))?;
+    if status != "200" {
+        return Err(format!(
+            "error: {url} answered {status}: {}",
+            value["detail"]
+                .as_str()
+                .or(value["error"].as_str())
+                .unwrap_or(json)
+        ));
+    }
+    Ok(value)
 }

@@ -117,15 +117,11 @@ async fn erase(body: &[u8], db: &D1Database) -> Result<Response> {
         .await?;
     let deleted: Vec<usize> = results
         .iter()
-        .map(|r| {
-            r.meta()
-                .ok()
-                .flatten()
-                .and_then(|m| m.changes)
-                .unwrap_or(0)
-        })
+        .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
         .collect();
-    Response::from_json(&json!({"event_id": event_id, "ledger_rows": deleted[0], "kept_events": deleted.get(1).copied().unwrap_or(0)}))
+    Response::from_json(
+        &json!({"event_id": event_id, "ledger_rows": deleted[0], "kept_events": deleted.get(1).copied().unwrap_or(0)}),
+    )
 }
 
 async fn rows_since(db: &D1Database, since_ms: f64) -> Result<Vec<LedgerRow>> {

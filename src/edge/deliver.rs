@@ -42,7 +42,10 @@ impl Item {
 
     /// A replay's event and the status it had.
     pub(super) fn replayed(&self) -> (&DeliveryMessage, &str) {
-        (self.message.body(), self.restore.as_deref().unwrap_or("dead_letter"))
+        (
+            self.message.body(),
+            self.restore.as_deref().unwrap_or("dead_letter"),
+        )
     }
 
     fn counts_only(&self) -> bool {
@@ -179,8 +182,9 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
 /// duplicates by event_id).
 async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec<Item> {
     let is_send = |m: &Queued| matches!(m.body().action, Action::Send);
-    let (counted, messages): (Vec<Queued>, Vec<Queued>) =
-        messages.into_iter().partition(|m| m.body().ledger.is_counts());
+    let (counted, messages): (Vec<Queued>, Vec<Queued>) = messages
+        .into_iter()
+        .partition(|m| m.body().ledger.is_counts());
     let mut items = Vec::new();
     let mut records = Counters::default();
     for m in counted {

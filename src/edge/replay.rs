@@ -53,17 +53,22 @@ pub async fn handle(body: &[u8], env: &Env, db: &D1Database, now: i64) -> Result
     let mut results: Vec<Replayed> = Vec::new();
     for (name, items) in by_destination {
         match config.destination(&name) {
-            Some(dest) => {
-                results.extend(deliver::send_all(dest, items, env, Some(db), base, now, false).await)
-            }
+            Some(dest) => results
+                .extend(deliver::send_all(dest, items, env, Some(db), base, now, false).await),
             None => {
                 // Taken, but its destination left the config: give the rows back as they were.
                 let mut statements = Vec::new();
                 for item in &items {
                     let (m, status) = item.replayed();
                     statements.extend(
-                        super::ledger::outcome(db, m, status, "its destination is no longer in the config", now)
-                            .ok(),
+                        super::ledger::outcome(
+                            db,
+                            m,
+                            status,
+                            "its destination is no longer in the config",
+                            now,
+                        )
+                        .ok(),
                     );
                     results.push(Replayed {
                         destination: m.destination.clone(),

@@ -23,7 +23,9 @@ pub async fn run_job(now: i64, env: &Env) {
     match take_lease(&db, now).await {
         Ok(true) => {}
         Ok(false) => {
-            console_log!("capi-edge: scheduled job: the previous run still holds the lease; skipped");
+            console_log!(
+                "capi-edge: scheduled job: the previous run still holds the lease; skipped"
+            );
             return;
         }
         Err(e) => {
@@ -91,7 +93,11 @@ async fn check_alerts(
         .await?
         .results::<Incident>()?;
     let problems = alerts::problems(&counts, rules, now);
-    let names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> = config
+        .destinations
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     let changes = alerts::changes(&problems, &open, &names);
     let webhook = rules
         .webhook_secret
@@ -135,7 +141,15 @@ async fn post(webhook: Option<&str>, message: &serde_json::Value) -> bool {
     let Some(url) = webhook else { return false };
     let body = message.to_string();
     let headers = [("content-type", "application/json")];
-    match js::fetch("POST", url, &headers, Some(body.as_bytes()), WEBHOOK_TIMEOUT_MS).await {
+    match js::fetch(
+        "POST",
+        url,
+        &headers,
+        Some(body.as_bytes()),
+        WEBHOOK_TIMEOUT_MS,
+    )
+    .await
+    {
         Ok(answer) if (200..300).contains(&answer.status) => true,
         Ok(answer) => {
             console_error!("capi-edge: the alert webhook answered {}", answer.status);
@@ -157,7 +171,8 @@ async fn retention(
 ) -> Result<()> {
     let ledger_before = now - i64::from(retention.ledger_days) * DAY_MS;
     let kept_before = now - REPLAY_WINDOW_MS - DAY_MS;
-    let counts_before_hour = (now - i64::from(retention.counts_days) * DAY_MS) / crate::counters::HOUR_MS;
+    let counts_before_hour =
+        (now - i64::from(retention.counts_days) * DAY_MS) / crate::counters::HOUR_MS;
     let jobs = [
         (
             "DELETE FROM ledger WHERE rowid IN (SELECT rowid FROM ledger WHERE received_ms < ?1 LIMIT ?2)",

@@ -3,7 +3,8 @@
 // counters-only page views, retention and erasure.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browserHeaders, purchase, sleep, start } from '../support/harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { CLI, browserHeaders, purchase, sleep, start } from '../support/harness.mjs';
 
 const CONFIG = `
 [site]
@@ -71,7 +72,7 @@ async function outage(w, ids) {
 
 describe('replay', () => {
   let w;
-  before(async () => { w = await start({ config: CONFIG, maxRetries: 1 }); });
+  before(async () => { w = await start({ config: CONFIG, maxRetries: 1, listen: true }); });
   after(async () => { await w?.stop(); });
 
   test('dead letters are kept, replayed once the outage ends, and arrive once', async () => {
@@ -100,6 +101,11 @@ describe('replay', () => {
     const dry = await replay(w, { dry_run: true });
     assert.deepEqual(dry.would_send.map((e) => e.event_id).sort(), ids);
     assert.equal(dry.sent, 0);
+    // The same through the CLI, as an operator runs it.
+    const cli = execFileSync(CLI, ['replay', '--dry-run', '--destination', 'meta', '--url', `${w.url}/r`], {
+      encoding: 'utf8', env: { ...process.env, CAPI_EDGE_TOKEN: 'test-debug-token' },
+    });
+    assert.match(cli, /^dry run: 3 would be sent, 0 too old \(not sent\), 0 unreadable\n  meta Purchase R-1 \(dead_letter\)/);
     assert.equal(w.mock.state.accepted.length, 0, 'a dry run sends nothing');
 
     const done = await replay(w, { destination: 'meta', status: 'dead_letter' });
