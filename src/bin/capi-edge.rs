@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage:
-  capi-edge check [CONFIG]                     validate a config and run its [[test]] blocks (default capi.toml)
+  capi-edge check [CONFIG] [--format human|github]
+                                               validate a config and run its [[test]] blocks (default capi.toml);
+                                               github: each error as a workflow command, an annotation on its line
   capi-edge compile [CONFIG|-] [--out FILE]    check a config (tests included) and write it as the worker's JSON
   capi-edge normalize KEY VALUE                print the normalized value and its SHA-256, tab-separated
                                                KEY: em, ph, fn, ln, db, ge, ct, st, zp, country, external_id
@@ -30,7 +32,7 @@ const USAGE: &str = "usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("check") => check(args.get(1).map_or("capi.toml", String::as_str)),
+        Some("check") => check(&args[1..]),
         Some("normalize") if args.len() == 3 => normalize_cmd(&args[1], &args[2]),
         Some("run") => run(&args[1..]),
         Some("compile") => compile(&args[1..]),
@@ -56,7 +58,24 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("error: cannot read {path}: {e}"))
 }
 
-fn check(path: &str) -> Result<(), String> {
+fn check(args: &[String]) -> Result<(), String> {
+    let mut path = "capi.toml".to_string();
+    let mut github = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--format" => match it.next().map(String::as_str) {
+                Some("human") => github = false,
+                Some("github") => github = true,
+                _ => return Err("error: --format takes human or github".to_string()),
+            },
+            other if other.starts_with("--") => {
+                return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}"))
+            }
+            other => path = other.to_string(),
+        }
+    }
+    let path = path.as_str();
     let source = read(path)?;
     match capi_edge::check(&source) {
         Ok(config) => {
@@ -69,13 +88,17 @@ fn check(path: &str) -> Result<(), String> {
             Ok(())
         }
         Err(errors) => {
-            let rendered: Vec<String> = errors.iter().map(|e| e.render(path, &source)).collect();
             let count = errors.len();
-            Err(format!(
-                "{}\n{path}: {count} error{}",
-                rendered.join("\n"),
-                if count == 1 { "" } else { "s" }
-            ))
+            let summary = format!("{path}: {count} error{}", if count == 1 { "" } else { "s" });
+            if github {
+                // On stdout, where the runner reads workflow commands; the count goes to the log as usual.
+                for e in &errors {
+                    print!("{}", e.render_github(path, &source));
+                }
+                return Err(summary);
+            }
+            let rendered: Vec<String> = errors.iter().map(|e| e.render(path, &source)).collect();
+            Err(format!("{}\n{summary}", rendered.join("\n")))
         }
     }
 }
