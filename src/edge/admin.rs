@@ -56,13 +56,14 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
                 .all()
                 .await?
                 .results::<FailureRow>()?;
-            Response::from_json(&dashboard::stats(
-                &counts,
-                &failures,
-                &trend,
-                now,
-                days * DAY_MS,
-            ))
+            let incidents = db
+                .prepare("SELECT destination, opened_ms, summary, notified FROM incidents")
+                .all()
+                .await?
+                .results::<serde_json::Value>()?;
+            let mut stats = dashboard::stats(&counts, &failures, &trend, now, days * DAY_MS);
+            stats["incidents"] = incidents.into();
+            Response::from_json(&stats)
         }
         (Method::Get, "/api/ledger") => {
             let rows = rows_since(&db, since).await?;

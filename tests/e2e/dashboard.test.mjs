@@ -30,6 +30,10 @@ async function seed(db) {
   for (let i = 0; i < 25; i++) add('openai', 'lead_created', `lead-${i}`, 'browser', 1, 'sent', 2 + (i % 5), 'ph,click_id', (i * 5) % 150);
   for (let i = 0; i < 12; i++) add('openai', 'page_viewed', `pv-${i}`, 'browser', 1, 'sent', 1.5, 'em,ph,external_id', 40 + i);
   const cols = Object.keys(rows[0]);
+  // The dead letter's outbound event, kept for replay.
+  const kept = { destination: 'openai', event_name: 'order_created', event_id: 'ord-2013', tag: 't', source: 'browser', received_ms: now - 10 * HOUR,
+    payload: JSON.stringify({ timestamp_ms: now - 10 * HOUR }), match_quality: 5, value: 149, currency: 'USD', action: 'send', intake_id: 'i-kept', missing: '' };
+  await db.prepare("INSERT INTO kept_events VALUES ('openai', 'order_created', 'ord-2013', ?1, ?2)").bind(JSON.stringify(kept), now).run();
   for (const r of rows) {
     await db.prepare(`INSERT INTO ledger (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).bind(...cols.map((c) => r[c])).run();
   }
@@ -103,6 +107,15 @@ test('the dashboard page shows each event type, in headless Chromium', async () 
     }
     assert.equal(await page.locator('.card').count(), 4);
     assert.ok(await page.locator('[data-event="openai/order_created"] svg rect').count() >= 4, 'bars are drawn');
+    // The trend: a line per destination, a point per day with events.
+    const lines = await page.locator('#trend polyline').evaluateAll((ls) => ls.map((l) => [l.dataset.destination, l.getAttribute('points').split(' ').length]));
+    assert.deepEqual(lines.map((l) => l[0]).sort(), ['meta', 'openai']);
+    assert.ok(lines.every(([, points]) => points >= 6), `a week of days: ${JSON.stringify(lines)}`);
+    // Replay: the preview lists the kept dead letter; nothing is sent until "Replay now".
+    await page.click('#replay-preview');
+    await page.waitForSelector('#replay-report:not([hidden])');
+    assert.match(await page.locator('#replay-report').innerText(), /^1 would be sent, 0 too old \(not sent\)\n\s+openai order_created ord-2013 \(dead_letter\)/);
+    assert.equal(await page.locator('#replay-go').isDisabled(), false);
     mkdirSync(new URL('../../target/', import.meta.url), { recursive: true });
     await page.screenshot({ path: new URL('../../target/dashboard.png', import.meta.url).pathname, fullPage: true });
 
