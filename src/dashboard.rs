@@ -115,7 +115,8 @@ pub const TREND_SQL: &str = "SELECT hour / 24 AS day, destination, \
      sum(CASE WHEN status = 'sent' THEN events ELSE 0 END) AS sent, sum(events) AS events \
      FROM ledger_counts WHERE hour >= ?1 GROUP BY day, destination ORDER BY day, destination";
 
-/// The SQL of the latest failures: bind the window's start (ms). The status index keeps it short.
+/// The SQL of the latest failures (per status, newest first, from the (status, updated_ms) index): bind the
+/// window's start (ms). A failure is as recent as its last attempt.
 pub const FAILURES_SQL: &str =
     "SELECT destination, event_name, event_id, status, updated_ms, response \
      FROM ledger WHERE status IN ('failed', 'dead_letter') AND received_ms >= ?1 \
