@@ -57,6 +57,8 @@ test-e2e:
 bench: setup build
 	cargo bench --bench pipeline
 	node bench/run.mjs --seconds 5 --connections 16 --rounds 3
+	node bench/stats-scale.mjs --sizes 1000,1000000 --runs 7
+	node bench/peak.mjs --rates 200,400,800,1600 --seconds 8
 
 ## What takes the room in the optimized Wasm (not part of `make test`): twiggy on the build, names kept.
 size: build
