@@ -207,7 +207,7 @@ pub async fn enqueue(env: &Env, messages: Vec<DeliveryMessage>) -> Result<()> {
         .map(|m| serde_json::to_string(m).map_err(|e| Error::RustError(e.to_string())))
         .collect::<Result<_>>()?;
     for chunk in texts.chunks(100) {
-        js::send_texts(env, "DELIVERIES", chunk).await?;
+        js::send_texts(env, super::settings::delivery_queue(env), chunk).await?;
     }
     Ok(())
 }

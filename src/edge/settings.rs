@@ -33,6 +33,46 @@ pub fn config(env: &Env) -> Result<Rc<Config>, String> {
     })
 }
 
+/// The delivery queues' bindings: `DELIVERIES`, and the shards `DELIVERIES_2` … `DELIVERIES_8` that are bound
+/// (wrangler.toml). One queue takes 5,000 messages a second; past a few thousand hits a second, shards spread them.
+const QUEUE_BINDINGS: [&str; 8] = [
+    "DELIVERIES",
+    "DELIVERIES_2",
+    "DELIVERIES_3",
+    "DELIVERIES_4",
+    "DELIVERIES_5",
+    "DELIVERIES_6",
+    "DELIVERIES_7",
+    "DELIVERIES_8",
+];
+
+thread_local! {
+    /// How many of `QUEUE_BINDINGS` are bound (looked up once per isolate), and the next one to use.
+    static QUEUES: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The queue binding for the next batch of messages: the shards in turn (each isolate starts at its own place,
+/// so isolates spread too). Every consumer of every shard writes to the same ledger, whose claim removes
+/// duplicates whichever shard a copy went through.
+pub fn delivery_queue(env: &Env) -> &'static str {
+    QUEUES.with(|q| {
+        let (mut bound, mut next) = q.get();
+        if bound == 0 {
+            bound = QUEUE_BINDINGS
+                .iter()
+                .take_while(|name| {
+                    js_sys::Reflect::get(env, &(**name).into()).is_ok_and(|v| !v.is_undefined())
+                })
+                .count()
+                .max(1);
+            let start = crate::random::random_event_id().bytes().next().unwrap_or(0);
+            next = usize::from(start) % bound;
+        }
+        q.set((bound, (next + 1) % bound));
+        QUEUE_BINDINGS[next % bound]
+    })
+}
+
 /// The demo shop page is served at `/` only where `SERVE_DEMO` is set (the local loop), never by default.
 pub fn serve_demo(env: &Env) -> bool {
     env.var("SERVE_DEMO").is_ok_and(|v| v.to_string() == "true")

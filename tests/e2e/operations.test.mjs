@@ -261,3 +261,23 @@ describe('counters, retention and erasure', () => {
     assert.equal(bad.status, 400);
   });
 });
+
+describe('queue shards', () => {
+  let w;
+  before(async () => { w = await start({ config: CONFIG, shards: 3 }); });
+  after(async () => { await w?.stop(); });
+
+  test('with three delivery queues bound, every event arrives once and the ledger claims across them', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `S-${i}`);
+    for (const id of ids) await hit(w, purchase(id));
+    // The same purchases again: whichever shard a copy goes through, the ledger's claim lets one be sent.
+    for (const id of ids.slice(0, 10)) await hit(w, purchase(id));
+    await w.waitFor((a) => a.length >= ids.length);
+    await sleep(1500);
+    assert.deepEqual(w.mock.state.accepted.map((a) => a.event_id).sort(), [...ids].sort());
+    await until('the duplicates counted', async () => {
+      const rows = await w.ledger("event_id LIKE 'S-%'");
+      return rows.length === 30 && rows.filter((r) => r.duplicates === 1).length === 10;
+    });
+  });
+});

@@ -12,7 +12,9 @@ export const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex'
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the mock CAPI and the worker. `config` (TOML) replaces capi.toml (compiled into CAPI_CONFIG_JSON); `bindings` adds/overrides. */
-export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false } = {}) {
+export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1 } = {}) {
+  // The delivery queue, and its shards (DELIVERIES_2 …) when asked for: each with its consumer, one DLQ for all.
+  const queues = Array.from({ length: shards }, (_, i) => i === 0 ? ['DELIVERIES', 'capi-edge-deliveries'] : [`DELIVERIES_${i + 1}`, `capi-edge-deliveries-${i + 1}`]);
   const mock = createMock({ quiet: true, expectTokens });
   const mockPort = await mock.listen(0);
   const mf = new Miniflare({
@@ -41,9 +43,9 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     }),
     d1Databases: { LEDGER: 'ledger' },
     ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
-    queueProducers: { DELIVERIES: 'capi-edge-deliveries' },
+    queueProducers: Object.fromEntries(queues),
     queueConsumers: {
-      'capi-edge-deliveries': { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' },
+      ...Object.fromEntries(queues.map(([, name]) => [name, { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' }])),
       'capi-edge-dlq': { maxBatchSize: 100, maxBatchTimeout: 1 },
     },
   });
