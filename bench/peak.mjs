@@ -60,6 +60,7 @@ for (const rate of RATES) {
   const unique = new Set(arrived.map((a) => `${a.layout}/${a.event_id}`)).size;
   const purchases = (await w.db.prepare("SELECT count(*) AS n FROM ledger WHERE status = 'sent'").first()).n;
   const counted = (await w.db.prepare("SELECT coalesce(sum(events), 0) AS n FROM ledger_counts WHERE status = 'sent'").first()).n;
+  const statuses = (await w.db.prepare('SELECT status, sum(events) AS n FROM ledger_counts GROUP BY status').all()).results;
   await w.stop();
   const row = {
     rate, seconds: SECONDS, requests: result.requests.total, accepted, non2xx: result.non2xx, achieved: Math.round(accepted / SECONDS),
@@ -69,10 +70,11 @@ for (const rate of RATES) {
   row.duplicates = arrived.length - unique;
   row.ok = row.lost === 0 && row.duplicates === 0 && row.non2xx === 0 && counted === expected;
   results.push(row);
+  if (!row.ok) console.log('  status codes:', JSON.stringify(result.statusCodeStats), 'errors:', result.errors, 'timeouts:', result.timeouts, 'counters by status:', JSON.stringify(statuses));
   console.log(`${rate}/s target: ${row.achieved}/s taken (p99 ${row.p99_ms} ms, ${row.non2xx} non-2xx); ${expected} events expected, ` +
     `${unique} arrived once, ${row.duplicates} twice, ${row.lost} lost; drained in ${drainS.toFixed(1)} s; counters ${counted}, ` +
     `purchase rows ${purchases}: ${row.ok ? 'nothing lost' : 'NOT CLEAN'}`);
   if (!row.ok || row.achieved < 0.9 * rate) break;
 }
-const best = results.filter((r) => r.ok && r.achieved >= 0.9 * r.rate).at(-1);
+const best = results.filter((r) => r.ok).sort((a, b) => a.achieved - b.achieved).at(-1);
 console.log(best ? `highest clean rate: ${best.achieved} hits/s (${2 * best.achieved} events/s to the platforms)` : 'no clean step');
