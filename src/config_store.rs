@@ -335,7 +335,7 @@ pub fn render_versions(versions: &[VersionInfo], live: Option<u64>) -> String {
         return "no versions published yet: capi-edge publish".to_string();
     }
     let mut sorted: Vec<&VersionInfo> = versions.iter().collect();
-    sorted.sort_by(|a, b| b.version.cmp(&a.version));
+    sorted.sort_by_key(|v| std::cmp::Reverse(v.version));
     let by_width = sorted
         .iter()
         .map(|v| v.published_by.chars().count())

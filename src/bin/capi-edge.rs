@@ -1,4 +1,7 @@
-//! The `capi-edge` command: check a config, normalize a value, dry-run hits. For people and for scripts.
+//! The `capi-edge` command: check a config, normalize a value, dry-run hits, publish config versions. For people
+//! and for scripts.
+
+mod publishing;
 
 use capi_edge::config::Config;
 use capi_edge::destination::RedactedSecrets;
@@ -18,7 +21,15 @@ const USAGE: &str = "usage:
                                                --trace: the debug trace of each hit instead (tags, fields, bodies)
   capi-edge reconcile --orders ORDERS.csv [--ledger LEDGER.json] [--days 7] [--destination NAME]
                                                compare the shop's orders with what reached each destination;
-                                               exit 1 on FAIL (over 10% apart)";
+                                               exit 1 on FAIL (over 10% apart)
+  capi-edge publish [CONFIG] [--message TEXT] [--draft] [--by NAME]
+                                               check (tests included), then store as a new version in the worker's
+                                               KV namespace and make it live; --draft stores it without
+  capi-edge versions                           the published versions, newest first; * marks the live one
+  capi-edge rollback N                         make version N live again
+  capi-edge diff A B                           what changed between two configs: versions (3, live, draft) or files
+    publish, versions, rollback and diff call wrangler: remote by default; --local for `make dev`'s state
+    (--persist-to DIR for another folder); --wrangler-config FILE; CAPI_EDGE_WRANGLER names wrangler";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +39,10 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("compile") => compile(&args[1..]),
         Some("reconcile") => reconcile(&args[1..]),
+        Some("publish") => publishing::publish(&args[1..]),
+        Some("versions") => publishing::versions(&args[1..]),
+        Some("rollback") => publishing::rollback(&args[1..]),
+        Some("diff") => publishing::diff(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

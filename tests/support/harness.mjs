@@ -12,7 +12,7 @@ export const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex'
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the mock CAPI and the worker. `config` (TOML) replaces capi.toml (compiled into CAPI_CONFIG_JSON); `bindings` adds/overrides. */
-export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false } = {}) {
+export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, kvPersist } = {}) {
   const mock = createMock({ quiet: true, expectTokens });
   const mockPort = await mock.listen(0);
   const mf = new Miniflare({
@@ -39,6 +39,10 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
       ...bindings,
     }),
     d1Databases: { LEDGER: 'ledger' },
+    // The config store, empty unless a test publishes to it (in memory, or in `kvPersist`: the folder that
+    // `capi-edge publish --local --persist-to DIR` writes through wrangler, as DIR/v3/kv).
+    kvNamespaces: { CONFIG_STORE: CONFIG_STORE_ID },
+    ...(kvPersist ? { kvPersist } : {}),
     ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
     queueProducers: { DELIVERIES: 'capi-edge-deliveries' },
     queueConsumers: {
@@ -55,8 +59,9 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
   }
 
   const base = 'https://shop.example.com';
+  const store = await mf.getKVNamespace('CONFIG_STORE');
   return {
-    mf, mock, db, base, url,
+    mf, mock, db, base, url, store,
     fetch: (path, init = {}) => mf.dispatchFetch(base + path, init),
     /** Every event the mock accepted. */
     accepted: async () => mock.state.accepted,
@@ -76,6 +81,9 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     },
   };
 }
+
+/** The config store's namespace id in wrangler.toml: local KV data is kept per id, so the CLI and the tests meet. */
+export const CONFIG_STORE_ID = read('wrangler.toml').match(/binding = "CONFIG_STORE"\s*\nid = "([^"]+)"/)[1];
 
 /** A config's TOML as the worker embeds it: checked and compiled by the native CLI (`capi-edge compile`). */
 const compile = (toml) => execFileSync(CLI, ['compile', '-'], { input: toml, encoding: 'utf8' });
