@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchChromium } from '../support/chromium.mjs';
 import { CLI, browserHeaders, purchase, sleep, start } from '../support/harness.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -31,7 +32,7 @@ writeFileSync(v2File, V2);
 
 let w;
 before(async () => {
-  w = await start({ kvPersist: join(state, 'v3/kv'), bindings: { CONFIG_CHECK_SECONDS: String(CHECK_MS / 1000) } });
+  w = await start({ listen: true, kvPersist: join(state, 'v3/kv'), bindings: { CONFIG_CHECK_SECONDS: String(CHECK_MS / 1000) } });
 }, { timeout: 60000 });
 after(async () => {
   await w?.stop();
@@ -200,4 +201,25 @@ test('the dashboard API lists the history and rolls back, behind the token', { t
   assert.equal(versions.code, 0, versions.out);
   assert.match(versions.out, /\*\s+2 .* e2e@example\.com\s+Signup counts as a lead/);
   assert.match(versions.out, /version 2 made live by dashboard/);
+});
+
+test('the dashboard page shows the live version and its history, and rolls back in one click', { timeout: 60000 }, async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${w.url}/r/dashboard#token=test-debug-token`);
+    await page.waitForSelector('#config[data-loaded="true"]');
+    assert.equal(await page.locator('#config-live').innerText(), '· version 2 live');
+    assert.equal(await page.locator('#config tbody tr').count(), 5);
+    assert.match(await page.locator('tr.live').innerText(), /2 \(live\).*e2e@example\.com.*Signup counts as a lead/s);
+    assert.match(await page.locator('tr[data-version="5"]').innerText(), /5 \(draft\)/);
+    await page.click('tr[data-version="1"] button');
+    await page.waitForFunction(() => document.querySelector('#config-live').textContent === '· version 1 live');
+    assert.equal((await health()).version, 1);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
 });
