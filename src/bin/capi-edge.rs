@@ -22,9 +22,10 @@ const USAGE: &str = "usage:
   capi-edge reconcile --orders ORDERS.csv [--ledger LEDGER.json] [--days 7] [--destination NAME]
                                                compare the shop's orders with what reached each destination;
                                                exit 1 on FAIL (over 10% apart)
-  capi-edge publish [CONFIG] [--message TEXT] [--draft] [--by NAME]
+  capi-edge publish [CONFIG] [--message TEXT] [--draft] [--by NAME] [--if-changed]
                                                check (tests included), then store as a new version in the worker's
-                                               KV namespace and make it live; --draft stores it without
+                                               KV namespace and make it live; --draft stores it without;
+                                               --if-changed: nothing when it is the live version already
   capi-edge versions                           the published versions, newest first; * marks the live one
   capi-edge rollback N                         make version N live again
   capi-edge diff A B                           what changed between two configs: versions (3, live, draft) or files

@@ -68,8 +68,8 @@ fn publisher(by: Option<String>) -> String {
 
 pub fn publish(args: &[String]) -> Result<(), String> {
     let (kv, rest) = store_args(args)?;
-    let (mut path, mut message, mut draft, mut by) =
-        ("capi.toml".to_string(), String::new(), false, None);
+    let (mut path, mut message, mut draft, mut by, mut if_changed) =
+        ("capi.toml".to_string(), String::new(), false, None, false);
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -77,6 +77,7 @@ pub fn publish(args: &[String]) -> Result<(), String> {
                 message = it.next().ok_or("error: --message needs a text")?.clone()
             }
             "--draft" => draft = true,
+            "--if-changed" => if_changed = true,
             "--by" => by = Some(it.next().ok_or("error: --by needs a name")?.clone()),
             other if other.starts_with('-') => {
                 return Err(format!(
@@ -105,8 +106,18 @@ pub fn publish(args: &[String]) -> Result<(), String> {
         config.tests.len()
     );
     let by = publisher(by);
-    let mut taken: BTreeSet<u64> = kv.versions()?.iter().map(|v| v.version).collect();
     let live = kv.pointer()?.map(|p| p.version);
+    if let (true, Some(live)) = (if_changed, live) {
+        let live_source = kv
+            .get(&store::version_key(live))?
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|r| r.get("source").and_then(Value::as_str).map(str::to_string));
+        if live_source.as_deref() == Some(source.as_str()) {
+            println!("{path} is version {live}, already live: nothing published");
+            return Ok(());
+        }
+    }
+    let mut taken: BTreeSet<u64> = kv.versions()?.iter().map(|v| v.version).collect();
     let mut stored = None;
     for _ in 0..PUBLISH_ATTEMPTS {
         let version = store::next_version(taken.iter().copied());
