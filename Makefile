@@ -51,6 +51,7 @@ test-e2e:
 ## in workerd side by side. BENCH_HIT=no-identifiers or no-tag takes pieces away.
 bench: setup build
 	cargo bench --bench pipeline
+	cargo bench --bench config_cache
 	node bench/run.mjs --seconds 5 --connections 16 --rounds 3
 
 ## What takes the room in the optimized Wasm (not part of `make test`): twiggy on the build, names kept.
