@@ -44,7 +44,9 @@ fn main() {
         }
     });
     println!("config store: the cache check per request (not due: a handle on the cached config)");
-    println!("  per request: median {med:.1} ns  (min {min:.1}, max {max:.1}; 15 runs × 1,000,000)");
+    println!(
+        "  per request: median {med:.1} ns  (min {min:.1}, max {max:.1}; 15 runs × 1,000,000)"
+    );
 
     let (med, min, max) = median_ns(200, || {
         black_box(config_store::read_record(black_box(&record), 2).expect("the record reads"));

@@ -28,7 +28,7 @@ pub const VERSION_PREFIX: &str = "config/v/";
 /// a published change is served everywhere within 30 + 20 = 50 s.
 pub const CHECK_EVERY_MS: i64 = 20_000;
 /// KV's `cacheTtl` for the pointer: its minimum (30 s since January 2026; 60 s is the default).
-pub const POINTER_CACHE_TTL_S: u64 = 30;
+pub const POINTER_CACHE_TTL_S: u32 = 30;
 /// Metadata on a KV key is limited to 1,024 bytes: a listing shows the start of a long message.
 const METADATA_MESSAGE_CHARS: usize = 200;
 

@@ -4,6 +4,7 @@
 //!
 //! Intake never waits on a failing store: every KV error leaves the config serving as it is.
 
+use super::kv::Namespace;
 use super::respond::json_error;
 use crate::config::Config;
 use crate::config_store::{
@@ -12,13 +13,12 @@ use crate::config_store::{
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
-use worker::kv::KvStore;
 use worker::*;
 
 /// The KV binding in wrangler.toml. Without it, the config compiled into the worker serves.
 pub const BINDING: &str = "CONFIG_STORE";
 /// A listing reads at most this many pages of 1,000 versions.
-const MAX_LIST_PAGES: usize = 10;
+const MAX_LIST_PAGES: u32 = 10;
 
 thread_local! {
     /// The live config of this isolate, and what it knows about the store.
@@ -31,7 +31,7 @@ fn with_state<R>(f: impl FnOnce(&mut LiveState<Config>) -> R) -> Option<R> {
 
 /// Reads the pointer and, when it moved, the version it names. Every outcome is kept in `STATE`.
 pub async fn refresh(env: &Env) {
-    let Ok(kv) = env.kv(BINDING) else {
+    let Some(kv) = Namespace::bound(env, BINDING) else {
         return;
     };
     let pointer = read_pointer(&kv).await;
@@ -52,11 +52,9 @@ pub async fn refresh(env: &Env) {
     with_state(|s| s.after_record(version, record));
 }
 
-async fn read_pointer(kv: &KvStore) -> std::result::Result<Option<Pointer>, String> {
+async fn read_pointer(kv: &Namespace) -> std::result::Result<Option<Pointer>, String> {
     let text = kv
-        .get(LIVE_KEY)
-        .cache_ttl(store::POINTER_CACHE_TTL_S)
-        .text()
+        .get(LIVE_KEY, store::POINTER_CACHE_TTL_S)
         .await
         .map_err(|e| format!("reading {LIVE_KEY} failed: {e}"))?;
     text.map(|t| store::read_pointer(&t)).transpose()
@@ -64,12 +62,11 @@ async fn read_pointer(kv: &KvStore) -> std::result::Result<Option<Pointer>, Stri
 
 /// A stored version: `Ok(None)` when it does not exist.
 async fn read_version(
-    kv: &KvStore,
+    kv: &Namespace,
     version: u64,
 ) -> std::result::Result<Option<(VersionInfo, Config)>, Refusal> {
     let text = kv
-        .get(&store::version_key(version))
-        .text()
+        .get(&store::version_key(version), 0)
         .await
         .map_err(|e| Refusal {
             version,
@@ -80,19 +77,15 @@ async fn read_version(
 }
 
 /// Every stored version's metadata (from the listing: no version is read), oldest first.
-async fn list_versions(kv: &KvStore) -> Result<Vec<VersionInfo>> {
-    let mut versions = Vec::new();
-    let mut cursor = None;
-    for _ in 0..MAX_LIST_PAGES {
-        let mut list = kv.list().prefix(store::VERSION_PREFIX.to_string());
-        if let Some(c) = cursor.take() {
-            list = list.cursor(c);
-        }
-        let page = list.execute().await?;
-        for key in page.keys {
-            let Some(version) = store::version_of_key(&key.name) else {
-                continue;
-            };
+async fn list_versions(kv: &Namespace) -> Result<Vec<VersionInfo>> {
+    let keys = kv
+        .list(store::VERSION_PREFIX, MAX_LIST_PAGES)
+        .await
+        .map_err(Error::RustError)?;
+    let mut versions: Vec<VersionInfo> = keys
+        .into_iter()
+        .filter_map(|key| {
+            let version = store::version_of_key(&key.name)?;
             let info = key
                 .metadata
                 .and_then(|m| serde_json::from_value::<VersionInfo>(m).ok())
@@ -103,13 +96,9 @@ async fn list_versions(kv: &KvStore) -> Result<Vec<VersionInfo>> {
                     published_ms: 0,
                     message: "(no metadata)".into(),
                 });
-            versions.push(VersionInfo { version, ..info });
-        }
-        match page.cursor {
-            Some(c) if !page.list_complete => cursor = Some(c),
-            _ => break,
-        }
-    }
+            Some(VersionInfo { version, ..info })
+        })
+        .collect();
     versions.sort_by_key(|v| v.version);
     Ok(versions)
 }
@@ -129,7 +118,7 @@ pub async fn preview(
             ));
         }
     }
-    let Ok(kv) = env.kv(BINDING) else {
+    let Some(kv) = Namespace::bound(env, BINDING) else {
         return Err(json_error(
             404,
             "no_config_store",
@@ -193,7 +182,7 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
     if let Err(refusal) = super::settings::authorize_debug(env, &presented, "the dashboard", how) {
         return refusal;
     }
-    let Ok(kv) = env.kv(BINDING) else {
+    let Some(kv) = Namespace::bound(env, BINDING) else {
         return json_error(
             503,
             "no_config_store",
@@ -246,9 +235,9 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
                 set_by: "dashboard".into(),
                 set_ms: Date::now().as_millis() as i64,
             };
-            kv.put(LIVE_KEY, serde_json::to_string(&pointer)?)?
-                .execute()
-                .await?;
+            kv.put(LIVE_KEY, &serde_json::to_string(&pointer)?)
+                .await
+                .map_err(Error::RustError)?;
             // This isolate switches on its next request; the others within a minute.
             with_state(LiveState::expire);
             console_log!("capi-edge: rolled back to config version {version} from the dashboard");

@@ -6,6 +6,7 @@ mod collect;
 mod config_store;
 mod deliver;
 mod js;
+mod kv;
 mod ledger;
 mod respond;
 mod server;
