@@ -123,6 +123,7 @@ pub async fn browser(
         }
         _ => None,
     };
+    let live = config;
     let config = preview.as_ref().map_or(config, |(c, _)| c.as_ref());
     let exposed: BTreeMap<String, String> = EXPOSED_HEADERS
         .iter()
@@ -160,7 +161,21 @@ pub async fn browser(
     if debug {
         // The trace says which config version ran.
         let ran = match preview {
-            Some((_, note)) => note,
+            Some((_, mut note)) => {
+                // The queue consumer sends with the live config's destinations: a destination only in the previewed
+                // version is traced but not queued.
+                let (queued, skipped): (Vec<_>, Vec<_>) = std::mem::take(&mut reply.messages)
+                    .into_iter()
+                    .partition(|m| live.destination(&m.destination).is_some());
+                reply.messages = queued;
+                if !skipped.is_empty() {
+                    let mut names: Vec<String> =
+                        skipped.into_iter().map(|m| m.destination).collect();
+                    names.dedup();
+                    note["not_sent"] = names.into();
+                }
+                note
+            }
             None => crate::preview::serving_note(super::config_store::status()),
         };
         if let Some(body) = reply.body.take() {
