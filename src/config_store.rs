@@ -206,6 +206,9 @@ pub struct LiveState<T> {
     pub store_error: Option<String>,
     checked_ms: Option<i64>,
     check_every_ms: i64,
+    /// A read of the store has completed (whatever it found). Until then every request reads it too, so that a new
+    /// isolate's first requests, arriving together, do not run on the compiled config while the first one reads.
+    settled: bool,
 }
 
 impl<T> LiveState<T> {
@@ -218,6 +221,7 @@ impl<T> LiveState<T> {
             store_error: None,
             checked_ms: None,
             check_every_ms,
+            settled: false,
         }
     }
 
@@ -225,11 +229,13 @@ impl<T> LiveState<T> {
         self.info.as_ref().map(|i| i.version)
     }
 
-    /// Whether to read the pointer now. The first request of an isolate always does; later ones once per period.
+    /// Whether to read the pointer now: until a first read completes, every request does; then once per period.
     /// (A clock that went back counts as due.)
     pub fn due(&self, now_ms: i64) -> bool {
-        self.checked_ms
-            .is_none_or(|t| now_ms < t || now_ms - t >= self.check_every_ms)
+        !self.settled
+            || self
+                .checked_ms
+                .is_none_or(|t| now_ms < t || now_ms - t >= self.check_every_ms)
     }
 
     /// Called before the read, so that requests arriving meanwhile keep the current config instead of reading too.
@@ -244,6 +250,14 @@ impl<T> LiveState<T> {
 
     /// The pointer as read: `Ok(None)` when the store has none (nothing published: the compiled config serves).
     pub fn after_pointer(&mut self, pointer: Result<Option<Pointer>, String>) -> Next {
+        let next = self.next_after_pointer(pointer);
+        if next == Next::Keep {
+            self.settled = true;
+        }
+        next
+    }
+
+    fn next_after_pointer(&mut self, pointer: Result<Option<Pointer>, String>) -> Next {
         let pointer = match pointer {
             Ok(p) => {
                 self.store_error = None;
@@ -274,6 +288,7 @@ impl<T> LiveState<T> {
         version: u64,
         record: Result<Option<(VersionInfo, T)>, Refusal>,
     ) {
+        self.settled = true;
         match record {
             Ok(Some((info, config))) => {
                 self.current = Rc::new(config);
@@ -485,15 +500,18 @@ mod tests {
         assert!(s.due(0), "the first request reads the store");
         s.checking(1_000);
         assert!(
+            s.due(1_001),
+            "until a first read completes, requests read too (not the compiled config)"
+        );
+        assert_eq!(s.after_pointer(Ok(None)), Next::Keep, "an empty store");
+        assert!(
             !s.due(1_000) && !s.due(20_999),
-            "requests meanwhile keep the config"
+            "then requests keep the config for the period"
         );
         assert!(
             s.due(21_000) && s.due(500),
             "due after the period, or if the clock went back"
         );
-
-        assert_eq!(s.after_pointer(Ok(None)), Next::Keep, "an empty store");
         assert_eq!(*s.current, "embedded");
         assert_eq!(s.status_json()["source"], "embedded");
 

@@ -19,6 +19,8 @@ use worker::*;
 pub const BINDING: &str = "CONFIG_STORE";
 /// A listing reads at most this many pages of 1,000 versions.
 const MAX_LIST_PAGES: u32 = 10;
+/// A hit that refreshes the config waits at most this long per KV read, then keeps the config it has.
+const READ_TIMEOUT_MS: u32 = 1_000;
 
 thread_local! {
     /// The live config of this isolate, and what it knows about the store.
@@ -54,7 +56,7 @@ pub async fn refresh(env: &Env) {
 
 async fn read_pointer(kv: &Namespace) -> std::result::Result<Option<Pointer>, String> {
     let text = kv
-        .get(LIVE_KEY, store::POINTER_CACHE_TTL_S)
+        .get(LIVE_KEY, store::POINTER_CACHE_TTL_S, READ_TIMEOUT_MS)
         .await
         .map_err(|e| format!("reading {LIVE_KEY} failed: {e}"))?;
     text.map(|t| store::read_pointer(&t)).transpose()
@@ -66,7 +68,7 @@ async fn read_version(
     version: u64,
 ) -> std::result::Result<Option<(VersionInfo, Config)>, Refusal> {
     let text = kv
-        .get(&store::version_key(version), 0)
+        .get(&store::version_key(version), 0, READ_TIMEOUT_MS)
         .await
         .map_err(|e| Refusal {
             version,

@@ -5,8 +5,12 @@
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
-export function kv_get(ns, key, cache_ttl) {
-  return ns.get(key, cache_ttl > 0 ? { type: 'text', cacheTtl: cache_ttl } : { type: 'text' });
+export function kv_get(ns, key, cache_ttl, timeout_ms) {
+  const get = ns.get(key, cache_ttl > 0 ? { type: 'text', cacheTtl: cache_ttl } : { type: 'text' });
+  if (!(timeout_ms > 0)) return get;
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${timeout_ms} ms`)), timeout_ms); });
+  return Promise.race([get, late]).finally(() => clearTimeout(timer));
 }
 export function kv_put(ns, key, value) {
   return ns.put(key, value);
@@ -25,7 +29,12 @@ export async function kv_list(ns, prefix, max_pages) {
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
-    fn kv_get(ns: &JsValue, key: &str, cache_ttl: u32) -> Result<js_sys::Promise, JsValue>;
+    fn kv_get(
+        ns: &JsValue,
+        key: &str,
+        cache_ttl: u32,
+        timeout_ms: u32,
+    ) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn kv_put(ns: &JsValue, key: &str, value: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
@@ -59,9 +68,17 @@ impl Namespace {
         (!ns.is_undefined() && !ns.is_null()).then_some(Namespace(ns))
     }
 
-    /// A key's text, `None` when it does not exist. `cache_ttl_s` > 0 sets KV's `cacheTtl`.
-    pub async fn get(&self, key: &str, cache_ttl_s: u32) -> Result<Option<String>, String> {
-        Ok(settle(kv_get(&self.0, key, cache_ttl_s)).await?.as_string())
+    /// A key's text, `None` when it does not exist. `cache_ttl_s` > 0 sets KV's `cacheTtl`; `timeout_ms` > 0 gives
+    /// up after that long (an error).
+    pub async fn get(
+        &self,
+        key: &str,
+        cache_ttl_s: u32,
+        timeout_ms: u32,
+    ) -> Result<Option<String>, String> {
+        Ok(settle(kv_get(&self.0, key, cache_ttl_s, timeout_ms))
+            .await?
+            .as_string())
     }
 
     pub async fn put(&self, key: &str, value: &str) -> Result<(), String> {
