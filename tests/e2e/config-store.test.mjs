@@ -223,3 +223,18 @@ test('the dashboard page shows the live version and its history, and rolls back 
     await browser.close();
   }
 });
+
+test('a KV outage never stops intake: the worker keeps its config and says why in /r/health', { timeout: 30000 }, async () => {
+  // A CONFIG_STORE whose every call throws, as a failing namespace does.
+  const broken = await start({ bindings: { CONFIG_STORE: { get: 'not a function' }, CONFIG_CHECK_SECONDS: '1' } });
+  try {
+    const res = await broken.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(purchase('ord-kv-down')) });
+    assert.equal(res.status, 204);
+    await broken.waitFor((a) => a.filter((e) => e.event_id === 'ord-kv-down').length === 2, 15000, 'both destinations, on the compiled config');
+    const config = (await (await broken.fetch('/r/health')).json()).config;
+    assert.equal(config.source, 'embedded');
+    assert.match(config.store_error, /reading config\/live failed: .*not a function/);
+  } finally {
+    await broken.stop();
+  }
+});

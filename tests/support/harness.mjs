@@ -40,8 +40,9 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     }),
     d1Databases: { LEDGER: 'ledger' },
     // The config store, empty unless a test publishes to it (in memory, or in `kvPersist`: the folder that
-    // `capi-edge publish --local --persist-to DIR` writes through wrangler, as DIR/v3/kv).
-    kvNamespaces: { CONFIG_STORE: CONFIG_STORE_ID },
+    // `capi-edge publish --local --persist-to DIR` writes through wrangler, as DIR/v3/kv). A test may bind
+    // something else as CONFIG_STORE (a broken store).
+    kvNamespaces: bindings.CONFIG_STORE === undefined ? { CONFIG_STORE: CONFIG_STORE_ID } : {},
     ...(kvPersist ? { kvPersist } : {}),
     ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
     queueProducers: { DELIVERIES: 'capi-edge-deliveries' },
@@ -59,7 +60,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
   }
 
   const base = 'https://shop.example.com';
-  const store = await mf.getKVNamespace('CONFIG_STORE');
+  const store = bindings.CONFIG_STORE === undefined ? await mf.getKVNamespace('CONFIG_STORE') : null;
   return {
     mf, mock, db, base, url, store,
     fetch: (path, init = {}) => mf.dispatchFetch(base + path, init),
