@@ -56,6 +56,7 @@ test-e2e:
 ## in workerd side by side. BENCH_HIT=no-identifiers or no-tag takes pieces away.
 bench: setup build
 	cargo bench --bench pipeline
+	cargo bench --bench config_cache
 	node bench/run.mjs --seconds 5 --connections 16 --rounds 3
 	node bench/stats-scale.mjs --sizes 1000,1000000 --runs 7
 	node bench/peak.mjs --rates 200,400,800,1600 --seconds 8

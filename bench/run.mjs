@@ -6,6 +6,7 @@
 // every worker that queues pays, so the workers' own work is what they spend above it.
 //   node bench/run.mjs [--seconds 5] [--connections 16] [--rounds 3]
 //   BENCH_WORKERS=null,capi-edge   a subset          BENCH_HIT=no-identifiers|no-tag   a lighter hit
+//   (capi-edge-kv is capi-edge serving its config from its KV config store, as deployed)
 //   BENCH_ORIGIN=cross             the page on another allowed origin (adds the CORS headers)
 //   BENCH_RATELIMIT=1              capi-edge with its rate-limit binding, as deployed
 import autocannon from 'autocannon';
@@ -42,11 +43,12 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-async function startWorker(name, options) {
+async function startWorker(name, { seed, ...options }) {
   const before = new Set(workerdPids());
   const t0 = performance.now();
   const mf = new Miniflare({ host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, ...options });
   const url = (await mf.ready).toString().replace(/\/$/, '');
+  if (seed) await seed(mf);
   const ready = performance.now();
   const first = await fetch(`${url}/r/e`, { method: 'POST', headers: headersFor(url), body: HIT });
   await first.arrayBuffer();
@@ -72,6 +74,18 @@ const plan = {
     // BENCH_RATELIMIT=1 binds the per-IP limiter as production does (one more call per hit), with a limit the
     // bench never reaches.
     ...(process.env.BENCH_RATELIMIT && { ratelimits: { INTAKE_LIMITER: { simple: { limit: 1e9, period: 60 } } } }),
+  }),
+  // The same, serving the live version from its config store (KV, as deployed): the example config published as
+  // version 1. Each isolate reads the pointer at its first request, then every 20 s; every hit checks the cache.
+  'capi-edge-kv': () => ({
+    ...plan['capi-edge'](),
+    kvNamespaces: { CONFIG_STORE: 'config-store' },
+    async seed(mf) {
+      const kv = await mf.getKVNamespace('CONFIG_STORE');
+      const record = { version: 1, format: 1, published_by: 'bench', published_ms: Date.now(), message: 'bench', config: JSON.parse(config) };
+      await kv.put('config/v/1', JSON.stringify(record));
+      await kv.put('config/live', JSON.stringify({ version: 1 }));
+    },
   }),
   'baseline-js': () => ({ ...common, modules: true, scriptPath: new URL('bench/baseline-worker.mjs', ROOT).pathname }),
   'enqueue-only': () => ({ ...common, modules: true, scriptPath: new URL('bench/enqueue-only-worker.mjs', ROOT).pathname }),
@@ -139,6 +153,11 @@ if (ce && summary.null) {
   console.log(`capi-edge throughput: ${(ce.rps / summary.null.rps).toFixed(2)}× null` + (base ? `, ${(ce.rps / base.rps).toFixed(2)}× baseline-js` : ''));
   console.log(`capi-edge CPU per hit inside workerd, above the null floor: ${((ce.cpu - summary.null.cpu) * 1000).toFixed(0)} µs` +
     (base ? ` (baseline-js: ${((base.cpu - summary.null.cpu) * 1000).toFixed(0)} µs)` : ''));
+}
+const kvw = summary['capi-edge-kv'];
+if (ce && kvw) {
+  console.log(`the config from KV (capi-edge-kv above capi-edge): ${((kvw.cpu - ce.cpu) * 1000).toFixed(0)} µs CPU per hit, ` +
+    `${(kvw.rps / ce.rps).toFixed(2)}× the throughput`);
 }
 const queue = summary['enqueue-only'];
 if (ce && queue && !process.env.BENCH_HIT) { // a lighter hit may enqueue nothing

@@ -24,16 +24,48 @@ TAIL_PID=$!
 WRANGLER_PID=""
 cleanup() {
   [ -n "$WRANGLER_PID" ] && kill "$WRANGLER_PID" 2>/dev/null || true
-  kill "$MOCK_PID" "$TAIL_PID" 2>/dev/null || true
+  kill "$MOCK_PID" "$TAIL_PID" ${WATCH_PID:-} 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
+# The dashboard and preview traces need a debug token: a random one per state folder, kept across runs so the
+# dashboard's address stays the same.
+[ -s "$STATE/debug-token" ] || od -An -N12 -tx1 /dev/urandom | tr -d ' \n' > "$STATE/debug-token"
+DEBUG_TOKEN=$(cat "$STATE/debug-token")
+PREFIX=$(sed -n 's/^path_prefix *= *"\([^"]*\)".*/\1/p' capi.toml | head -n1)
+PREFIX=${PREFIX:-/r}
+
+# capi.toml is published to the local config store on every save (checked first; a file with errors is never
+# stored, and the worker keeps the last good version). The worker re-reads the live version every second here.
+publish() {
+  cargo run -q --release --bin capi-edge -- publish capi.toml --local --persist-to "$STATE" --if-changed \
+    --by "make dev" --message "${1:-saved in make dev}" 2>&1 | sed 's/^/[publish] /'
+}
+watch_config() {
+  local seen now
+  seen=$(stat -c %Y capi.toml 2>/dev/null || echo 0)
+  publish "make dev started"
+  while sleep 1; do
+    now=$(stat -c %Y capi.toml 2>/dev/null || echo 0)
+    if [ "$now" != "$seen" ]; then
+      seen=$now
+      publish
+    fi
+  done
+}
+watch_config &
+WATCH_PID=$!
+
 echo "[dev] demo shop:  http://127.0.0.1:$WORKER_PORT/   (click Buy; the mock CAPI prints the hashed Purchase)"
+echo "[dev] dashboard:  http://127.0.0.1:$WORKER_PORT$PREFIX/dashboard#token=$DEBUG_TOKEN"
+echo "[dev] preview:    curl -H 'x-capi-debug: $DEBUG_TOKEN' -H 'content-type: application/json' -d '{\"event\":\"Lead\"}' http://127.0.0.1:$WORKER_PORT$PREFIX/e"
 echo "[dev] mock CAPI:  http://127.0.0.1:$MOCK_PORT/__mock/events"
+echo "[dev] saving capi.toml publishes it (capi-edge versions --local lists them); saving code rebuilds"
 # Local stand-ins for the Worker secrets; production tokens are set with `wrangler secret put`.
 node_modules/.bin/wrangler dev --test-scheduled --ip 127.0.0.1 --port "$WORKER_PORT" --persist-to "$STATE" --log-level "${LOG_LEVEL:-info}" \
   --var SERVE_DEMO:true --var "UPSTREAM_ORIGIN:http://127.0.0.1:$MOCK_PORT" \
   --var OPENAI_CAPI_KEY:dev-openai-key --var CAPI_ACCESS_TOKEN:dev-capi-token --var META_ACCESS_TOKEN:dev-meta-token \
+  --var DEBUG_TOKEN:"$DEBUG_TOKEN" --var CONFIG_CHECK_SECONDS:1 \
   --var "ALERT_WEBHOOK_URL:http://127.0.0.1:$MOCK_PORT/alerts/slack" --var BACKEND_API_KEY:dev-backend-key --var SHOPIFY_WEBHOOK_SECRET:dev-shopify-secret \
   --var WOOCOMMERCE_WEBHOOK_SECRET:dev-woo-secret &
 WRANGLER_PID=$!

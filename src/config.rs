@@ -339,6 +339,12 @@ impl Config {
         })
     }
 
+    /// Reads a compiled config already parsed as JSON (a stored version's `config`, see `config_store`).
+    pub fn from_compiled_value(value: serde_json::Value) -> Result<Config, String> {
+        serde_json::from_value(value)
+            .map_err(|e| format!("the compiled config does not load ({e})"))
+    }
+
     pub fn destination(&self, name: &str) -> Option<&Destination> {
         self.destinations.iter().find(|d| d.name == name)
     }

@@ -8,6 +8,8 @@ pub mod alerts;
 pub mod click_ids;
 pub mod collect;
 pub mod config;
+pub mod config_diff;
+pub mod config_store;
 pub mod config_test;
 #[cfg(test)]
 mod config_tests;

@@ -152,3 +152,45 @@ mod tests {
             .contains("test_event_code"));
     }
 }
+
+/// A debug answer (`{"debug": true, "traces": […]}`) with the config version it ran with under `"config"`. A body
+/// that is not a JSON object is returned as it is.
+pub fn with_config(body: Vec<u8>, config: Value) -> Vec<u8> {
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut map)) => {
+            map.insert("config".into(), config);
+            serde_json::to_vec(&map).unwrap_or(body)
+        }
+        _ => body,
+    }
+}
+
+/// What a trace says of the live config (`config_store::LiveState::status_json`): its version (`null` for the one
+/// compiled into the worker), and that it is the live one.
+pub fn serving_note(status: Value) -> Value {
+    json!({"version": status.get("version").cloned().unwrap_or(Value::Null),
+           "source": status.get("source").cloned().unwrap_or(Value::Null),
+           "selected": "live", "live": true})
+}
+
+#[cfg(test)]
+mod config_note_tests {
+    use super::*;
+
+    #[test]
+    fn a_debug_answer_names_the_config_it_ran_with() {
+        let body = br#"{"debug":true,"traces":[]}"#.to_vec();
+        let note = json!({"version": 3, "selected": "draft", "live": false});
+        let out: Value = serde_json::from_slice(&with_config(body, note.clone())).unwrap();
+        assert_eq!(out, json!({"debug": true, "traces": [], "config": note}));
+        assert_eq!(
+            with_config(b"not json".to_vec(), note),
+            b"not json".to_vec()
+        );
+        let live = serving_note(json!({"version": null, "source": "embedded", "refused": null}));
+        assert_eq!(
+            live,
+            json!({"version": null, "source": "embedded", "selected": "live", "live": true})
+        );
+    }
+}

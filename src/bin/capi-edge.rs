@@ -1,4 +1,7 @@
-//! The `capi-edge` command: check a config, normalize a value, dry-run hits. For people and for scripts.
+//! The `capi-edge` command: check a config, normalize a value, dry-run hits, publish config versions. For people
+//! and for scripts.
+
+mod publishing;
 
 use capi_edge::config::Config;
 use capi_edge::destination::RedactedSecrets;
@@ -27,7 +30,16 @@ const USAGE: &str = "usage:
                                                exit 1 while some still fail
   capi-edge erase EVENT_ID [--url URL]         delete an event's ledger rows and kept events (an erasure request)
     URL: the worker's path prefix, default $CAPI_EDGE_URL or http://127.0.0.1:8787/r (make dev);
-    the token: $CAPI_EDGE_TOKEN (the DEBUG_TOKEN secret; make dev prints its local one)";
+    the token: $CAPI_EDGE_TOKEN (the DEBUG_TOKEN secret; make dev prints its local one)
+  capi-edge publish [CONFIG] [--message TEXT] [--draft] [--by NAME] [--if-changed]
+                                               check (tests included), then store as a new version in the worker's
+                                               KV namespace and make it live; --draft stores it without;
+                                               --if-changed: nothing when it is the live version already
+  capi-edge versions                           the published versions, newest first; * marks the live one
+  capi-edge rollback N                         make version N live again
+  capi-edge diff A B                           what changed between two configs: versions (3, live, draft) or files
+    publish, versions, rollback and diff call wrangler: remote by default; --local for `make dev`'s state
+    (--persist-to DIR for another folder); --wrangler-config FILE; CAPI_EDGE_WRANGLER names wrangler";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +51,10 @@ fn main() -> ExitCode {
         Some("reconcile") => reconcile(&args[1..]),
         Some("replay") => replay(&args[1..]),
         Some("erase") => erase(&args[1..]),
+        Some("publish") => publishing::publish(&args[1..]),
+        Some("versions") => publishing::versions(&args[1..]),
+        Some("rollback") => publishing::rollback(&args[1..]),
+        Some("diff") => publishing::diff(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -15,7 +15,7 @@ use worker::*;
 /// Request headers triggers may read (`context.headers.<name>`): where the visitor is, in Cloudflare's words.
 const EXPOSED_HEADERS: [&str; 4] = ["cf-ipcountry", "cf-region", "cf-ipcity", "accept-language"];
 /// Every request header intake reads, fetched in one crossing.
-const READ_HEADERS: [&str; 12] = [
+const READ_HEADERS: [&str; 13] = [
     "origin",
     "referer",
     "cf-connecting-ip",
@@ -24,6 +24,7 @@ const READ_HEADERS: [&str; 12] = [
     "user-agent",
     "cookie",
     "x-capi-debug",
+    "x-capi-config",
     EXPOSED_HEADERS[0],
     EXPOSED_HEADERS[1],
     EXPOSED_HEADERS[2],
@@ -105,6 +106,25 @@ pub async fn browser(
         Ok(d) => d,
         Err(resp) => return resp.map(Into::into),
     };
+    // A preview of another config version (`x-capi-config: <N|draft|live>`), for the debug token's holder only:
+    // without the token the header is ignored, so no request chooses the config that serves.
+    let preview = match (debug, header("x-capi-config")) {
+        (true, Some(selector)) => {
+            let selector = match crate::config_store::parse_selector(&selector) {
+                Ok(s) => s,
+                Err(e) => {
+                    return refuse(400, "invalid_config_version", &e, allowed_origin.as_deref())
+                }
+            };
+            match super::config_store::preview(env, selector).await {
+                Ok(p) => Some(p),
+                Err(resp) => return resp.map(Into::into),
+            }
+        }
+        _ => None,
+    };
+    let live = config;
+    let config = preview.as_ref().map_or(config, |(c, _)| c.as_ref());
     let exposed: BTreeMap<String, String> = EXPOSED_HEADERS
         .iter()
         .filter_map(|h| header(h).map(|v| (h.to_string(), v)))
@@ -138,6 +158,30 @@ pub async fn browser(
         }
         Client::Ga4 => crate::collect::ga4(&ctx, &facts, &mut random_event_id, &mut random_u64),
     };
+    if debug {
+        // The trace says which config version ran.
+        let ran = match preview {
+            Some((_, mut note)) => {
+                // The queue consumer sends with the live config's destinations: a destination only in the previewed
+                // version is traced but not queued.
+                let (queued, skipped): (Vec<_>, Vec<_>) = std::mem::take(&mut reply.messages)
+                    .into_iter()
+                    .partition(|m| live.destination(&m.destination).is_some());
+                reply.messages = queued;
+                if !skipped.is_empty() {
+                    let mut names: Vec<String> =
+                        skipped.into_iter().map(|m| m.destination).collect();
+                    names.dedup();
+                    note["not_sent"] = names.into();
+                }
+                note
+            }
+            None => crate::preview::serving_note(super::config_store::status()),
+        };
+        if let Some(body) = reply.body.take() {
+            reply.body = Some(crate::preview::with_config(body, ran));
+        }
+    }
     if !reply.messages.is_empty() {
         if let Err(e) = enqueue(env, std::mem::take(&mut reply.messages)).await {
             console_error!("capi-edge: enqueue failed: {e}");

@@ -135,7 +135,7 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
     if dead_letter_queue {
         return dead_letters(messages, db.as_ref(), now).await;
     }
-    let config = match settings::config(env) {
+    let config = match settings::config(env).await {
         Ok(c) => c,
         Err(e) => {
             console_error!("capi-edge: {e}");

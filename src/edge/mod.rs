@@ -3,8 +3,10 @@
 
 mod admin;
 mod collect;
+mod config_store;
 mod deliver;
 mod js;
+mod kv;
 mod ledger;
 mod replay;
 mod respond;
@@ -37,7 +39,7 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys
 }
 
 async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
-    let config = match settings::config(env) {
+    let config = match settings::config(env).await {
         Ok(c) => c,
         Err(detail) => return json_error(500, "config_invalid", &detail).map(Into::into),
     };
@@ -82,8 +84,11 @@ async fn other_routes(
     match (builtin(rest), req.method()) {
         (Some(Builtin::PixelScript), Method::Get) => respond::pixel_script(prefix),
         (Some(Builtin::BridgeScript), Method::Get) => respond::bridge_script(),
-        (Some(Builtin::Health), Method::Get) => respond::health(config),
+        (Some(Builtin::Health), Method::Get) => respond::health(config, config_store::status()),
         (Some(Builtin::BackendEvents), _) => server::backend(req, env, config).await,
+        (Some(Builtin::Admin), _) if rest.starts_with("/api/config/") => {
+            config_store::admin(req, env, rest).await
+        }
         (Some(Builtin::Admin), _) => admin::handle(req, env, rest).await,
         (Some(Builtin::Dashboard), Method::Get) => respond::dashboard_page(prefix),
         (Some(Builtin::Webhook), Method::Post) => {

@@ -16,7 +16,7 @@ pub async fn handle(body: &[u8], env: &Env, db: &D1Database, now: i64) -> Result
         Ok(s) => s,
         Err(e) => return json_error(400, "invalid_replay", &e),
     };
-    let config = match settings::config(env) {
+    let config = match settings::config(env).await {
         Ok(c) => c,
         Err(e) => return json_error(500, "config_invalid", &e),
     };

@@ -57,7 +57,8 @@ pub fn dashboard_page(prefix: &str) -> Result<Response> {
     Ok(r)
 }
 
-pub fn health(config: &Config) -> Result<Response> {
+/// `config`: which version serves (`config_store::status`), and any version refused.
+pub fn health(config: &Config, served: serde_json::Value) -> Result<Response> {
     let destinations: Vec<_> = config
         .destinations
         .iter()
@@ -65,7 +66,7 @@ pub fn health(config: &Config) -> Result<Response> {
         .collect();
     Response::from_json(
         &json!({"ok": true, "version": env!("CARGO_PKG_VERSION"), "destinations": destinations,
-                                "tags": config.tags.len()}),
+                                "tags": config.tags.len(), "config": served}),
     )
 }
 

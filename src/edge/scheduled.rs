@@ -33,7 +33,7 @@ pub async fn run_job(now: i64, env: &Env) {
             return;
         }
     }
-    let config = match settings::config(env) {
+    let config = match settings::config(env).await {
         Ok(c) => c,
         Err(e) => {
             console_error!("capi-edge: scheduled job: {e}");

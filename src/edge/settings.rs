@@ -1,36 +1,55 @@
-//! Where the worker's settings come from: the config compiled at build time (`capi-edge compile`, run by
-//! scripts/build.sh: checked natively, embedded as JSON), or the `CAPI_CONFIG_JSON` variable when set (tests,
-//! previews); secrets; and the local-mock upstream override.
+//! Where the worker's settings come from: the live version in the config store (`config_store`), else the config
+//! compiled at build time (`capi-edge compile`, run by scripts/build.sh: checked natively, embedded as JSON), or the
+//! `CAPI_CONFIG_JSON` variable when set (tests, previews); secrets; and the local-mock upstream override.
 
+use super::config_store::{self, STATE};
 use super::respond::json_error;
 use crate::config::Config;
+use crate::config_store::LiveState;
 use crate::destination::Secrets;
-use std::cell::RefCell;
 use std::rc::Rc;
-use worker::{Env, Response, Result};
+use worker::{Date, Env, Response, Result};
 
 /// `capi.toml` as `capi-edge compile` wrote it. Build with scripts/build.sh (or `make build`), which writes it.
 const EMBEDDED_CONFIG: &str = include_str!("../../build/capi.compiled.json");
 
-thread_local! {
-    /// The config, loaded once per isolate: it changes only with a deployment, which starts new isolates.
-    /// (Reading `CAPI_CONFIG_JSON` on every request would copy ~20 KB across the Wasm boundary per hit.)
-    static CACHE: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+/// The config in force, or the first error in words when the compiled one does not parse. The compiled config
+/// (`CAPI_CONFIG_JSON` when set) serves until the config store (`CONFIG_STORE`, see `config_store`) names a live
+/// version; the pointer is read at an isolate's first request, then at most every `CONFIG_CHECK_SECONDS` (20).
+pub async fn config(env: &Env) -> Result<Rc<Config>, String> {
+    let now = Date::now().as_millis() as i64;
+    let due = STATE.with(|cell| -> Result<bool, String> {
+        let mut slot = cell.borrow_mut();
+        let state = match slot.as_mut() {
+            Some(s) => s,
+            None => slot.insert(LiveState::embedded(embedded(env)?, check_every_ms(env))),
+        };
+        let due = state.due(now);
+        if due {
+            state.checking(now);
+        }
+        Ok(due)
+    })?;
+    if due {
+        config_store::refresh(env).await;
+    }
+    STATE
+        .with(|cell| cell.borrow().as_ref().map(|s| s.current.clone()))
+        .ok_or_else(|| "the config is not loaded".to_string())
 }
 
-/// The config in force, or the first error in words when it does not parse.
-pub fn config(env: &Env) -> Result<Rc<Config>, String> {
-    CACHE.with(|cache| {
-        if let Some(config) = cache.borrow().as_ref() {
-            return Ok(config.clone());
-        }
-        let text = env.var("CAPI_CONFIG_JSON").map(|v| v.to_string());
-        let config = Rc::new(Config::from_compiled_json(
-            text.as_deref().unwrap_or(EMBEDDED_CONFIG),
-        )?);
-        *cache.borrow_mut() = Some(config.clone());
-        Ok(config)
-    })
+/// The config compiled into the worker. (Read once per isolate: reading `CAPI_CONFIG_JSON` on every request would
+/// copy ~20 KB across the Wasm boundary per hit.)
+fn embedded(env: &Env) -> Result<Config, String> {
+    let text = env.var("CAPI_CONFIG_JSON").map(|v| v.to_string());
+    Config::from_compiled_json(text.as_deref().unwrap_or(EMBEDDED_CONFIG))
+}
+
+fn check_every_ms(env: &Env) -> i64 {
+    env.var("CONFIG_CHECK_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().parse::<u32>().ok())
+        .map_or(crate::config_store::CHECK_EVERY_MS, |s| i64::from(s) * 1000)
 }
 
 /// The delivery queues' bindings: `DELIVERIES`, and the shards `DELIVERIES_2` … `DELIVERIES_8` that are bound

@@ -12,7 +12,7 @@ export const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex'
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the mock CAPI and the worker. `config` (TOML) replaces capi.toml (compiled into CAPI_CONFIG_JSON); `bindings` adds/overrides. */
-export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1 } = {}) {
+export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist } = {}) {
   // The delivery queue, and its shards (DELIVERIES_2 …) when asked for: each with its consumer, one DLQ for all.
   const queues = Array.from({ length: shards }, (_, i) => i === 0 ? ['DELIVERIES', 'capi-edge-deliveries'] : [`DELIVERIES_${i + 1}`, `capi-edge-deliveries-${i + 1}`]);
   const mock = createMock({ quiet: true, expectTokens });
@@ -42,6 +42,11 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
       ...bindings,
     }),
     d1Databases: { LEDGER: 'ledger' },
+    // The config store, empty unless a test publishes to it (in memory, or in `kvPersist`: the folder that
+    // `capi-edge publish --local --persist-to DIR` writes through wrangler, as DIR/v3/kv). A test may bind
+    // something else as CONFIG_STORE (a broken store).
+    kvNamespaces: bindings.CONFIG_STORE === undefined ? { CONFIG_STORE: CONFIG_STORE_ID } : {},
+    ...(kvPersist ? { kvPersist } : {}),
     ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
     queueProducers: Object.fromEntries(queues),
     queueConsumers: {
@@ -57,8 +62,9 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
   }
 
   const base = 'https://shop.example.com';
+  const store = bindings.CONFIG_STORE === undefined ? await mf.getKVNamespace('CONFIG_STORE') : null;
   return {
-    mf, mock, db, base, url,
+    mf, mock, db, base, url, store,
     fetch: (path, init = {}) => mf.dispatchFetch(base + path, init),
     /** Every event the mock accepted. */
     accepted: async () => mock.state.accepted,
@@ -100,6 +106,9 @@ export function sqlStatements(sql) {
   }
   return statements;
 }
+
+/** The config store's namespace id in wrangler.toml: local KV data is kept per id, so the CLI and the tests meet. */
+export const CONFIG_STORE_ID = read('wrangler.toml').match(/binding = "CONFIG_STORE"\s*\nid = "([^"]+)"/)[1];
 
 /** A config's TOML as the worker embeds it: checked and compiled by the native CLI (`capi-edge compile`). */
 const compile = (toml) => execFileSync(CLI, ['compile', '-'], { input: toml, encoding: 'utf8' });

@@ -1,0 +1,331 @@
+//! `capi-edge publish | versions | rollback | diff`: config versions in the worker's KV namespace, without a build.
+//! The KV calls go through wrangler (`kv_cli`), local (`--local`, `make dev`'s state) or remote (the default), so
+//! wrangler's own login and account settings apply. The record format and its rules are in
+//! `capi_edge::config_store`.
+
+mod kv_cli;
+
+use capi_edge::config_diff;
+use capi_edge::config_store::{self as store, Pointer, VersionInfo, FORMAT, LIVE_KEY};
+use kv_cli::Kv;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How many times a publish picks a new number when another publish took the one it picked.
+const PUBLISH_ATTEMPTS: usize = 5;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Options every store command takes; the rest are returned in order.
+fn store_args(args: &[String]) -> Result<(Kv, Vec<String>), String> {
+    let mut kv = Kv::from_env();
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--local" => kv.local = true,
+            "--remote" => kv.local = false,
+            "--persist-to" => {
+                kv.persist_to = Some(
+                    it.next()
+                        .ok_or("error: --persist-to needs a folder")?
+                        .clone(),
+                );
+                kv.local = true;
+            }
+            "--wrangler-config" => {
+                kv.wrangler_config = Some(
+                    it.next()
+                        .ok_or("error: --wrangler-config needs a file")?
+                        .clone(),
+                )
+            }
+            _ => rest.push(a.clone()),
+        }
+    }
+    Ok((kv, rest))
+}
+
+/// Who publishes: `--by`, else `CAPI_EDGE_PUBLISHER`, else git's user.email, else the login name.
+fn publisher(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("CAPI_EDGE_PUBLISHER").ok())
+        .or_else(|| {
+            let out = std::process::Command::new("git")
+                .args(["config", "user.email"])
+                .output()
+                .ok()?;
+            let email = String::from_utf8(out.stdout).ok()?.trim().to_string();
+            (!email.is_empty()).then_some(email)
+        })
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn publish(args: &[String]) -> Result<(), String> {
+    let (kv, rest) = store_args(args)?;
+    let (mut path, mut message, mut draft, mut by, mut if_changed) =
+        ("capi.toml".to_string(), String::new(), false, None, false);
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--message" | "-m" => {
+                message = it.next().ok_or("error: --message needs a text")?.clone()
+            }
+            "--draft" => draft = true,
+            "--if-changed" => if_changed = true,
+            "--by" => by = Some(it.next().ok_or("error: --by needs a name")?.clone()),
+            other if other.starts_with('-') => {
+                return Err(format!(
+                    "error: unexpected argument \"{other}\"\n{}",
+                    super::USAGE
+                ))
+            }
+            other => path = other.to_string(),
+        }
+    }
+    // A config that fails `check` (its [[test]] blocks included) is never stored.
+    let source = super::read(&path)?;
+    let config = capi_edge::check(&source).map_err(|errors| {
+        let rendered: Vec<String> = errors.iter().map(|e| e.render(&path, &source)).collect();
+        format!(
+            "{}\n{path}: {} error{}; nothing published",
+            rendered.join("\n"),
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        )
+    })?;
+    println!(
+        "{path}: ok ({} destinations, {} tags, {} tests passed)",
+        config.destinations.len(),
+        config.tags.len(),
+        config.tests.len()
+    );
+    let by = publisher(by);
+    let live = kv.pointer()?.map(|p| p.version);
+    if let (true, Some(live)) = (if_changed, live) {
+        let live_source = kv
+            .get(&store::version_key(live))?
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|r| r.get("source").and_then(Value::as_str).map(str::to_string));
+        if live_source.as_deref() == Some(source.as_str()) {
+            println!("{path} is version {live}, already live: nothing published");
+            return Ok(());
+        }
+    }
+    let mut taken: BTreeSet<u64> = kv.versions()?.iter().map(|v| v.version).collect();
+    let mut stored = None;
+    for _ in 0..PUBLISH_ATTEMPTS {
+        let version = store::next_version(taken.iter().copied());
+        let info = VersionInfo {
+            version,
+            format: FORMAT,
+            published_by: by.clone(),
+            published_ms: now_ms(),
+            message: message.clone(),
+        };
+        let key = store::version_key(version);
+        // Versions are written once: check, write, then read back. KV has no compare-and-swap, so two publishes
+        // picking the same number at the same moment are told apart by the read-back (the one whose record is
+        // not there takes the next number); see README, "Going live", for what remains.
+        if kv.get(&key)?.is_some() {
+            taken.insert(version);
+            continue;
+        }
+        let record = store::record_json(&info, &config, Some(&source));
+        let metadata = serde_json::to_string(&info.metadata()).map_err(|e| e.to_string())?;
+        kv.put(&key, &record, Some(&metadata))?;
+        if kv.get(&key)?.as_deref() == Some(record.as_str()) {
+            stored = Some(version);
+            break;
+        }
+        eprintln!("note: another publish took version {version}; trying the next number");
+        taken.insert(version);
+    }
+    let version =
+        stored.ok_or("error: other publishes kept taking the version numbers; try again")?;
+    let was = live.map_or("the compiled config".to_string(), |l| {
+        format!("version {l}")
+    });
+    if draft {
+        println!(
+            "stored version {version} as a draft; {was} stays live.\n\
+             preview it: send a hit with x-capi-debug: <token> and x-capi-config: {version} (or draft)\n\
+             make it live: capi-edge rollback {version}{}",
+            kv.flags_hint()
+        );
+        return Ok(());
+    }
+    kv.set_pointer(version, &by)?;
+    println!("published version {version} (was {was}); workers serve it within a minute");
+    Ok(())
+}
+
+pub fn versions(args: &[String]) -> Result<(), String> {
+    let (kv, rest) = store_args(args)?;
+    if let Some(other) = rest.first() {
+        return Err(format!(
+            "error: unexpected argument \"{other}\"\n{}",
+            super::USAGE
+        ));
+    }
+    let versions = kv.versions()?;
+    let live = kv.pointer()?;
+    println!(
+        "{}",
+        store::render_versions(&versions, live.as_ref().map(|p| p.version))
+    );
+    if let Some(p) = live.filter(|p| !p.set_by.is_empty()) {
+        println!(
+            "version {} made live by {} at {}",
+            p.version,
+            p.set_by,
+            store::utc_minute(p.set_ms)
+        );
+    }
+    Ok(())
+}
+
+pub fn rollback(args: &[String]) -> Result<(), String> {
+    let (kv, rest) = store_args(args)?;
+    let (version, by) = match rest.as_slice() {
+        [n] => (n, None),
+        [n, flag, name] if flag == "--by" => (n, Some(name.clone())),
+        _ => {
+            return Err(format!(
+                "error: rollback takes a version number\n{}",
+                super::USAGE
+            ))
+        }
+    };
+    let version = store::parse_version(version)
+        .ok_or_else(|| format!("error: \"{version}\" is not a version number (1, 2, …)"))?;
+    let Some(text) = kv.get(&store::version_key(version))? else {
+        let known: Vec<String> = kv
+            .versions()?
+            .iter()
+            .map(|v| v.version.to_string())
+            .collect();
+        return Err(format!(
+            "error: version {version} does not exist; nothing changed.\nversions: {}",
+            if known.is_empty() {
+                "none yet".into()
+            } else {
+                known.join(", ")
+            }
+        ));
+    };
+    // The worker would refuse it: do not make it live.
+    store::read_record(&text, version)
+        .map_err(|r| format!("error: {}; nothing changed", r.reason))?;
+    let live = kv.pointer()?.map(|p| p.version);
+    if live == Some(version) {
+        println!("version {version} is already live");
+        return Ok(());
+    }
+    kv.set_pointer(version, &publisher(by))?;
+    let was = live.map_or("the compiled config".to_string(), |l| {
+        format!("version {l}")
+    });
+    println!("version {version} is live (was {was}); workers serve it within a minute");
+    Ok(())
+}
+
+pub fn diff(args: &[String]) -> Result<(), String> {
+    let (kv, rest) = store_args(args)?;
+    let [a, b] = rest.as_slice() else {
+        return Err(format!(
+            "error: diff takes two configs: versions (3, live, draft) or files\n{}",
+            super::USAGE
+        ));
+    };
+    let old = tree(&kv, a)?;
+    let new = tree(&kv, b)?;
+    println!("{}", config_diff::render(&old.0, &new.0, &old.1, &new.1));
+    Ok(())
+}
+
+/// One side of a diff, with its name: a stored version (its TOML, else its compiled config), or a file.
+fn tree(kv: &Kv, what: &str) -> Result<(String, Value), String> {
+    let version = match what {
+        "live" => Some(
+            kv.pointer()?
+                .ok_or("error: nothing is live yet (capi-edge publish)")?
+                .version,
+        ),
+        "draft" => {
+            let live = kv.pointer()?.map(|p| p.version);
+            let versions = kv.versions()?.into_iter().map(|v| v.version);
+            Some(
+                store::draft_version(versions, live)
+                    .ok_or("error: there is no draft: no version is above the live one")?,
+            )
+        }
+        other if !std::path::Path::new(other).exists() => store::parse_version(other),
+        _ => None,
+    };
+    let Some(version) = version else {
+        let source = super::read(what)?;
+        return Ok((
+            what.to_string(),
+            config_diff::tree_from_toml(&source).map_err(|e| format!("error: {what}: {e}"))?,
+        ));
+    };
+    let text = kv
+        .get(&store::version_key(version))?
+        .ok_or_else(|| format!("error: version {version} does not exist"))?;
+    let record: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("error: version {version} is not JSON: {e}"))?;
+    let tree = match record.get("source").and_then(Value::as_str) {
+        Some(source) => config_diff::tree_from_toml(source)
+            .map_err(|e| format!("error: version {version}: {e}"))?,
+        None => record.get("config").cloned().unwrap_or(Value::Null),
+    };
+    Ok((format!("version {version}"), tree))
+}
+
+impl Kv {
+    /// Every version's metadata, from one listing.
+    fn versions(&self) -> Result<Vec<VersionInfo>, String> {
+        let keys = self.list(store::VERSION_PREFIX)?;
+        let mut out: Vec<VersionInfo> = keys
+            .into_iter()
+            .filter_map(|(name, metadata)| {
+                let version = store::version_of_key(&name)?;
+                let info = metadata
+                    .and_then(|m| serde_json::from_value::<VersionInfo>(m).ok())
+                    .unwrap_or(VersionInfo {
+                        version,
+                        format: 0,
+                        published_by: String::new(),
+                        published_ms: 0,
+                        message: "(no metadata)".into(),
+                    });
+                Some(VersionInfo { version, ..info })
+            })
+            .collect();
+        out.sort_by_key(|v| v.version);
+        Ok(out)
+    }
+
+    fn pointer(&self) -> Result<Option<Pointer>, String> {
+        self.get(LIVE_KEY)?
+            .map(|t| store::read_pointer(&t).map_err(|e| format!("error: {e}")))
+            .transpose()
+    }
+
+    /// Moves the pointer, after the version it names was written and read back.
+    fn set_pointer(&self, version: u64, by: &str) -> Result<(), String> {
+        let pointer = Pointer {
+            version,
+            set_by: by.to_string(),
+            set_ms: now_ms(),
+        };
+        let text = serde_json::to_string(&pointer).map_err(|e| e.to_string())?;
+        self.put(LIVE_KEY, &text, None)
+    }
+}
