@@ -74,9 +74,11 @@ load: setup build
 fuzz:
 	PROPTEST_CASES=20000 cargo test -q --release --test robustness
 
+## Both workers: the admin worker first (intake's ADMIN service binding names it), then intake.
 deploy: setup build
-	node_modules/.bin/wrangler d1 migrations apply capi-edge-ledger --remote
-	node_modules/.bin/wrangler deploy
+	node_modules/.bin/wrangler d1 migrations apply capi-edge-ledger -c wrangler.admin.toml --remote
+	node_modules/.bin/wrangler deploy -c wrangler.admin.toml
+	node_modules/.bin/wrangler deploy -c wrangler.toml
 
 clean:
 	rm -rf build target .dev-state

@@ -35,17 +35,24 @@ cargo run -q --release --bin capi-edge -- compile "$CONFIG" --out build/capi.com
 export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
-if [ "${1:-}" = "--dev" ] || [ "${1:-}" = "--watch" ]; then
-  worker-build --release --no-opt
-else
-  worker-build --release
+# Two workers, by job (src/edge/mod.rs): intake (the hot path) in build/, admin (the queue consumer, the
+# scheduled job, the dashboard's API) in build/admin/. Each carries only its own code.
+build_worker() { # out-dir feature
+  if [ "${MODE:-opt}" = dev ]; then
+    worker-build --release --no-opt --out-dir "$1" . --no-default-features --features "$2"
+    return
+  fi
+  worker-build --release --out-dir "$1" . --no-default-features --features "$2"
   # worker-build's wasm-opt pass keeps the names section (~200 KB); nothing at the edge reads it.
   # CAPI_EDGE_KEEP_NAMES=1 keeps it, for readable frames in bench/profile.mjs.
   # A copy with names stays beside it for `make size` (twiggy); only index_bg.wasm is deployed.
-  cp build/index_bg.wasm build/index_bg.names.wasm
+  cp "$1/index_bg.wasm" "$1/index_bg.names.wasm"
   if [ -z "${CAPI_EDGE_KEEP_NAMES:-}" ]; then
-    "$WASM_OPT_BIN" --strip-debug --strip-producers build/index_bg.wasm -o build/index_bg.wasm
+    "$WASM_OPT_BIN" --strip-debug --strip-producers "$1/index_bg.wasm" -o "$1/index_bg.wasm"
   fi
-  raw=$(wc -c < build/index_bg.wasm); gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
-  echo "build/index_bg.wasm: $raw bytes, $gz bytes gzip"
-fi
+  raw=$(wc -c < "$1/index_bg.wasm"); gz=$(gzip -9 -c "$1/index_bg.wasm" | wc -c)
+  echo "$1/index_bg.wasm ($2): $raw bytes, $gz bytes gzip"
+}
+if [ "${1:-}" = "--dev" ] || [ "${1:-}" = "--watch" ]; then MODE=dev; fi
+build_worker build intake
+build_worker build/admin admin

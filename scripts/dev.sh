@@ -11,7 +11,7 @@ export CAPI_EDGE_BUILD=--watch
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
 
 bash scripts/build.sh --dev
-node_modules/.bin/wrangler d1 migrations apply capi-edge-ledger --local --persist-to "$STATE" >/dev/null
+node_modules/.bin/wrangler d1 migrations apply capi-edge-ledger -c wrangler.admin.toml --local --persist-to "$STATE" >/dev/null
 echo "[dev] ledger migrations applied (state in $STATE/)"
 
 node mock/capi-mock.mjs --port "$MOCK_PORT" &
@@ -61,12 +61,18 @@ echo "[dev] dashboard:  http://127.0.0.1:$WORKER_PORT$PREFIX/dashboard#token=$DE
 echo "[dev] preview:    curl -H 'x-capi-debug: $DEBUG_TOKEN' -H 'content-type: application/json' -d '{\"event\":\"Lead\"}' http://127.0.0.1:$WORKER_PORT$PREFIX/e"
 echo "[dev] mock CAPI:  http://127.0.0.1:$MOCK_PORT/__mock/events"
 echo "[dev] saving capi.toml publishes it (capi-edge versions --local lists them); saving code rebuilds"
-# Local stand-ins for the Worker secrets; production tokens are set with `wrangler secret put`.
-node_modules/.bin/wrangler dev --test-scheduled --ip 127.0.0.1 --port "$WORKER_PORT" --persist-to "$STATE" --log-level "${LOG_LEVEL:-info}" \
-  --var SERVE_DEMO:true --var "UPSTREAM_ORIGIN:http://127.0.0.1:$MOCK_PORT" \
-  --var OPENAI_CAPI_KEY:dev-openai-key --var CAPI_ACCESS_TOKEN:dev-capi-token --var META_ACCESS_TOKEN:dev-meta-token \
-  --var DEBUG_TOKEN:"$DEBUG_TOKEN" --var CONFIG_CHECK_SECONDS:1 \
-  --var "ALERT_WEBHOOK_URL:http://127.0.0.1:$MOCK_PORT/alerts/slack" --var BACKEND_API_KEY:dev-backend-key --var SHOPIFY_WEBHOOK_SECRET:dev-shopify-secret \
-  --var WOOCOMMERCE_WEBHOOK_SECRET:dev-woo-secret &
+# Local stand-ins for the Worker secrets (production sets them with `wrangler secret put`), for both workers:
+# intake (wrangler.toml, served on the port) and the admin worker (consumer, scheduled job, dashboard API), which
+# reads them from a .dev.vars beside a copy of its config (scripts/admin-dev-config.mjs says why).
+VARS=(SERVE_DEMO=true "UPSTREAM_ORIGIN=http://127.0.0.1:$MOCK_PORT"
+  OPENAI_CAPI_KEY=dev-openai-key CAPI_ACCESS_TOKEN=dev-capi-token META_ACCESS_TOKEN=dev-meta-token
+  "DEBUG_TOKEN=$DEBUG_TOKEN" CONFIG_CHECK_SECONDS=1 "ALERT_WEBHOOK_URL=http://127.0.0.1:$MOCK_PORT/alerts/slack"
+  BACKEND_API_KEY=dev-backend-key SHOPIFY_WEBHOOK_SECRET=dev-shopify-secret WOOCOMMERCE_WEBHOOK_SECRET=dev-woo-secret)
+ADMIN_CONFIG=$(node scripts/admin-dev-config.mjs "$STATE/admin" "${VARS[@]}")
+VAR_FLAGS=()
+for v in "${VARS[@]}"; do VAR_FLAGS+=(--var "${v%%=*}:${v#*=}"); done
+echo "[dev] alerts and retention: curl -X POST -H 'authorization: Bearer $DEBUG_TOKEN' http://127.0.0.1:$WORKER_PORT$PREFIX/api/scheduled"
+node_modules/.bin/wrangler dev -c wrangler.toml -c "$ADMIN_CONFIG" --ip 127.0.0.1 --port "$WORKER_PORT" --persist-to "$STATE" \
+  --log-level "${LOG_LEVEL:-info}" "${VAR_FLAGS[@]}" &
 WRANGLER_PID=$!
 wait "$WRANGLER_PID"

@@ -7,11 +7,14 @@
 use super::kv::Namespace;
 use super::respond::json_error;
 use crate::config::Config;
+#[cfg(feature = "intake")]
+use crate::config_store::Selector;
 use crate::config_store::{
-    self as store, LiveState, Next, Pointer, Refusal, Selector, VersionInfo, LIVE_KEY,
+    self as store, LiveState, Next, Pointer, Refusal, VersionInfo, LIVE_KEY,
 };
 use serde_json::{json, Value};
 use std::cell::RefCell;
+#[cfg(feature = "intake")]
 use std::rc::Rc;
 use worker::*;
 
@@ -105,6 +108,7 @@ async fn list_versions(kv: &Namespace) -> Result<Vec<VersionInfo>> {
     Ok(versions)
 }
 
+#[cfg(feature = "intake")]
 /// The config a preview asked for (`x-capi-config`), for this request only, with what the trace says about it.
 /// `Err` is the answer to give instead.
 pub async fn preview(
@@ -164,6 +168,7 @@ pub async fn preview(
     }
 }
 
+#[cfg(feature = "intake")]
 fn selector_name(s: Selector) -> String {
     match s {
         Selector::Live => "live".into(),
@@ -177,9 +182,10 @@ pub fn status() -> Value {
     with_state(|s| s.status_json()).unwrap_or(Value::Null)
 }
 
+#[cfg(feature = "admin")]
 /// `GET /api/config/versions` and `POST /api/config/rollback {"version": N}`, behind the debug token.
 pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response> {
-    let presented = super::server::bearer(&req);
+    let presented = super::settings::bearer(&req);
     let how = "send the debug token: Authorization: Bearer <token>";
     if let Err(refusal) = super::settings::authorize_debug(env, &presented, "the dashboard", how) {
         return refusal;

@@ -8,6 +8,7 @@
 
 use crate::guard::header_lines;
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "intake")]
 use wasm_bindgen::JsCast;
 use worker::worker_sys::web_sys;
 
@@ -61,6 +62,7 @@ extern "C" {
     ) -> js_sys::Promise;
 }
 
+#[cfg(feature = "intake")]
 /// The request headers a handler reads, fetched across the boundary in one call. (Iterating all of a
 /// `Headers` from JS costs more than a dozen `get`s: workerd builds an array per entry.)
 pub struct RequestHeaders<const N: usize> {
@@ -68,6 +70,7 @@ pub struct RequestHeaders<const N: usize> {
     values: Vec<Option<String>>,
 }
 
+#[cfg(feature = "intake")]
 impl<const N: usize> RequestHeaders<N> {
     pub fn read(request: &web_sys::Request, names: [&'static str; N]) -> RequestHeaders<N> {
         let lines = pick_headers(&request.headers(), &names.join("\n"));
@@ -87,6 +90,7 @@ impl<const N: usize> RequestHeaders<N> {
     }
 }
 
+#[cfg(feature = "intake")]
 /// A response built in one call. Its headers cross as one line each (`guard::header_lines`), which refuses any
 /// value that could end a line: a hostile value never becomes a header of its own, and the request fails instead.
 pub fn build_response(
@@ -101,6 +105,8 @@ pub fn build_response(
 /// An upstream's answer.
 pub struct Upstream {
     pub status: u16,
+    // Read by the proxy (intake).
+    #[cfg_attr(not(feature = "intake"), allow(dead_code))]
     pub content_type: String,
     pub body: Vec<u8>,
 }
@@ -141,6 +147,7 @@ pub async fn fetch(
     })
 }
 
+#[cfg(feature = "intake")]
 /// Sends JSON texts to a queue binding in one `sendBatch`, as `text` messages. Compact JSON has no raw line
 /// break, so the texts travel joined by `\n`. At most 100 per call (the Queues limit).
 pub async fn send_texts(env: &worker::Env, binding: &str, texts: &[String]) -> worker::Result<()> {
@@ -155,6 +162,7 @@ pub async fn send_texts(env: &worker::Env, binding: &str, texts: &[String]) -> w
     Ok(())
 }
 
+#[cfg(feature = "intake")]
 /// The request body's bytes.
 pub async fn body_bytes(request: &web_sys::Request) -> worker::Result<Vec<u8>> {
     let buffer = js_sys::futures::JsFuture::from(request.array_buffer()?).await?;

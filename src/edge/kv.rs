@@ -81,6 +81,7 @@ impl Namespace {
             .as_string())
     }
 
+    #[cfg(feature = "admin")]
     pub async fn put(&self, key: &str, value: &str) -> Result<(), String> {
         settle(kv_put(&self.0, key, value)).await.map(|_| ())
     }

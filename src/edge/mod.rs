@@ -1,20 +1,33 @@
 //! The Cloudflare Worker shell: the only module that touches the `worker` crate. It reads requests, calls the
 //! pure core, and moves bytes to Queues, D1 and the platforms. Handlers are short; nothing here panics.
+//!
+//! Two workers are built from it, by job (issue 15): **intake** (feature `intake`: browser and GA4 hits, the
+//! backend API, webhooks, the proxy; the hot path) and **admin** (feature `admin`: the queue consumer, the
+//! scheduled job, the dashboard's API, replay, config versions). Intake passes the admin routes to the admin
+//! worker through the `ADMIN` service binding. Built with both features (the default), one worker does all.
 
+#[cfg(feature = "admin")]
 mod admin;
+#[cfg(feature = "intake")]
 mod collect;
 mod config_store;
+#[cfg(feature = "admin")]
 mod deliver;
 mod js;
 mod kv;
+#[cfg(feature = "admin")]
 mod ledger;
+#[cfg(feature = "admin")]
 mod replay;
 mod respond;
+#[cfg(feature = "admin")]
 mod scheduled;
+#[cfg(feature = "intake")]
 mod server;
 mod settings;
 
 use crate::routes::{builtin, Builtin};
+#[cfg(feature = "intake")]
 use collect::Client;
 use respond::json_error;
 use worker::worker_sys::web_sys;
@@ -46,8 +59,11 @@ async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     // The raw URL string, split by hand: `url::Url` would link the url crate's IDNA tables (~200 KB of Wasm).
     let url = raw.url();
     let path = crate::cors::path_of(&url);
-    let prefix = config.site.path_prefix.as_str();
-    match path.strip_prefix(prefix).and_then(builtin) {
+    #[cfg(feature = "intake")]
+    match path
+        .strip_prefix(config.site.path_prefix.as_str())
+        .and_then(builtin)
+    {
         Some(Builtin::Intake) => {
             return collect::browser(raw, &url, env, &config, Client::Pixel).await
         }
@@ -59,6 +75,37 @@ async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     other_routes(Request::from(raw), path, env, &config)
         .await
         .map(Into::into)
+}
+
+/// The admin routes (`/api/…` but the backend API, `/dashboard`): served here in the admin worker, passed on
+/// through the `ADMIN` service binding by an intake-only worker.
+#[cfg(feature = "admin")]
+async fn admin_routes(req: Request, env: &Env, prefix: &str, rest: &str) -> Result<Response> {
+    match (builtin(rest), req.method()) {
+        (Some(Builtin::Admin), _) if rest.starts_with("/api/config/") => {
+            config_store::admin(req, env, rest).await
+        }
+        (Some(Builtin::Admin), _) => admin::handle(req, env, rest).await,
+        (Some(Builtin::Dashboard), Method::Get) => respond::dashboard_page(prefix),
+        _ => respond::json_error(
+            405,
+            "method_not_allowed",
+            &format!("this method is not accepted at {prefix}{rest}"),
+        ),
+    }
+}
+
+#[cfg(not(feature = "admin"))]
+async fn admin_routes(req: Request, env: &Env, prefix: &str, rest: &str) -> Result<Response> {
+    let _ = (prefix, rest);
+    match env.service("ADMIN") {
+        Ok(admin) => admin.fetch_request(req).await,
+        Err(_) => respond::json_error(
+            503,
+            "admin_unbound",
+            "the dashboard and its API run in the admin worker: bind it as ADMIN ([[services]] in wrangler.toml)",
+        ),
+    }
 }
 
 /// Every route but browser intake, through `worker::Request`: none of them is on the hot path.
@@ -82,15 +129,17 @@ async fn other_routes(
     };
     // The same table as `capi-edge check` reads (src/routes.rs): a `[[proxy]]` can claim none of these paths.
     match (builtin(rest), req.method()) {
-        (Some(Builtin::PixelScript), Method::Get) => respond::pixel_script(prefix),
-        (Some(Builtin::BridgeScript), Method::Get) => respond::bridge_script(),
         (Some(Builtin::Health), Method::Get) => respond::health(config, config_store::status()),
-        (Some(Builtin::BackendEvents), _) => server::backend(req, env, config).await,
-        (Some(Builtin::Admin), _) if rest.starts_with("/api/config/") => {
-            config_store::admin(req, env, rest).await
+        (Some(Builtin::Admin | Builtin::Dashboard), _) => {
+            admin_routes(req, env, prefix, rest).await
         }
-        (Some(Builtin::Admin), _) => admin::handle(req, env, rest).await,
-        (Some(Builtin::Dashboard), Method::Get) => respond::dashboard_page(prefix),
+        #[cfg(feature = "intake")]
+        (Some(Builtin::PixelScript), Method::Get) => respond::pixel_script(prefix),
+        #[cfg(feature = "intake")]
+        (Some(Builtin::BridgeScript), Method::Get) => respond::bridge_script(),
+        #[cfg(feature = "intake")]
+        (Some(Builtin::BackendEvents), _) => server::backend(req, env, config).await,
+        #[cfg(feature = "intake")]
         (Some(Builtin::Webhook), Method::Post) => {
             let platform = rest.strip_prefix("/webhooks/").unwrap_or("");
             server::webhook(platform, req, env, config).await
@@ -100,13 +149,17 @@ async fn other_routes(
             "method_not_allowed",
             &format!("this method is not accepted at {path}"),
         ),
+        #[cfg(feature = "intake")]
         (None, _) => match server::proxy(req, env, config, rest).await? {
             Some(resp) => Ok(resp),
             None => respond::not_found(path),
         },
+        #[cfg(not(feature = "intake"))]
+        (None, _) => respond::not_found(path),
     }
 }
 
+#[cfg(feature = "admin")]
 #[event(queue)]
 async fn queue(
     batch: MessageBatch<wasm_bindgen::JsValue>, // bodies are read raw: see deliver::Queued
@@ -119,6 +172,7 @@ async fn queue(
 }
 
 /// The Cron Trigger (`[triggers] crons` in wrangler.toml): alerts and retention (`scheduled.rs`).
+#[cfg(feature = "admin")]
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     scheduled::run_job(event.schedule() as i64, &env).await;

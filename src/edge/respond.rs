@@ -2,12 +2,17 @@
 
 use crate::config::Config;
 use serde_json::json;
-use worker::{Headers, Response, Result};
+#[cfg(feature = "intake")]
+use worker::Headers;
+use worker::{Response, Result};
 
+#[cfg(feature = "intake")]
 /// The first-party pixel script, with its endpoint filled in at serve time.
 const PIXEL_JS: &str = include_str!("../../www/pixel.js");
+#[cfg(feature = "intake")]
 const BRIDGE_JS: &str = include_str!("../../www/bridge.js");
 const DEMO_HTML: &str = include_str!("../../www/demo.html");
+#[cfg(feature = "admin")]
 const DASHBOARD_HTML: &str = include_str!("../../www/dashboard.html");
 
 /// The body of every JSON error: `{"error": <code>, "detail": <what to do, in words>}`.
@@ -27,15 +32,18 @@ pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204))
 }
 
+#[cfg(feature = "intake")]
 pub fn pixel_script(prefix: &str) -> Result<Response> {
     script(PIXEL_JS.replace("__CAPI_ENDPOINT__", &format!("{prefix}/e")))
 }
 
+#[cfg(feature = "intake")]
 /// The pixel's bridge to the dataLayer, fbq and oaiq: no endpoint inside (it calls the pixel's `capi`).
 pub fn bridge_script() -> Result<Response> {
     script(BRIDGE_JS.to_string())
 }
 
+#[cfg(feature = "intake")]
 fn script(body: String) -> Result<Response> {
     let mut r = Response::ok(body)?;
     r.headers_mut()
@@ -49,6 +57,7 @@ pub fn demo_page(prefix: &str) -> Result<Response> {
     Response::from_html(DEMO_HTML.replace("__CAPI_PREFIX__", prefix))
 }
 
+#[cfg(feature = "admin")]
 /// The dashboard's page holds no data; it asks for the token and reads the token-protected API.
 pub fn dashboard_page(prefix: &str) -> Result<Response> {
     let mut r = Response::from_html(DASHBOARD_HTML.replace("__CAPI_PREFIX__", prefix))?;
@@ -70,6 +79,7 @@ pub fn health(config: &Config, served: serde_json::Value) -> Result<Response> {
     )
 }
 
+#[cfg(feature = "intake")]
 /// CORS headers for an allowed origin, as the core decides them for every browser answer.
 pub fn cors_headers(headers: &mut Headers, origin: &str) -> Result<()> {
     for (name, value) in crate::collect::cors_headers(Some(origin)) {
@@ -78,6 +88,7 @@ pub fn cors_headers(headers: &mut Headers, origin: &str) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "intake")]
 pub fn preflight(origin: &str) -> Result<Response> {
     let mut r = no_content()?;
     cors_headers(r.headers_mut(), origin)?;

@@ -27,7 +27,7 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
             "the backend events API is off: set [sources] backend_key_secrets",
         );
     }
-    if !sources::key_matches(&bearer(&req), &keys) {
+    if !sources::key_matches(&super::settings::bearer(&req), &keys) {
         return json_error(
             401,
             "unauthorized",
@@ -63,17 +63,6 @@ fn write(reply: collect::Reply) -> Result<Response> {
         resp.headers_mut().set(name, value)?;
     }
     Ok(resp)
-}
-
-/// The token of an `Authorization: Bearer <token>` header, or "".
-pub fn bearer(req: &Request) -> String {
-    let auth = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    auth.strip_prefix("Bearer ").unwrap_or("").to_string()
 }
 
 /// `POST <prefix>/webhooks/shopify|woocommerce`: verified by HMAC, then an ordinary hit (`source = webhook`).

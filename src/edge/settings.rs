@@ -6,9 +6,10 @@ use super::config_store::{self, STATE};
 use super::respond::json_error;
 use crate::config::Config;
 use crate::config_store::LiveState;
+#[cfg(feature = "admin")]
 use crate::destination::Secrets;
 use std::rc::Rc;
-use worker::{Date, Env, Response, Result};
+use worker::{Date, Env, Request, Response, Result};
 
 /// `capi.toml` as `capi-edge compile` wrote it. Build with scripts/build.sh (or `make build`), which writes it.
 const EMBEDDED_CONFIG: &str = include_str!("../../build/capi.compiled.json");
@@ -52,6 +53,7 @@ fn check_every_ms(env: &Env) -> i64 {
         .map_or(crate::config_store::CHECK_EVERY_MS, |s| i64::from(s) * 1000)
 }
 
+#[cfg(feature = "intake")]
 /// The delivery queues' bindings: `DELIVERIES`, and the shards `DELIVERIES_2` … `DELIVERIES_8` that are bound
 /// (wrangler.toml). One queue takes 5,000 messages a second; past a few thousand hits a second, shards spread them.
 const QUEUE_BINDINGS: [&str; 8] = [
@@ -65,11 +67,13 @@ const QUEUE_BINDINGS: [&str; 8] = [
     "DELIVERIES_8",
 ];
 
+#[cfg(feature = "intake")]
 thread_local! {
     /// How many of `QUEUE_BINDINGS` are bound (looked up once per isolate), and the next one to use.
     static QUEUES: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
 }
 
+#[cfg(feature = "intake")]
 /// The queue binding for the next batch of messages: the shards in turn (each isolate starts at its own place,
 /// so isolates spread too). Every consumer of every shard writes to the same ledger, whose claim removes
 /// duplicates whichever shard a copy went through.
@@ -131,11 +135,24 @@ pub fn authorize_debug(
     Ok(())
 }
 
+#[cfg(feature = "admin")]
 /// Worker secrets, by the names the config gives.
 pub struct WorkerSecrets<'a>(pub &'a Env);
 
+#[cfg(feature = "admin")]
 impl Secrets for WorkerSecrets<'_> {
     fn secret(&self, name: &str) -> Option<String> {
         self.0.secret(name).ok().map(|s| s.to_string())
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, or "".
+pub fn bearer(req: &Request) -> String {
+    let auth = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    auth.strip_prefix("Bearer ").unwrap_or("").to_string()
 }

@@ -4,7 +4,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-const wasm = readFileSync(new URL('../../build/index_bg.names.wasm', import.meta.url)).toString('latin1');
+// Both workers: intake (build/) and admin (build/admin/).
+const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url)).toString('latin1');
+const intake = read('build/index_bg.names.wasm');
+const admin = read('build/admin/index_bg.names.wasm');
+const wasm = intake + admin;
+
+test('intake carries only intake: the consumer, the dashboard API and the scheduled job are in the admin worker', () => {
+  for (const name of ['deliver', 'replay', 'scheduled', 'dashboard', 'reconcile']) {
+    assert.ok(!intake.includes(`capi_edge::edge::${name}`) && !intake.includes(`capi_edge::${name}::`), `${name} is linked into intake`);
+  }
+  assert.ok(intake.includes('capi_edge::edge::collect'), 'the names copy has names (else this test checks nothing)');
+  assert.ok(admin.includes('capi_edge::edge::deliver'), 'the admin worker has the consumer');
+  assert.ok(!admin.includes('capi_edge::edge::collect'), 'browser intake is not in the admin worker');
+});
 
 test("core's float parser stays out: every f64 parse goes through src/number.rs", () => {
   assert.ok(!wasm.includes('dec2flt'), 'a str::parse::<f64> is linked again (about 14 KB gzip); use number::parse_f64');

@@ -17,45 +17,60 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
   const queues = Array.from({ length: shards }, (_, i) => i === 0 ? ['DELIVERIES', 'capi-edge-deliveries'] : [`DELIVERIES_${i + 1}`, `capi-edge-deliveries-${i + 1}`]);
   const mock = createMock({ quiet: true, expectTokens });
   const mockPort = await mock.listen(0);
-  const mf = new Miniflare({
+  // Two workers, as deployed (src/edge/mod.rs): intake on the shop's domain, and the admin worker (queue
+  // consumer, scheduled job, dashboard API) behind intake's ADMIN service binding. Both read the same config.
+  const secrets = withoutUndefined({
+    UPSTREAM_ORIGIN: `http://127.0.0.1:${mockPort}`,
+    OPENAI_CAPI_KEY: 'test-openai-key',
+    CAPI_ACCESS_TOKEN: 'test-capi-token',
+    META_ACCESS_TOKEN: 'test-meta-token',
+    RETRY_BASE_SECONDS: '0',
+    BACKEND_API_KEY: 'test-backend-key',
+    DEBUG_TOKEN: 'test-debug-token',
+    SHOPIFY_WEBHOOK_SECRET: 'test-shopify-secret',
+    WOOCOMMERCE_WEBHOOK_SECRET: 'test-woo-secret',
+    ALERT_WEBHOOK_URL: `http://127.0.0.1:${mockPort}/alerts/slack`,
+    ...(config ? { CAPI_CONFIG_JSON: compile(config) } : {}),
+    ...bindings,
+  });
+  const worker = (name, script) => ({
+    name,
     modules: true,
-    scriptPath: new URL('build/index.js', ROOT).pathname,
+    scriptPath: new URL(script, ROOT).pathname,
     modulesRules: [
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
     ],
     compatibilityDate: '2025-06-01',
-    cf: false,
-    ...(listen ? { host: '127.0.0.1', port: 0 } : {}),
-    bindings: withoutUndefined({
-      UPSTREAM_ORIGIN: `http://127.0.0.1:${mockPort}`,
-      OPENAI_CAPI_KEY: 'test-openai-key',
-      CAPI_ACCESS_TOKEN: 'test-capi-token',
-      META_ACCESS_TOKEN: 'test-meta-token',
-      RETRY_BASE_SECONDS: '0',
-      BACKEND_API_KEY: 'test-backend-key',
-      DEBUG_TOKEN: 'test-debug-token',
-      SHOPIFY_WEBHOOK_SECRET: 'test-shopify-secret',
-      WOOCOMMERCE_WEBHOOK_SECRET: 'test-woo-secret',
-      ALERT_WEBHOOK_URL: `http://127.0.0.1:${mockPort}/alerts/slack`,
-      ...(config ? { CAPI_CONFIG_JSON: compile(config) } : {}),
-      ...bindings,
-    }),
-    d1Databases: { LEDGER: 'ledger' },
+    bindings: secrets,
     // The config store, empty unless a test publishes to it (in memory, or in `kvPersist`: the folder that
     // `capi-edge publish --local --persist-to DIR` writes through wrangler, as DIR/v3/kv). A test may bind
     // something else as CONFIG_STORE (a broken store).
     kvNamespaces: bindings.CONFIG_STORE === undefined ? { CONFIG_STORE: CONFIG_STORE_ID } : {},
+  });
+  const mf = new Miniflare({
+    cf: false,
+    ...(listen ? { host: '127.0.0.1', port: 0 } : {}),
     ...(kvPersist ? { kvPersist } : {}),
-    ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
-    queueProducers: Object.fromEntries(queues),
-    queueConsumers: {
-      ...Object.fromEntries(queues.map(([, name]) => [name, { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' }])),
-      'capi-edge-dlq': { maxBatchSize: 100, maxBatchTimeout: 1 },
-    },
+    workers: [
+      {
+        ...worker('capi-edge', 'build/index.js'),
+        serviceBindings: { ADMIN: 'capi-edge-admin' },
+        ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
+        queueProducers: Object.fromEntries(queues),
+      },
+      {
+        ...worker('capi-edge-admin', 'build/admin/index.js'),
+        d1Databases: { LEDGER: 'ledger' },
+        queueConsumers: {
+          ...Object.fromEntries(queues.map(([, name]) => [name, { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' }])),
+          'capi-edge-dlq': { maxBatchSize: 100, maxBatchTimeout: 1 },
+        },
+      },
+    ],
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
-  const db = await mf.getD1Database('LEDGER');
+  const db = await mf.getD1Database('LEDGER', 'capi-edge-admin');
   // Every migration in order, as `wrangler d1 migrations apply` does.
   for (const file of readdirSync(new URL('migrations/', ROOT)).filter((f) => f.endsWith('.sql')).sort()) {
     for (const stmt of sqlStatements(read(`migrations/${file}`))) await db.prepare(stmt).run();
@@ -79,7 +94,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     },
     /** Runs the Cron Trigger's job (alerts, retention) as the platform would, at `time` (ms; default now). */
     async scheduled(time = Date.now()) {
-      const worker = await mf.getWorker();
+      const worker = await mf.getWorker('capi-edge-admin');
       return worker.scheduled({ cron: '*/5 * * * *', scheduledTime: new Date(time) });
     },
     ledger: async (where = '1=1') => (await db.prepare(`SELECT * FROM ledger WHERE ${where} ORDER BY destination, event_id`).all()).results,

@@ -1,6 +1,6 @@
 // Starts `wrangler dev` (the local loop developers use) on a free loopback port, with its own state folder,
 // against a mock CAPI. Stops it by the PID of wrangler itself, so workerd goes with it.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,12 +30,15 @@ export async function startWranglerDev({ mockPort }) {
     WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', WRANGLER_HIDE_BANNER: 'true',
     CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   };
-  await run(['d1', 'migrations', 'apply', 'capi-edge-ledger', '--local', '--persist-to', state], env);
+  await run(['d1', 'migrations', 'apply', 'capi-edge-ledger', '-c', 'wrangler.admin.toml', '--local', '--persist-to', state], env);
+  // Both workers, as `make dev` runs them: intake gets its variables as --var, the admin worker from a .dev.vars
+  // beside a copy of its config (scripts/admin-dev-config.mjs).
+  const vars = ['SERVE_DEMO=true', `UPSTREAM_ORIGIN=http://127.0.0.1:${mockPort}`, 'OPENAI_CAPI_KEY=dev-openai-key',
+    'CAPI_ACCESS_TOKEN=dev-capi-token', 'META_ACCESS_TOKEN=dev-meta-token', 'BACKEND_API_KEY=dev-backend-key'];
+  const adminConfig = execFileSync('node', [join(ROOT, 'scripts/admin-dev-config.mjs'), join(state, 'admin'), ...vars], { encoding: 'utf8' }).trim();
   const child = spawn(join(ROOT, 'node_modules/.bin/wrangler'), [
-    'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn',
-    '--var', 'SERVE_DEMO:true', '--var', `UPSTREAM_ORIGIN:http://127.0.0.1:${mockPort}`,
-    '--var', 'OPENAI_CAPI_KEY:dev-openai-key', '--var', 'CAPI_ACCESS_TOKEN:dev-capi-token', '--var', 'META_ACCESS_TOKEN:dev-meta-token',
-    '--var', 'BACKEND_API_KEY:dev-backend-key',
+    'dev', '-c', 'wrangler.toml', '-c', adminConfig, '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn',
+    ...vars.flatMap((v) => ['--var', `${v.slice(0, v.indexOf('='))}:${v.slice(v.indexOf('=') + 1)}`]),
   ], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
