@@ -56,3 +56,5 @@ build_worker() { # out-dir feature
 if [ "${1:-}" = "--dev" ] || [ "${1:-}" = "--watch" ]; then MODE=dev; fi
 build_worker build intake
 build_worker build/admin admin
+# The pixel script, its bridge and the dashboard page: static files under the path prefix, for [assets].
+node scripts/assets.mjs build/capi.compiled.json build/assets

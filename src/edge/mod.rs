@@ -86,7 +86,9 @@ async fn admin_routes(req: Request, env: &Env, prefix: &str, rest: &str) -> Resu
             config_store::admin(req, env, rest).await
         }
         (Some(Builtin::Admin), _) => admin::handle(req, env, rest).await,
-        (Some(Builtin::Dashboard), Method::Get) => respond::dashboard_page(prefix),
+        (Some(Builtin::Dashboard), Method::Get) => {
+            respond::static_file_missing(&format!("{prefix}{rest}"))
+        }
         _ => respond::json_error(
             405,
             "method_not_allowed",
@@ -133,10 +135,9 @@ async fn other_routes(
         (Some(Builtin::Admin | Builtin::Dashboard), _) => {
             admin_routes(req, env, prefix, rest).await
         }
-        #[cfg(feature = "intake")]
-        (Some(Builtin::PixelScript), Method::Get) => respond::pixel_script(prefix),
-        #[cfg(feature = "intake")]
-        (Some(Builtin::BridgeScript), Method::Get) => respond::bridge_script(),
+        (Some(Builtin::PixelScript | Builtin::BridgeScript), Method::Get) => {
+            respond::static_file_missing(path)
+        }
         #[cfg(feature = "intake")]
         (Some(Builtin::BackendEvents), _) => server::backend(req, env, config).await,
         #[cfg(feature = "intake")]

@@ -1,4 +1,5 @@
-//! Responses: JSON errors, CORS headers, the pixel script, the 1×1 gif, health.
+//! Responses: JSON errors, CORS headers, the demo page, the 1×1 gif, health. (The pixel script, its bridge and the
+//! dashboard page are static files: scripts/assets.mjs.)
 
 use crate::config::Config;
 use serde_json::json;
@@ -6,14 +7,7 @@ use serde_json::json;
 use worker::Headers;
 use worker::{Response, Result};
 
-#[cfg(feature = "intake")]
-/// The first-party pixel script, with its endpoint filled in at serve time.
-const PIXEL_JS: &str = include_str!("../../www/pixel.js");
-#[cfg(feature = "intake")]
-const BRIDGE_JS: &str = include_str!("../../www/bridge.js");
 const DEMO_HTML: &str = include_str!("../../www/demo.html");
-#[cfg(feature = "admin")]
-const DASHBOARD_HTML: &str = include_str!("../../www/dashboard.html");
 
 /// The body of every JSON error: `{"error": <code>, "detail": <what to do, in words>}`.
 pub fn error_body(error: &str, detail: &str) -> serde_json::Value {
@@ -32,38 +26,18 @@ pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204))
 }
 
-#[cfg(feature = "intake")]
-pub fn pixel_script(prefix: &str) -> Result<Response> {
-    script(PIXEL_JS.replace("__CAPI_ENDPOINT__", &format!("{prefix}/e")))
-}
-
-#[cfg(feature = "intake")]
-/// The pixel's bridge to the dataLayer, fbq and oaiq: no endpoint inside (it calls the pixel's `capi`).
-pub fn bridge_script() -> Result<Response> {
-    script(BRIDGE_JS.to_string())
-}
-
-#[cfg(feature = "intake")]
-fn script(body: String) -> Result<Response> {
-    let mut r = Response::ok(body)?;
-    r.headers_mut()
-        .set("content-type", "application/javascript; charset=utf-8")?;
-    r.headers_mut()
-        .set("cache-control", "public, max-age=3600")?;
-    Ok(r)
+/// The pixel script, its bridge and the dashboard page are static files (scripts/assets.mjs, wrangler's
+/// `[assets]`), served before the worker runs; the worker sees these paths only when the files are missing.
+pub fn static_file_missing(path: &str) -> Result<Response> {
+    json_error(
+        404,
+        "not_found",
+        &format!("{path} is a static file: build with scripts/build.sh, which writes build/assets, and serve it with [assets] in wrangler.toml"),
+    )
 }
 
 pub fn demo_page(prefix: &str) -> Result<Response> {
     Response::from_html(DEMO_HTML.replace("__CAPI_PREFIX__", prefix))
-}
-
-#[cfg(feature = "admin")]
-/// The dashboard's page holds no data; it asks for the token and reads the token-protected API.
-pub fn dashboard_page(prefix: &str) -> Result<Response> {
-    let mut r = Response::from_html(DASHBOARD_HTML.replace("__CAPI_PREFIX__", prefix))?;
-    r.headers_mut().set("cache-control", "no-store")?;
-    r.headers_mut().set("x-robots-tag", "noindex")?;
-    Ok(r)
 }
 
 /// `config`: which version serves (`config_store::status`), and any version refused.

@@ -55,6 +55,8 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     workers: [
       {
         ...worker('capi-edge', 'build/index.js'),
+        // The static files (scripts/assets.mjs), served before the worker, as [assets] in wrangler.toml does.
+        assets: { directory: new URL('build/assets', ROOT).pathname, routerConfig: { has_user_worker: true } },
         serviceBindings: { ADMIN: 'capi-edge-admin' },
         ratelimits: { INTAKE_LIMITER: { simple: { limit: rateLimit, period: 60 } } },
         queueProducers: Object.fromEntries(queues),

@@ -1,0 +1,26 @@
+// The worker's static files, for wrangler's [assets] (issue 15): the pixel script, its bridge and the dashboard
+// page need no Wasm, so they are rendered here, at build time, under the config's path prefix, and served by
+// Cloudflare before the worker runs. A change of path_prefix therefore needs a build and deploy (it needs new
+// routes anyway).
+//   node scripts/assets.mjs build/capi.compiled.json build/assets
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const [compiled, out] = process.argv.slice(2);
+const prefix = JSON.parse(readFileSync(compiled, 'utf8')).site.path_prefix;
+if (!/^\/[A-Za-z0-9._~\/-]*$/.test(prefix) || prefix.includes('..')) throw new Error(`path_prefix ${JSON.stringify(prefix)} is not a plain path`);
+const www = (f) => readFileSync(join(root, 'www', f), 'utf8');
+const dir = join(out, prefix);
+rmSync(out, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 's.js'), www('pixel.js').replaceAll('__CAPI_ENDPOINT__', `${prefix}/e`));
+writeFileSync(join(dir, 'b.js'), www('bridge.js'));
+writeFileSync(join(dir, 'dashboard.html'), www('dashboard.html').replaceAll('__CAPI_PREFIX__', prefix));
+// Headers Cloudflare adds to these files (wrangler reads _headers at deploy and in `wrangler dev`).
+writeFileSync(join(out, '_headers'), [
+  `${prefix}/s.js`, '  Cache-Control: public, max-age=3600',
+  `${prefix}/b.js`, '  Cache-Control: public, max-age=3600',
+  `${prefix}/dashboard`, '  Cache-Control: no-store', '  X-Robots-Tag: noindex', '',
+].join('\n'));
+console.log(`${out}: ${prefix}/s.js, ${prefix}/b.js, ${prefix}/dashboard`);
