@@ -3,7 +3,7 @@
 // Cloudflare before the worker runs. A change of path_prefix therefore needs a build and deploy (it needs new
 // routes anyway).
 //   node scripts/assets.mjs build/capi.compiled.json build/assets
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -16,11 +16,15 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 's.js'), www('pixel.js').replaceAll('__CAPI_ENDPOINT__', `${prefix}/e`));
 writeFileSync(join(dir, 'b.js'), www('bridge.js'));
+// The config checker (build/checker, wasm-bindgen's web target), loaded by the dashboard's config page only.
+mkdirSync(join(dir, 'checker'), { recursive: true });
+for (const f of ['capi_edge.js', 'capi_edge_bg.wasm']) copyFileSync(join(root, 'build/checker', f), join(dir, 'checker', f));
 writeFileSync(join(dir, 'dashboard.html'), www('dashboard.html').replaceAll('__CAPI_PREFIX__', prefix));
 // Headers Cloudflare adds to these files (wrangler reads _headers at deploy and in `wrangler dev`).
 writeFileSync(join(out, '_headers'), [
   `${prefix}/s.js`, '  Cache-Control: public, max-age=3600',
   `${prefix}/b.js`, '  Cache-Control: public, max-age=3600',
-  `${prefix}/dashboard`, '  Cache-Control: no-store', '  X-Robots-Tag: noindex', '',
+  `${prefix}/dashboard`, '  Cache-Control: no-store', '  X-Robots-Tag: noindex',
+  `${prefix}/checker/*`, '  Cache-Control: no-cache', '  X-Robots-Tag: noindex', '',
 ].join('\n'));
-console.log(`${out}: ${prefix}/s.js, ${prefix}/b.js, ${prefix}/dashboard`);
+console.log(`${out}: ${prefix}/s.js, ${prefix}/b.js, ${prefix}/dashboard, ${prefix}/checker/`);

@@ -5,6 +5,9 @@
 //! shell, the only code that touches the `worker` crate; it is compiled for wasm32 only.
 
 pub mod alerts;
+pub mod checker;
+#[cfg(all(target_arch = "wasm32", feature = "checker"))]
+mod checker_wasm;
 pub mod click_ids;
 pub mod collect;
 pub mod config;
@@ -55,5 +58,5 @@ pub fn check(source: &str) -> Result<config::Config, Vec<Diagnostic>> {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", any(feature = "intake", feature = "admin")))]
 mod edge;

@@ -251,10 +251,147 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
             console_log!("capi-edge: rolled back to config version {version} from the dashboard");
             Response::from_json(&json!({"live": version}))
         }
+        (Method::Get, "/api/config/source") => {
+            // The query split by hand: url::Url would link the url crate's IDNA tables.
+            let url = req.inner().url();
+            let version = url
+                .split_once('?')
+                .and_then(|(_, q)| q.split('&').find_map(|p| p.strip_prefix("version=")))
+                .and_then(store::parse_version);
+            let version = match version {
+                Some(v) => Some(v),
+                None => read_pointer(&kv).await.ok().flatten().map(|p| p.version),
+            };
+            let Some(version) = version else {
+                return json_error(404, "no_config_version", "nothing is published yet: paste your capi.toml");
+            };
+            let text = kv
+                .get(&store::version_key(version), 0, READ_TIMEOUT_MS)
+                .await
+                .map_err(Error::RustError)?;
+            let source = text
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|r| r.get("source").and_then(Value::as_str).map(str::to_string));
+            match source {
+                Some(source) => Response::from_json(&json!({"version": version, "source": source})),
+                None => json_error(404, "no_source", &format!("version {version} has no TOML stored with it")),
+            }
+        }
+        (Method::Post, "/api/config/publish") => {
+            let body = req.text().await.unwrap_or_default();
+            publish(&kv, &body).await
+        }
         _ => json_error(
             404,
             "not_found",
-            "the config endpoints are GET /api/config/versions and POST /api/config/rollback",
+            "the config endpoints are GET /api/config/versions, GET /api/config/source, POST /api/config/rollback and POST /api/config/publish",
         ),
     }
+}
+
+/// `POST /api/config/publish {"source": TOML, "message", "draft", "by"}`: the dashboard's config page publishes
+/// as `capi-edge publish` does. The same checker runs here first (its `[[test]]` blocks included): a config that
+/// fails is never stored, and the answer lists every error at its line.
+#[cfg(feature = "admin")]
+async fn publish(kv: &Namespace, body: &str) -> Result<Response> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Publish {
+        source: String,
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        draft: bool,
+        #[serde(default)]
+        by: Option<String>,
+    }
+    let request: Publish = match serde_json::from_str(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return json_error(
+                400,
+                "invalid_request",
+                &format!(
+                "send {{\"source\": \"<capi.toml>\", \"message\": \"…\", \"draft\": false}}: {e}"
+            ),
+            )
+        }
+    };
+    let config = match crate::check(&request.source) {
+        Ok(c) => c,
+        Err(_) => {
+            let mut answer = crate::checker::check_json(&request.source);
+            answer["error"] = "config_invalid".into();
+            answer["detail"] = "the config has errors; nothing was published".into();
+            return Ok(Response::from_json(&answer)?.with_status(422));
+        }
+    };
+    let by: String = request
+        .by
+        .filter(|b| crate::guard::safe_id(b, 128))
+        .unwrap_or_else(|| "dashboard".into());
+    let message: String = request
+        .message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    let mut taken: Vec<u64> = list_versions(kv).await?.iter().map(|v| v.version).collect();
+    for _ in 0..5 {
+        let version = store::next_version(taken.iter().copied());
+        let info = VersionInfo {
+            version,
+            format: store::FORMAT,
+            published_by: by.clone(),
+            published_ms: Date::now().as_millis() as i64,
+            message: message.clone(),
+        };
+        let key = store::version_key(version);
+        // Versions are written once: check, write, read back (as the CLI does; KV has no compare-and-swap).
+        if kv
+            .get(&key, 0, READ_TIMEOUT_MS)
+            .await
+            .map_err(Error::RustError)?
+            .is_some()
+        {
+            taken.push(version);
+            continue;
+        }
+        let record = store::record_json(&info, &config, Some(&request.source));
+        let metadata = serde_json::to_string(&info.metadata())?;
+        kv.put_with_metadata(&key, &record, &metadata)
+            .await
+            .map_err(Error::RustError)?;
+        if kv
+            .get(&key, 0, READ_TIMEOUT_MS)
+            .await
+            .map_err(Error::RustError)?
+            .as_deref()
+            != Some(record.as_str())
+        {
+            taken.push(version);
+            continue;
+        }
+        if !request.draft {
+            let pointer = Pointer {
+                version,
+                set_by: by.clone(),
+                set_ms: info.published_ms,
+            };
+            kv.put(LIVE_KEY, &serde_json::to_string(&pointer)?)
+                .await
+                .map_err(Error::RustError)?;
+            with_state(LiveState::expire);
+        }
+        console_log!(
+            "capi-edge: config version {version} published from the dashboard (draft: {})",
+            request.draft
+        );
+        return Response::from_json(&json!({"version": version, "live": !request.draft}));
+    }
+    json_error(
+        409,
+        "publish_race",
+        "other publishes kept taking the version numbers; try again",
+    )
 }

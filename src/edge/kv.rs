@@ -12,8 +12,8 @@ export function kv_get(ns, key, cache_ttl, timeout_ms) {
   const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${timeout_ms} ms`)), timeout_ms); });
   return Promise.race([get, late]).finally(() => clearTimeout(timer));
 }
-export function kv_put(ns, key, value) {
-  return ns.put(key, value);
+export function kv_put(ns, key, value, metadata) {
+  return metadata ? ns.put(key, value, { metadata: JSON.parse(metadata) }) : ns.put(key, value);
 }
 export async function kv_list(ns, prefix, max_pages) {
   const keys = [];
@@ -36,7 +36,12 @@ extern "C" {
         timeout_ms: u32,
     ) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
-    fn kv_put(ns: &JsValue, key: &str, value: &str) -> Result<js_sys::Promise, JsValue>;
+    fn kv_put(
+        ns: &JsValue,
+        key: &str,
+        value: &str,
+        metadata: &str,
+    ) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn kv_list(ns: &JsValue, prefix: &str, max_pages: u32) -> Result<js_sys::Promise, JsValue>;
 }
@@ -83,7 +88,20 @@ impl Namespace {
 
     #[cfg(feature = "admin")]
     pub async fn put(&self, key: &str, value: &str) -> Result<(), String> {
-        settle(kv_put(&self.0, key, value)).await.map(|_| ())
+        settle(kv_put(&self.0, key, value, "")).await.map(|_| ())
+    }
+
+    /// `put`, with metadata (JSON text) that a listing returns with the key.
+    #[cfg(feature = "admin")]
+    pub async fn put_with_metadata(
+        &self,
+        key: &str,
+        value: &str,
+        metadata: &str,
+    ) -> Result<(), String> {
+        settle(kv_put(&self.0, key, value, metadata))
+            .await
+            .map(|_| ())
     }
 
     /// Every key under `prefix` with its metadata, as `[{"name", "metadata"}]`, over at most `max_pages` pages.
