@@ -220,7 +220,7 @@ fn without_click_ids(url: &str) -> String {
 
 /// Reads a sample file: an array of exported rows (`{"received_ms", "source", "hit"}`) or of plain hits (taken
 /// as browser hits), or one of either.
-pub fn read_sample(bytes: &[u8]) -> Result<Vec<(Source, Hit)>, String> {
+pub fn read_sample(bytes: &[u8]) -> Result<Vec<(Option<i64>, Hit)>, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let items = match value {
         Value::Array(items) => items,
@@ -230,17 +230,21 @@ pub fn read_sample(bytes: &[u8]) -> Result<Vec<(Source, Hit)>, String> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let (source, hit) = match item {
+            let (received_ms, source, hit) = match item {
                 Value::Object(mut o) if o.contains_key("hit") && o.contains_key("source") => {
                     let source: Source = serde_json::from_value(o["source"].take())
                         .map_err(|e| format!("sample [{i}]: source: {e}"))?;
-                    (source, o["hit"].take())
+                    (
+                        o.get("received_ms").and_then(Value::as_i64),
+                        source,
+                        o["hit"].take(),
+                    )
                 }
-                plain => (Source::Browser, plain),
+                plain => (None, Source::Browser, plain),
             };
             let mut hit = Hit::from_value(hit).map_err(|e| format!("sample [{i}]: {e}"))?;
             hit.source = source;
-            Ok((source, hit))
+            Ok((received_ms, hit))
         })
         .collect()
 }
@@ -375,7 +379,8 @@ event = "Purchase"
             br#"[{"received_ms":1,"source":"server","hit":{"event":"Lead"}},{"event":"Purchase"}]"#,
         )
         .unwrap();
-        assert_eq!(rows[0].0, Source::Server);
+        assert_eq!(rows[0].0, Some(1));
+        assert_eq!(rows[1].0, None);
         assert_eq!(rows[0].1.source, Source::Server);
         assert_eq!(rows[1].1.event, "Purchase");
         assert!(read_sample(br#"[{"event":"A","nope":1}]"#)

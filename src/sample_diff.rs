@@ -40,8 +40,10 @@ pub struct EventDiff {
 
 #[derive(Debug, Default, PartialEq)]
 pub struct FieldChanges {
-    pub added: usize,
-    pub removed: usize,
+    /// The value B added (as JSON) → hits.
+    pub added: BTreeMap<String, usize>,
+    /// The value A had (as JSON) → hits.
+    pub removed: BTreeMap<String, usize>,
     /// (old, new) as JSON → hits.
     pub changed: BTreeMap<(String, String), usize>,
 }
@@ -92,8 +94,8 @@ pub fn compare(a: &Config, b: &Config, hits: &[SampleHit]) -> SampleDiff {
                         for (path, change) in changes {
                             let f = entry.fields.entry(path).or_default();
                             match change {
-                                Change::Added => f.added += 1,
-                                Change::Removed => f.removed += 1,
+                                Change::Added(v) => *f.added.entry(v).or_default() += 1,
+                                Change::Removed(v) => *f.removed.entry(v).or_default() += 1,
                                 Change::Changed(old, new) => {
                                     *f.changed.entry((old, new)).or_default() += 1
                                 }
@@ -173,8 +175,8 @@ fn why_not(sent: &Outcome, other: &Outcome, key: &Key) -> String {
 }
 
 enum Change {
-    Added,
-    Removed,
+    Added(String),
+    Removed(String),
     Changed(String, String),
 }
 
@@ -196,21 +198,29 @@ fn field_changes(
     for (path, va) in &leaves_a {
         match leaves_b.get(path) {
             None => {
-                out.insert(path.clone(), Change::Removed);
+                out.insert(path.clone(), Change::Removed(shown_value(va)));
             }
             Some(vb) if vb != va => {
                 out.insert(
                     path.clone(),
-                    Change::Changed(va.to_string(), vb.to_string()),
+                    Change::Changed(shown_value(va), shown_value(vb)),
                 );
             }
             Some(_) => {}
         }
     }
-    for path in leaves_b.keys() {
+    for (path, vb) in &leaves_b {
         if !leaves_a.contains_key(path) {
-            out.insert(path.clone(), Change::Added);
+            out.insert(path.clone(), Change::Added(shown_value(vb)));
         }
+    }
+}
+
+/// A value as JSON (escaped: no control character shows raw); a SHA-256 shortened to its first 8 characters.
+fn shown_value(v: &Value) -> String {
+    match v.as_str() {
+        Some(s) if crate::normalize::is_sha256_hex(s) => format!("\"{}…\"", &s[..8]),
+        _ => v.to_string(),
     }
 }
 
@@ -251,13 +261,6 @@ const MAX_VALUES_SHOWN: usize = 3;
 /// The report, in a fixed order (destination, event, field), every line free of control characters.
 pub fn render(diff: &SampleDiff) -> String {
     let mut out = String::new();
-    let hit_s = |n: usize| {
-        if n == 1 {
-            "1 hit".to_string()
-        } else {
-            format!("{n} hits")
-        }
-    };
     let mut differing = 0;
     for ((destination, event), e) in &diff.per_event {
         let n = e.differing();
@@ -281,8 +284,7 @@ pub fn render(diff: &SampleDiff) -> String {
             }
             out.push_str(&format!("    {label}: {}\n", hit_s(total)));
             for (reason, count) in reasons {
-                let reason: String = reason.chars().flat_map(char::escape_default).collect();
-                out.push_str(&format!("      {} ({})\n", reason, hit_s(*count)));
+                out.push_str(&format!("      {} ({})\n", one_line(reason), hit_s(*count)));
             }
         }
         if e.payload_differs > 0 {
@@ -292,37 +294,57 @@ pub fn render(diff: &SampleDiff) -> String {
             ));
         }
         for (path, f) in &e.fields {
-            if f.added > 0 {
-                out.push_str(&format!("      + {path} (added, {})\n", hit_s(f.added)));
+            for (sign, what, values) in [("+", "added", &f.added), ("-", "removed", &f.removed)] {
+                if values.is_empty() {
+                    continue;
+                }
+                let total: usize = values.values().sum();
+                out.push_str(&format!("      {sign} {path} ({what}, {})\n", hit_s(total)));
+                let values = values.iter().map(|(v, n)| (v.clone(), *n)).collect();
+                push_values(&mut out, values);
             }
-            if f.removed > 0 {
-                out.push_str(&format!("      - {path} (removed, {})\n", hit_s(f.removed)));
-            }
-            let mut pairs: Vec<(&(String, String), &usize)> = f.changed.iter().collect();
-            pairs.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
-            for ((old, new), count) in pairs.iter().take(MAX_VALUES_SHOWN) {
-                out.push_str(&format!(
-                    "      ~ {path}: {old} → {new} ({})\n",
-                    hit_s(**count)
-                ));
-            }
-            if pairs.len() > MAX_VALUES_SHOWN {
-                let rest: usize = pairs[MAX_VALUES_SHOWN..].iter().map(|(_, c)| **c).sum();
-                out.push_str(&format!(
-                    "      ~ {path}: {} other changes ({})\n",
-                    pairs.len() - MAX_VALUES_SHOWN,
-                    hit_s(rest)
-                ));
+            if !f.changed.is_empty() {
+                let total: usize = f.changed.values().sum();
+                out.push_str(&format!("      ~ {path} (changed, {})\n", hit_s(total)));
+                let values = f
+                    .changed
+                    .iter()
+                    .map(|((old, new), n)| (format!("{old} → {new}"), *n))
+                    .collect();
+                push_values(&mut out, values);
             }
         }
     }
     let head = format!(
-        "{} of the sample: {} of {} destination events fire differently\n",
+        "{} sampled: what A and B send differs for {differing} of {} destination events\n",
         hit_s(diff.hits),
-        differing,
         diff.per_event.len()
     );
     escape_controls(&(head + &out))
+}
+
+fn hit_s(n: usize) -> String {
+    if n == 1 {
+        "1 hit".to_string()
+    } else {
+        format!("{n} hits")
+    }
+}
+
+/// The most frequent values first (then in order), at most `MAX_VALUES_SHOWN`, the rest counted.
+fn push_values(out: &mut String, mut values: Vec<(String, usize)>) {
+    values.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    for (value, count) in values.iter().take(MAX_VALUES_SHOWN) {
+        out.push_str(&format!("          {value} ({})\n", hit_s(*count)));
+    }
+    if values.len() > MAX_VALUES_SHOWN {
+        let rest: usize = values[MAX_VALUES_SHOWN..].iter().map(|(_, c)| c).sum();
+        out.push_str(&format!(
+            "          and {} other values ({})\n",
+            values.len() - MAX_VALUES_SHOWN,
+            hit_s(rest)
+        ));
+    }
 }
 
 /// A name as it is when it is printable, else quoted as JSON.
@@ -332,6 +354,11 @@ fn shown(name: &str) -> String {
     } else {
         Value::from(name).to_string()
     }
+}
+
+/// Every control character written as `\u{…}`, line breaks included.
+fn one_line(text: &str) -> String {
+    escape_controls(text).replace('\n', "\\u{a}")
 }
 
 /// Control characters other than the line breaks between lines, written as `\u{…}`: a hit's value must not

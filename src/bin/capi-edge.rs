@@ -37,7 +37,8 @@ const USAGE: &str = "usage:
                                                --if-changed: nothing when it is the live version already
   capi-edge versions                           the published versions, newest first; * marks the live one
   capi-edge rollback N                         make version N live again
-  capi-edge diff A B                           what changed between two configs: versions (3, live, draft) or files
+  capi-edge diff A B [--hits SAMPLE]           what changed between two configs: versions (3, live, draft) or files;
+                                               --hits: what each would send for the sampled hits (GET /r/api/sample)
     publish, versions, rollback and diff call wrangler: remote by default; --local for `make dev`'s state
     (--persist-to DIR for another folder); --wrangler-config FILE; CAPI_EDGE_WRANGLER names wrangler";
 
