@@ -135,43 +135,38 @@ fn sent(outcome: &Outcome) -> BTreeMap<Key, Vec<&Value>> {
 
 /// Why `other` did not send what `sent` did: the tag's failing condition, its absence, or the drop's reason.
 fn why_not(sent: &Outcome, other: &Outcome, key: &Key) -> String {
-    let tags: Vec<&str> = sent
+    // The first tag that sent it here (one, almost always).
+    let Some(tag) = sent
         .deliveries
         .iter()
-        .filter(|d| d.destination_name == key.0 && d.event_name == key.1)
+        .find(|d| d.destination_name == key.0 && d.event_name == key.1)
         .map(|d| d.tag.as_str())
-        .collect();
-    for tag in &tags {
-        if let Some(d) = other
-            .dropped
-            .iter()
-            .find(|d| d.tag == *tag && d.destination_name == key.0)
-        {
-            return format!("dropped: {}", d.reason);
-        }
-        match other.tags.iter().find(|t| t.tag == *tag) {
-            None => return format!("no tag {tag:?}"),
-            Some(t) if !t.fired => {
-                return format!(
-                    "tag {tag:?} did not fire: {}",
-                    t.reason.as_deref().unwrap_or("its trigger did not match")
-                )
-            }
-            Some(t) => {
-                let sends_here = t.event.as_ref().is_some_and(|_| {
-                    other
-                        .deliveries
-                        .iter()
-                        .any(|d| d.tag == *tag && d.destination_name == key.0)
-                });
-                if sends_here {
-                    return format!("tag {tag:?} sends it under another name");
-                }
-                return format!("tag {tag:?} does not send to {:?}", key.0);
-            }
-        }
+    else {
+        return "not sent".into();
+    };
+    if let Some(d) = other
+        .dropped
+        .iter()
+        .find(|d| d.tag == tag && d.destination_name == key.0)
+    {
+        return format!("dropped: {}", d.reason);
     }
-    "not sent".into()
+    match other.tags.iter().find(|t| t.tag == tag) {
+        None => format!("no tag {tag:?}"),
+        Some(t) if !t.fired => format!(
+            "tag {tag:?} did not fire: {}",
+            t.reason.as_deref().unwrap_or("its trigger did not match")
+        ),
+        Some(_)
+            if other
+                .deliveries
+                .iter()
+                .any(|d| d.tag == tag && d.destination_name == key.0) =>
+        {
+            format!("tag {tag:?} sends it under another name")
+        }
+        Some(_) => format!("tag {tag:?} does not send to {:?}", key.0),
+    }
 }
 
 enum Change {
