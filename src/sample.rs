@@ -33,6 +33,10 @@ pub const KEEP_ROWS: i64 = 500;
 /// … received in the last this many milliseconds (3 days).
 pub const KEEP_MS: i64 = 3 * 24 * 3600 * 1000;
 
+/// A sampled hit larger than this (as JSON) is not kept: it rides the queue in the same `sendBatch` as the hit's
+/// deliveries (256 KB in all), and a sample must never be what makes a hit's intake fail.
+pub const MAX_SAMPLED_BYTES: usize = 16 * 1024;
+
 /// The stand-ins for what identifies a visitor's device.
 pub const PLACEHOLDER_IP: &str = "203.0.113.1";
 pub const PLACEHOLDER: &str = "capi-edge-sample";
@@ -80,12 +84,13 @@ pub fn message(
         return None;
     }
     let sampled = sampled_hit(config, hit)?;
-    Some(crate::delivery::DeliveryMessage::sample(
+    let message = crate::delivery::DeliveryMessage::sample(
         &sampled,
         &hit.event,
         hit.source.as_str(),
         received_ms,
-    ))
+    );
+    (message.payload.len() <= MAX_SAMPLED_BYTES).then_some(message)
 }
 
 /// The hit as the sample keeps it, or `None` when its consent is denied. See the module's comment.
@@ -388,6 +393,16 @@ event = "Purchase"
             sampled_hit(&config, &bad).unwrap().get("user"),
             Some(&json!({}))
         );
+    }
+
+    #[test]
+    fn a_large_hit_is_not_sampled() {
+        let config = Config::parse(&format!("[site]\nsample_one_in = 1\n{CONFIG}")).unwrap();
+        let mut big = hit(json!({"event": "Purchase", "event_id": "o"}));
+        assert!(message(&config, &big, "o", 0).is_some());
+        big.data
+            .insert("notes".into(), "x".repeat(MAX_SAMPLED_BYTES).into());
+        assert!(message(&config, &big, "o", 0).is_none());
     }
 
     #[test]
