@@ -406,6 +406,17 @@ event = "Purchase"
     }
 
     #[test]
+    fn a_config_compiled_before_the_sample_samples_one_in_20() {
+        let mut compiled = serde_json::to_value(Config::parse(CONFIG).unwrap()).unwrap();
+        compiled["site"]
+            .as_object_mut()
+            .unwrap()
+            .remove("sample_one_in");
+        let config: Config = serde_json::from_value(compiled).unwrap();
+        assert_eq!(config.site.sample_one_in, DEFAULT_SAMPLE_ONE_IN);
+    }
+
+    #[test]
     fn one_in_n() {
         assert!(!chosen(0, "a"));
         assert!(chosen(1, "a"));

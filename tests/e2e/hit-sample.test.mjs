@@ -75,6 +75,9 @@ describe('the hit sample', () => {
     await hit(w, { event: 'Lead', event_id: 'SMP-3', page: { url: 'https://shop.example.com/contact' },
       data: { form: 'Quote\u001b[2J\r\nmeta Purchase: forged line' } });
     await until('three sampled hits', async () => (await sample(w)).length >= 3);
+    // A hostile id is refused at intake, and the export stays whole.
+    const hostile = await w.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(purchase('SMP-\r\nx: 1')) });
+    assert.equal(hostile.status, 400);
     // Give a late sampled copy of the denied hit time to show, were there one.
     await sleep(500);
     exported = await sample(w);
