@@ -15,6 +15,7 @@ use crate::intake::{self, RequestFacts};
 use crate::operations::LedgerMode;
 use crate::pipeline::Outcome;
 use crate::preview;
+use crate::sample;
 use serde_json::{json, Value};
 
 /// A transparent 1×1 GIF, the answer to an image beacon.
@@ -225,6 +226,7 @@ fn respond(
         }
         let outcome = config.process(&hit, ctx.now_ms, new_id);
         messages.extend(delivery::messages_for(&outcome, source, ctx.now_ms));
+        messages.extend(sample::message(config, &hit, &outcome.event_id, ctx.now_ms));
         event_ids.extend(outcome.event_ids());
     }
 
@@ -285,6 +287,7 @@ pub fn backend(
                 let outcome = config.process(&hit, now_ms, new_id);
                 results.push(accepted(index, &outcome));
                 messages.extend(delivery::messages_for(&outcome, "server", now_ms));
+                messages.extend(sample::message(config, &hit, &outcome.event_id, now_ms));
             }
             Err(reason) => {
                 results.push(json!({"index": index, "status": "rejected", "reason": reason}))
@@ -318,8 +321,10 @@ pub fn webhook(
     let outcome = config.process(&hit, now_ms, new_id);
     let fired = outcome.tags.iter().filter(|t| t.fired).count();
     let body = json!({"ok": true, "event_id": outcome.event_ids().join(","), "tags_fired": fired});
+    let mut messages = delivery::messages_for(&outcome, "webhook", now_ms);
+    messages.extend(sample::message(config, &hit, &outcome.event_id, now_ms));
     Reply {
-        messages: delivery::messages_for(&outcome, "webhook", now_ms),
+        messages,
         ..json_reply(200, &body, None)
     }
 }
@@ -422,6 +427,61 @@ event = "Purchase"
             now_ms: 1_767_225_600_000,
         };
         browser(&ctx, &facts, &mut || "gen-1".to_string(), &mut || 7)
+    }
+
+    #[test]
+    fn a_chosen_hit_rides_the_queue_to_the_sample_and_a_denied_one_does_not() {
+        let config =
+            Config::parse(&CONFIG.replace("[site]\n", "[site]\nsample_one_in = 1\n")).unwrap();
+        let body = r#"[{"event":"Purchase","event_id":"o-1","user":{"email":"Jane@Example.com"},"context":{"ip":"198.51.100.7"}},
+                       {"event":"Purchase","event_id":"o-2","context":{"consent":{"ad_storage":"denied"}}}]"#;
+        let r = reply(&config, "POST", body, None, false);
+        let samples: Vec<&DeliveryMessage> = r
+            .messages
+            .iter()
+            .filter(|m| m.action == delivery::Action::Sample)
+            .collect();
+        assert_eq!(samples.len(), 1, "{:?}", r.messages);
+        assert_eq!(samples[0].source, "browser");
+        assert_eq!(samples[0].event_name, "Purchase");
+        let hit: Value = serde_json::from_str(&samples[0].payload).unwrap();
+        assert_eq!(hit["event_id"], "o-1");
+        assert_eq!(
+            hit["user"]["email"],
+            crate::normalize::sha256_hex("jane@example.com")
+        );
+        assert_eq!(hit["context"]["user_agent"], crate::sample::PLACEHOLDER);
+        assert!(!samples[0].payload.contains("Jane") && !samples[0].payload.contains("198.51"));
+        // The default, and preview traffic: nothing sampled (7 hits in 20 would be a coincidence).
+        let default = Config::parse(CONFIG).unwrap();
+        let r = reply(
+            &default,
+            "POST",
+            r#"{"event":"Purchase","event_id":"o-1"}"#,
+            None,
+            false,
+        );
+        assert_eq!(
+            default.site.sample_one_in,
+            crate::sample::DEFAULT_SAMPLE_ONE_IN
+        );
+        assert!(
+            r.messages
+                .iter()
+                .all(|m| m.action != delivery::Action::Sample)
+                || crate::sample::chosen(20, "o-1")
+        );
+        let r = reply(
+            &config,
+            "POST",
+            r#"{"event":"Purchase","event_id":"o-1"}"#,
+            None,
+            true,
+        );
+        assert!(r
+            .messages
+            .iter()
+            .all(|m| m.action != delivery::Action::Sample));
     }
 
     fn header<'a>(r: &'a Reply, name: &str) -> Vec<&'a str> {

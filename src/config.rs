@@ -37,6 +37,10 @@ pub struct SiteConfig {
     /// cookie, and the ledger counts it as consent-blocked. Default: Google Consent Mode's
     /// `ad_storage` or `ad_user_data` = "denied" in the hit's `context.consent`.
     pub consent_denied: Option<Spanned<ConditionConfig>>,
+    /// One hit in N (default 20) joins the rolling sample of recent hits that `capi-edge diff A B --hits` runs
+    /// two configs on: identifiers hashed, IP, user agent and cookies replaced, never a hit with denied consent.
+    /// 0 keeps no sample.
+    pub sample_one_in: Option<u32>,
 }
 
 /// The checked `[site]` settings.
@@ -47,6 +51,13 @@ pub struct Site {
     pub max_body_bytes: usize,
     pub cookie_domain: Option<String>,
     pub consent_denied: Condition,
+    /// `[site] sample_one_in`; configs compiled before it have the default.
+    #[serde(default = "default_sample_one_in")]
+    pub sample_one_in: u32,
+}
+
+fn default_sample_one_in() -> u32 {
+    crate::sample::DEFAULT_SAMPLE_ONE_IN
 }
 
 /// The default consent rule (Google Consent Mode v2 signals).
@@ -378,6 +389,7 @@ pub(crate) const SITE_KEYS: &[&str] = &[
     "max_body_bytes",
     "cookie_domain",
     "consent_denied",
+    "sample_one_in",
 ];
 pub(crate) const SOURCES_KEYS: &[&str] = &[
     "backend_key_secrets",
@@ -618,6 +630,9 @@ fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
         allowed_origins: origins,
         max_body_bytes: cfg.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         cookie_domain: cfg.cookie_domain.clone(),
+        sample_one_in: cfg
+            .sample_one_in
+            .unwrap_or(crate::sample::DEFAULT_SAMPLE_ONE_IN),
     }
 }
 

@@ -65,6 +65,7 @@ mod tests {
             allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
             max_body_bytes: 1,
             cookie_domain: None,
+            sample_one_in: 20,
             consent_denied: crate::config::Config::parse(
                 "[[destination]]\nname=\"w\"\nkind=\"webhook\"\nendpoint=\"https://x\"",
             )

@@ -15,6 +15,8 @@ pub enum Action {
     Send,
     /// Only record it in the ledger with this status (consent-blocked, dropped by a platform rule).
     Record { status: String, reason: String },
+    /// Keep the payload (a sampled hit, `crate::sample`) in the `hit_samples` table; it goes to no destination.
+    Sample,
 }
 
 /// One event for one destination, as it travels through the queue: as JSON text (`edge::collect::enqueue`),
@@ -95,6 +97,33 @@ impl DeliveryMessage {
             missing: String::new(),
             test: false,
             // One per page hit: counted, as page views are.
+            ledger: LedgerMode::Counts,
+        }
+    }
+
+    /// A sampled hit (`sample::sampled_hit`'s JSON) for the consumer to keep: it rides the queue with the hit's
+    /// deliveries, so intake writes nothing more than it did.
+    pub fn sample(
+        hit: &Value,
+        event_name: &str,
+        source: &str,
+        received_ms: i64,
+    ) -> DeliveryMessage {
+        DeliveryMessage {
+            destination: String::new(),
+            event_name: event_name.to_string(),
+            event_id: String::new(),
+            tag: String::new(),
+            source: source.to_string(),
+            received_ms,
+            payload: hit.to_string(),
+            match_quality: 0.0,
+            value: None,
+            currency: None,
+            action: Action::Sample,
+            intake_id: String::new(),
+            missing: String::new(),
+            test: false,
             ledger: LedgerMode::Counts,
         }
     }

@@ -40,6 +40,8 @@ pub mod random;
 pub mod reconcile;
 pub mod replay;
 pub mod routes;
+pub mod sample;
+pub mod sample_diff;
 pub mod sources;
 pub mod standard_event;
 pub mod timestamp;

@@ -220,9 +220,16 @@ impl Transform {
             Transform::Uppercase => Value::String(text()?.to_uppercase()),
             Transform::Trim => Value::String(text()?.trim().to_string()),
             Transform::Text => Value::String(text()?),
-            Transform::Normalize(key) => Value::String(
-                normalize::normalize(key, &text()?).map_err(|e| e.reason.to_string())?,
-            ),
+            // A value already hashed (a sampled hit's, a backend's) passes through, as in `normalize::identify`:
+            // `as = "email"` on a SHA-256 must not drop it, nor `as = "gender"` cut it to its first letter.
+            Transform::Normalize(key) => {
+                let t = text()?;
+                if normalize::is_sha256_hex(t.trim()) {
+                    Value::String(t.trim().to_ascii_lowercase())
+                } else {
+                    Value::String(normalize::normalize(key, &t).map_err(|e| e.reason.to_string())?)
+                }
+            }
             Transform::Number => number(&value).map(Value::from).ok_or("is not a number")?,
             Transform::Integer => number(&value)
                 .map(|n| Value::from(n.round() as i64))
@@ -391,6 +398,17 @@ impl MapRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalizing_transforms_pass_a_hash_through() {
+        let hash = normalize::sha256_hex("m");
+        for key in Key::ALL {
+            for input in [hash.clone(), hash.to_ascii_uppercase(), format!(" {hash} ")] {
+                let out = Transform::Normalize(key).apply(Value::from(input), None);
+                assert_eq!(out, Ok(Value::from(hash.clone())), "{key:?}");
+            }
+        }
+    }
 
     #[test]
     fn transforms_turn_inputs_into_outputs() {

@@ -479,6 +479,30 @@ const US_STATES: [(&str, &str); 51] = [
 mod tests {
     use super::*;
 
+    /// Meta's SDK does not hash a value that is already a SHA-256; neither do we, for every key (a sampled hit's
+    /// identifiers are hashes, and must reach the payload unchanged).
+    #[test]
+    fn an_already_hashed_value_passes_through_for_every_key() {
+        let hash = sha256_hex("jane.doe@example.com");
+        for input in [
+            hash.clone(),
+            hash.to_ascii_uppercase(),
+            format!("  {hash}\n"),
+        ] {
+            for key in Key::ALL {
+                let id = identify(key, &input).unwrap();
+                assert_eq!(id.sha256, hash, "{key:?} {input:?}");
+                assert_eq!(id.normalized, None, "{key:?}");
+            }
+            for country in [None, Some("US"), Some("gb")] {
+                assert_eq!(identify_phone(&input, country).unwrap().sha256, hash);
+            }
+        }
+        // 63 or 65 hex characters are not a hash: a phone of digits, hashed as usual.
+        let digits = "1".repeat(63);
+        assert_ne!(identify(Key::ExternalId, &digits).unwrap().sha256, digits);
+    }
+
     /// (key, input, normalized, sha256, source of the vector).
     const VECTORS: &[(Key, &str, &str, &str, &str)] = &[
         (

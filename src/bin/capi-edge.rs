@@ -20,7 +20,8 @@ const USAGE: &str = "usage:
                                                KEY: em, ph, fn, ln, db, ge, ct, st, zp, country, external_id
     capi-edge run [--config CONFIG] --hit FILE [--trace]
                                                print each outbound request as one JSON line (secrets redacted);
-                                               --trace: the debug trace of each hit instead (tags, fields, bodies)
+                                               --trace: the debug trace of each hit instead (tags, fields, bodies);
+                                               FILE: a hit, an array of hits, or GET /r/api/sample's export
   capi-edge reconcile --orders ORDERS.csv [--ledger LEDGER.json] [--days 7] [--destination NAME]
                                                compare the shop's orders with what reached each destination;
                                                exit 1 on FAIL (over 10% apart)
@@ -37,7 +38,8 @@ const USAGE: &str = "usage:
                                                --if-changed: nothing when it is the live version already
   capi-edge versions                           the published versions, newest first; * marks the live one
   capi-edge rollback N                         make version N live again
-  capi-edge diff A B                           what changed between two configs: versions (3, live, draft) or files
+  capi-edge diff A B [--hits SAMPLE]           what changed between two configs: versions (3, live, draft) or files;
+                                               --hits: what each would send for the sampled hits (GET /r/api/sample)
     publish, versions, rollback and diff call wrangler: remote by default; --local for `make dev`'s state
     (--persist-to DIR for another folder); --wrangler-config FILE; CAPI_EDGE_WRANGLER names wrangler";
 
@@ -154,8 +156,12 @@ fn run(args: &[String]) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join("\n")
     })?;
-    let hits = Hit::many_from_json(read(&hit_path)?.as_bytes())
-        .map_err(|e| format!("error: {hit_path}: {e}"))?;
+    // One hit, an array of hits, or the sample's export (`GET /r/api/sample`: each hit with its source).
+    let hits: Vec<Hit> = capi_edge::sample::read_sample(read(&hit_path)?.as_bytes())
+        .map_err(|e| format!("error: {hit_path}: {e}"))?
+        .into_iter()
+        .map(|(_, hit)| hit)
+        .collect();
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);

@@ -70,6 +70,8 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
             let conversions: Vec<_> = rows.iter().map(export_row).collect();
             Response::from_json(&conversions)
         }
+        // The rolling sample of recent hits (hashed, placeholders), for `capi-edge diff A B --hits`.
+        (Method::Get, "/api/sample") => Response::from_json(&ledger::samples(&db).await?),
         (Method::Post, "/api/reconcile") => {
             let csv = req.text().await.unwrap_or_default();
             let orders = match reconcile::parse_orders_csv(&csv) {
@@ -101,7 +103,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
         _ => json_error(
             404,
             "not_found",
-            "the verification endpoints are GET /api/stats, GET /api/ledger, POST /api/reconcile, POST /api/replay, POST /api/erase and POST /api/scheduled",
+            "the verification endpoints are GET /api/stats, GET /api/ledger, GET /api/sample, POST /api/reconcile, POST /api/replay, POST /api/erase and POST /api/scheduled",
         ),
     }
 }

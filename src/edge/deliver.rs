@@ -132,6 +132,16 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
         }
     }
     let db = ledger::open(env);
+    // Sampled hits go to no destination: kept, then acked, whatever happens (a sample is worth no retry).
+    let (samples, messages): (Vec<Queued>, Vec<Queued>) = messages
+        .into_iter()
+        .partition(|m| m.body().action == Action::Sample);
+    if !samples.is_empty() {
+        if let (Some(db), false) = (db.as_ref(), dead_letter_queue) {
+            keep_samples(db, &samples, now).await;
+        }
+        samples.iter().for_each(Queued::ack);
+    }
     if dead_letter_queue {
         return dead_letters(messages, db.as_ref(), now).await;
     }
@@ -176,6 +186,22 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
     }
 }
 
+/// Writes the sampled hits and trims the table to the newest `KEEP_ROWS` of the last `KEEP_MS`, in one batch.
+async fn keep_samples(db: &D1Database, samples: &[Queued], now: i64) {
+    let statements: Result<Vec<D1PreparedStatement>> = samples
+        .iter()
+        .map(|m| ledger::keep_sample(db, m.body()))
+        .chain(std::iter::once(ledger::trim_samples(db, now)))
+        .collect();
+    let written = match statements {
+        Ok(s) => run(db, s).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        console_error!("capi-edge: {} sampled hits not kept: {e}", samples.len());
+    }
+}
+
 /// Claims each event in the ledger, in one round trip. Returns what to send: not the record-only messages,
 /// the duplicates (another message owns the event) or the events already final. Events of counts-only tags
 /// are not claimed: their records are counted here, and they are sent as they come (the platform removes
@@ -194,6 +220,7 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
                 records.add(m.body(), status);
                 m.ack();
             }
+            Action::Sample => m.ack(),
         }
     }
     if let Some(db) = db {
@@ -224,6 +251,8 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
                 Action::Record { status, reason } => {
                     ledger::claim(db, body, status, Some(reason.as_str()))
                 }
+                // Taken out before (`batch`): never claimed.
+                Action::Sample => ledger::claim(db, body, "dropped", Some("a sampled hit")),
             }
         })
         .collect();

@@ -35,6 +35,56 @@ fn opt_str(v: Option<&str>) -> JsValue {
     v.map_or(JsValue::NULL, JsValue::from_str)
 }
 
+/// Keeps one sampled hit (migrations/0004_hit_samples.sql).
+pub fn keep_sample(db: &D1Database, m: &DeliveryMessage) -> Result<D1PreparedStatement> {
+    db.prepare(
+        "INSERT INTO hit_samples (received_ms, source, event_name, hit) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .bind(&[
+        JsValue::from_f64(m.received_ms as f64),
+        m.source.as_str().into(),
+        m.event_name.as_str().into(),
+        m.payload.as_str().into(),
+    ])
+}
+
+/// Keeps the newest `sample::KEEP_ROWS` sampled hits of the last `sample::KEEP_MS`.
+pub fn trim_samples(db: &D1Database, now_ms: i64) -> Result<D1PreparedStatement> {
+    db.prepare(
+        "DELETE FROM hit_samples WHERE id <= (SELECT max(id) FROM hit_samples) - ?1 OR received_ms < ?2",
+    )
+    .bind(&[
+        JsValue::from_f64(crate::sample::KEEP_ROWS as f64),
+        JsValue::from_f64((now_ms - crate::sample::KEEP_MS) as f64),
+    ])
+}
+
+/// The sampled hits, oldest first, as `GET <prefix>/api/sample` exports them.
+pub async fn samples(db: &D1Database) -> Result<Vec<crate::sample::SampledHit>> {
+    #[derive(Deserialize)]
+    struct Row {
+        received_ms: f64,
+        source: String,
+        hit: String,
+    }
+    let rows: Vec<Row> = db
+        .prepare("SELECT received_ms, source, hit FROM hit_samples ORDER BY id LIMIT ?1")
+        .bind(&[JsValue::from_f64(crate::sample::KEEP_ROWS as f64 * 2.0)])?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(crate::sample::SampledHit {
+                received_ms: r.received_ms as i64,
+                source: serde_json::from_value(serde_json::Value::String(r.source)).ok()?,
+                hit: serde_json::from_str(&r.hit).ok()?,
+            })
+        })
+        .collect())
+}
+
 /// Inserts the row, or counts a duplicate on the existing one; the statement returns who owns the row afterwards.
 /// Run many in one `db.batch`: D1 runs them in order, in one transaction, so two copies of an event in the
 /// same batch still get one owner.

@@ -186,6 +186,11 @@ async fn retention(
             "DELETE FROM ledger_counts WHERE rowid IN (SELECT rowid FROM ledger_counts WHERE hour < ?1 LIMIT ?2)",
             counts_before_hour,
         ),
+        // The hit sample (the consumer trims it as it writes; this covers the days no hit is sampled).
+        (
+            "DELETE FROM hit_samples WHERE rowid IN (SELECT rowid FROM hit_samples WHERE received_ms < ?1 LIMIT ?2)",
+            now - crate::sample::KEEP_MS,
+        ),
     ];
     for (sql, before) in jobs {
         for _ in 0..DELETE_ROUNDS {

@@ -5,8 +5,10 @@
 
 mod kv_cli;
 
+use capi_edge::config::Config;
 use capi_edge::config_diff;
 use capi_edge::config_store::{self as store, Pointer, VersionInfo, FORMAT, LIVE_KEY};
+use capi_edge::sample_diff;
 use kv_cli::Kv;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -237,20 +239,95 @@ pub fn rollback(args: &[String]) -> Result<(), String> {
 
 pub fn diff(args: &[String]) -> Result<(), String> {
     let (kv, rest) = store_args(args)?;
-    let [a, b] = rest.as_slice() else {
+    let mut hits_path = None;
+    let mut names = Vec::new();
+    let mut it = rest.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--hits" => hits_path = Some(it.next().ok_or("error: --hits needs a file")?),
+            _ => names.push(a),
+        }
+    }
+    let [a, b] = names.as_slice() else {
         return Err(format!(
             "error: diff takes two configs: versions (3, live, draft) or files\n{}",
             super::USAGE
         ));
     };
-    let old = tree(&kv, a)?;
-    let new = tree(&kv, b)?;
-    println!("{}", config_diff::render(&old.0, &new.0, &old.1, &new.1));
+    let old = side(&kv, a)?;
+    let new = side(&kv, b)?;
+    println!(
+        "{}",
+        config_diff::render(&old.0, &new.0, &old.tree()?, &new.tree()?)
+    );
+    if let Some(path) = hits_path {
+        let sample = capi_edge::sample::read_sample(super::read(&path)?.as_bytes())
+            .map_err(|e| format!("error: {path}: {e}"))?;
+        let now = now_ms();
+        let hits: Vec<sample_diff::SampleHit> = sample
+            .into_iter()
+            .map(|(received_ms, hit)| sample_diff::SampleHit {
+                hit,
+                now_ms: received_ms.unwrap_or(now),
+            })
+            .collect();
+        let result = sample_diff::compare(&old.config()?, &new.config()?, &hits);
+        println!(
+            "the sampled hits of {path} through A ({}) and B ({}):",
+            old.0, new.0
+        );
+        print!("{}", sample_diff::render(&result));
+    }
     Ok(())
 }
 
-/// One side of a diff, with its name: a stored version (its TOML, else its compiled config), or a file.
-fn tree(kv: &Kv, what: &str) -> Result<(String, Value), String> {
+/// One side of a diff: its name, and where its config is.
+struct Side(String, SideSource);
+
+enum SideSource {
+    File(String),
+    Version(u64, String),
+}
+
+impl Side {
+    /// The config as a tree of blocks: the TOML when there is one, else the compiled config.
+    fn tree(&self) -> Result<Value, String> {
+        let what = &self.0;
+        match &self.1 {
+            SideSource::File(source) => {
+                config_diff::tree_from_toml(source).map_err(|e| format!("error: {what}: {e}"))
+            }
+            SideSource::Version(_, text) => {
+                let record: Value = serde_json::from_str(text)
+                    .map_err(|e| format!("error: {what} is not JSON: {e}"))?;
+                match record.get("source").and_then(Value::as_str) {
+                    Some(source) => config_diff::tree_from_toml(source)
+                        .map_err(|e| format!("error: {what}: {e}")),
+                    None => Ok(record.get("config").cloned().unwrap_or(Value::Null)),
+                }
+            }
+        }
+    }
+
+    /// The config the worker would run.
+    fn config(&self) -> Result<Config, String> {
+        match &self.1 {
+            SideSource::File(source) => Config::parse(source).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e.render(&self.0, source))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+            SideSource::Version(version, text) => store::read_record(text, *version)
+                .map(|(_, config)| config)
+                .map_err(|r| format!("error: {}", r.reason)),
+        }
+    }
+}
+
+/// Resolves one side of a diff: a stored version (3, live, draft), or a file.
+fn side(kv: &Kv, what: &str) -> Result<Side, String> {
     let version = match what {
         "live" => Some(
             kv.pointer()?
@@ -269,23 +346,15 @@ fn tree(kv: &Kv, what: &str) -> Result<(String, Value), String> {
         _ => None,
     };
     let Some(version) = version else {
-        let source = super::read(what)?;
-        return Ok((
-            what.to_string(),
-            config_diff::tree_from_toml(&source).map_err(|e| format!("error: {what}: {e}"))?,
-        ));
+        return Ok(Side(what.to_string(), SideSource::File(super::read(what)?)));
     };
     let text = kv
         .get(&store::version_key(version))?
         .ok_or_else(|| format!("error: version {version} does not exist"))?;
-    let record: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("error: version {version} is not JSON: {e}"))?;
-    let tree = match record.get("source").and_then(Value::as_str) {
-        Some(source) => config_diff::tree_from_toml(source)
-            .map_err(|e| format!("error: version {version}: {e}"))?,
-        None => record.get("config").cloned().unwrap_or(Value::Null),
-    };
-    Ok((format!("version {version}"), tree))
+    Ok(Side(
+        format!("version {version}"),
+        SideSource::Version(version, text),
+    ))
 }
 
 impl Kv {
