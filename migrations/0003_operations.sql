@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS ledger_counts (
   miss_client_ip_address INTEGER NOT NULL DEFAULT 0, miss_client_user_agent INTEGER NOT NULL DEFAULT 0,
   last_ms       INTEGER NOT NULL DEFAULT 0,  -- the latest received_ms counted here
   PRIMARY KEY (hour, destination, event_name, status, source)
-);
+) WITHOUT ROWID;  -- stored in key order: a window of hours is one contiguous read
 
 -- A ledger row's contribution to its counter: added on insert; on update, the old contribution is taken off and
 -- the new one added (a status change moves the event from one counter to another). Deleting rows (retention,
