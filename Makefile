@@ -31,6 +31,10 @@ lint: build/capi.compiled.json lint-workflow
 	cargo fmt --all -- --check
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --lib --target wasm32-unknown-unknown -- -D warnings
+	# Each Wasm built on its own (scripts/build.sh): the two workers and the browser's checker.
+	cargo clippy -q --lib --target wasm32-unknown-unknown --no-default-features --features intake -- -D warnings
+	cargo clippy -q --lib --target wasm32-unknown-unknown --no-default-features --features admin -- -D warnings
+	cargo clippy -q --lib --target wasm32-unknown-unknown --no-default-features --features checker -- -D warnings
 
 ## The GitHub Actions template for teams that keep capi.toml in Git, through actionlint (installed once).
 lint-workflow:
