@@ -116,6 +116,31 @@ pub fn record_json(info: &VersionInfo, config: &Config, source: Option<&str>) ->
     record.to_string()
 }
 
+/// The versions a listing of `VERSION_PREFIX` names, oldest first, each from its key's metadata (no version is
+/// read). A key without readable metadata is still listed, as "(no metadata)".
+pub fn versions_from_listing(
+    keys: impl IntoIterator<Item = (String, Option<Value>)>,
+) -> Vec<VersionInfo> {
+    let mut versions: Vec<VersionInfo> = keys
+        .into_iter()
+        .filter_map(|(name, metadata)| {
+            let version = version_of_key(&name)?;
+            let info = metadata
+                .and_then(|m| serde_json::from_value::<VersionInfo>(m).ok())
+                .unwrap_or(VersionInfo {
+                    version,
+                    format: 0,
+                    published_by: String::new(),
+                    published_ms: 0,
+                    message: "(no metadata)".into(),
+                });
+            Some(VersionInfo { version, ..info })
+        })
+        .collect();
+    versions.sort_by_key(|v| v.version);
+    versions
+}
+
 /// A stored version this worker refuses, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
@@ -387,6 +412,29 @@ pub fn render_versions(versions: &[VersionInfo], live: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_is_the_history_oldest_first() {
+        let meta = |v: u64, by: &str| {
+            Some(
+                json!({"version": v, "format": 1, "published_by": by, "published_ms": 5, "message": "m"}),
+            )
+        };
+        let listed = versions_from_listing([
+            (version_key(10), meta(10, "b")),
+            ("config/live".to_string(), None),
+            (version_key(2), meta(2, "a")),
+            (version_key(3), Some(json!("not metadata"))),
+        ]);
+        let got: Vec<(u64, &str, &str)> = listed
+            .iter()
+            .map(|v| (v.version, v.published_by.as_str(), v.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [(2, "a", "m"), (3, "", "(no metadata)"), (10, "b", "m")]
+        );
+    }
 
     fn info(version: u64, format: u32) -> VersionInfo {
         VersionInfo {

@@ -72,10 +72,6 @@ impl Counters {
         d.last_ms = d.last_ms.max(m.received_ms);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn into_rows(self) -> Vec<(Key, Delta)> {
         self.0.into_iter().collect()
     }

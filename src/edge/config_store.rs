@@ -87,25 +87,9 @@ async fn list_versions(kv: &Namespace) -> Result<Vec<VersionInfo>> {
         .list(store::VERSION_PREFIX, MAX_LIST_PAGES)
         .await
         .map_err(Error::RustError)?;
-    let mut versions: Vec<VersionInfo> = keys
-        .into_iter()
-        .filter_map(|key| {
-            let version = store::version_of_key(&key.name)?;
-            let info = key
-                .metadata
-                .and_then(|m| serde_json::from_value::<VersionInfo>(m).ok())
-                .unwrap_or(VersionInfo {
-                    version,
-                    format: 0,
-                    published_by: String::new(),
-                    published_ms: 0,
-                    message: "(no metadata)".into(),
-                });
-            Some(VersionInfo { version, ..info })
-        })
-        .collect();
-    versions.sort_by_key(|v| v.version);
-    Ok(versions)
+    Ok(store::versions_from_listing(
+        keys.into_iter().map(|k| (k.name, k.metadata)),
+    ))
 }
 
 #[cfg(feature = "intake")]

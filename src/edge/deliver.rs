@@ -4,6 +4,7 @@
 use super::js;
 use super::ledger::{self, Claim};
 use super::settings::{self, WorkerSecrets};
+use crate::counters::Counters;
 use crate::delivery::{
     backoff_seconds, classify, Action, DeliveryMessage, Verdict, BACKOFF_BASE_S,
     UPSTREAM_TIMEOUT_MS,
@@ -224,7 +225,7 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
         }
     }
     if let Some(db) = db {
-        if let Err(e) = run(db, records.statements(db)).await {
+        if let Err(e) = run(db, counter_statements(records, db)).await {
             // Counts of consent blocks and drops: not worth holding delivery for.
             console_error!("capi-edge: counters not updated: {e}");
         }
@@ -495,7 +496,7 @@ impl<'a> Book<'a> {
     async fn write(mut self) -> Vec<Replayed> {
         if let Some(db) = self.db {
             let mut statements = std::mem::take(&mut self.statements);
-            statements.extend(self.counters.statements(db));
+            statements.extend(counter_statements(std::mem::take(&mut self.counters), db));
             if let Err(e) = run(db, statements).await {
                 console_error!("capi-edge: ledger update failed: {e}");
             }
@@ -517,28 +518,19 @@ pub(super) async fn run(db: &D1Database, statements: Vec<D1PreparedStatement>) -
     db.batch(statements).await.map(|_| ())
 }
 
-/// Counters of counts-only events, summed per (hour, destination, event, status, source): one statement each.
-#[derive(Default)]
-struct Counters(crate::counters::Counters);
-
-impl Counters {
-    fn add(&mut self, m: &DeliveryMessage, status: &str) {
-        self.0.add(m, status);
-    }
-
-    fn statements(&mut self, db: &D1Database) -> Vec<D1PreparedStatement> {
-        std::mem::take(&mut self.0)
-            .into_rows()
-            .iter()
-            .filter_map(|row| match ledger::add_counts(db, row) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    console_error!("capi-edge: counter statement failed: {e}");
-                    None
-                }
-            })
-            .collect()
-    }
+/// One upsert per counter the batch summed (`counters::Counters`: counts-only events).
+fn counter_statements(counters: Counters, db: &D1Database) -> Vec<D1PreparedStatement> {
+    counters
+        .into_rows()
+        .iter()
+        .filter_map(|row| match ledger::add_counts(db, row) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                console_error!("capi-edge: counter statement failed: {e}");
+                None
+            }
+        })
+        .collect()
 }
 
 async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) {

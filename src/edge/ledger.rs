@@ -85,6 +85,41 @@ pub async fn samples(db: &D1Database) -> Result<Vec<crate::sample::SampledHit>> 
         .collect())
 }
 
+/// The columns an inserted row takes, in the order both inserts below bind them (?1 … ?15): destination,
+/// event_name, event_id, tag, source, sources, intake_id, received_ms, updated_ms, status, response, value,
+/// currency, match_quality, missing.
+macro_rules! row_columns {
+    () => {
+        "destination, event_name, event_id, tag, source, sources, intake_id, received_ms, updated_ms, status, \
+         response, value, currency, match_quality, missing"
+    };
+}
+
+fn row_values(
+    m: &DeliveryMessage,
+    updated_ms: i64,
+    status: &str,
+    response: Option<&str>,
+) -> [JsValue; 15] {
+    [
+        m.destination.as_str().into(),
+        m.event_name.as_str().into(),
+        m.event_id.as_str().into(),
+        m.tag.as_str().into(),
+        m.source.as_str().into(),
+        source_bit(&m.source).into(),
+        m.intake_id.as_str().into(),
+        (m.received_ms as f64).into(),
+        (updated_ms as f64).into(),
+        status.into(),
+        opt_str(response),
+        opt_f64(m.value),
+        opt_str(m.currency.as_deref()),
+        m.match_quality.into(),
+        opt_str(Some(m.missing.as_str()).filter(|s| !s.is_empty())),
+    ]
+}
+
 /// Inserts the row, or counts a duplicate on the existing one; the statement returns who owns the row afterwards.
 /// Run many in one `db.batch`: D1 runs them in order, in one transaction, so two copies of an event in the
 /// same batch still get one owner.
@@ -94,31 +129,16 @@ pub fn claim(
     status: &str,
     response: Option<&str>,
 ) -> Result<D1PreparedStatement> {
-    db.prepare(
-        "INSERT INTO ledger (destination, event_name, event_id, tag, source, sources, intake_id, received_ms, \
-         updated_ms, status, response, value, currency, match_quality, missing) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+    db.prepare(concat!(
+        "INSERT INTO ledger (",
+        row_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
          ON CONFLICT (destination, event_name, event_id) DO UPDATE SET \
            duplicates = ledger.duplicates + (ledger.intake_id != excluded.intake_id), \
            sources = ledger.sources | excluded.sources \
-         RETURNING intake_id, status, attempts",
-    )
-    .bind(&[
-        m.destination.as_str().into(),
-        m.event_name.as_str().into(),
-        m.event_id.as_str().into(),
-        m.tag.as_str().into(),
-        m.source.as_str().into(),
-        source_bit(&m.source).into(),
-        m.intake_id.as_str().into(),
-        (m.received_ms as f64).into(),
-        status.into(),
-        opt_str(response),
-        opt_f64(m.value),
-        opt_str(m.currency.as_deref()),
-        m.match_quality.into(),
-        opt_str(Some(m.missing.as_str()).filter(|s| !s.is_empty())),
-    ])
+         RETURNING intake_id, status, attempts"
+    ))
+    .bind(&row_values(m, m.received_ms, status, response))
 }
 
 /// Sets the outcome of an attempt on a row.
@@ -165,31 +185,15 @@ pub fn record_final(
     response: &str,
     now_ms: i64,
 ) -> Result<D1PreparedStatement> {
-    db.prepare(
-        "INSERT INTO ledger (destination, event_name, event_id, tag, source, sources, intake_id, received_ms, \
-         updated_ms, status, response, value, currency, match_quality, missing, attempts) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1) \
+    db.prepare(concat!(
+        "INSERT INTO ledger (",
+        row_columns!(),
+        ", attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1) \
          ON CONFLICT (destination, event_name, event_id) DO UPDATE SET status = excluded.status, \
            response = excluded.response, updated_ms = excluded.updated_ms, attempts = ledger.attempts + 1 \
-         WHERE ledger.status NOT IN ('sent', 'failed')",
-    )
-    .bind(&[
-        m.destination.as_str().into(),
-        m.event_name.as_str().into(),
-        m.event_id.as_str().into(),
-        m.tag.as_str().into(),
-        m.source.as_str().into(),
-        source_bit(&m.source).into(),
-        m.intake_id.as_str().into(),
-        (m.received_ms as f64).into(),
-        (now_ms as f64).into(),
-        status.into(),
-        response.into(),
-        opt_f64(m.value),
-        opt_str(m.currency.as_deref()),
-        m.match_quality.into(),
-        opt_str(Some(m.missing.as_str()).filter(|s| !s.is_empty())),
-    ])
+         WHERE ledger.status NOT IN ('sent', 'failed')"
+    ))
+    .bind(&row_values(m, now_ms, status, Some(response)))
 }
 
 /// Keeps the outbound event of an event that failed or was dead-lettered, for replay.

@@ -183,8 +183,9 @@ async fn retention(
             kept_before,
         ),
         (
-            // The oldest day's hours per statement (the table has no rowid to chunk by).
-            "DELETE FROM ledger_counts WHERE hour < ?1 AND hour < (SELECT min(hour) FROM ledger_counts) + 24 AND ?2 > 0",
+            // The table has no rowid: chunked by its key.
+            "DELETE FROM ledger_counts WHERE (hour, destination, event_name, status, source) IN \
+             (SELECT hour, destination, event_name, status, source FROM ledger_counts WHERE hour < ?1 LIMIT ?2)",
             counts_before_hour,
         ),
         // The hit sample (the consumer trims it as it writes; this covers the days no hit is sampled).
@@ -201,9 +202,7 @@ async fn retention(
                 .run()
                 .await?;
             let deleted = result.meta()?.and_then(|m| m.changes).unwrap_or(0);
-            // Done when a statement found less than a chunk (or, for the counters, nothing more).
-            let day_chunks = sql.contains("FROM ledger_counts");
-            if deleted == 0 || (!day_chunks && deleted < DELETE_CHUNK as usize) {
+            if deleted < DELETE_CHUNK as usize {
                 break;
             }
         }

@@ -360,25 +360,9 @@ fn side(kv: &Kv, what: &str) -> Result<Side, String> {
 impl Kv {
     /// Every version's metadata, from one listing.
     fn versions(&self) -> Result<Vec<VersionInfo>, String> {
-        let keys = self.list(store::VERSION_PREFIX)?;
-        let mut out: Vec<VersionInfo> = keys
-            .into_iter()
-            .filter_map(|(name, metadata)| {
-                let version = store::version_of_key(&name)?;
-                let info = metadata
-                    .and_then(|m| serde_json::from_value::<VersionInfo>(m).ok())
-                    .unwrap_or(VersionInfo {
-                        version,
-                        format: 0,
-                        published_by: String::new(),
-                        published_ms: 0,
-                        message: "(no metadata)".into(),
-                    });
-                Some(VersionInfo { version, ..info })
-            })
-            .collect();
-        out.sort_by_key(|v| v.version);
-        Ok(out)
+        Ok(store::versions_from_listing(
+            self.list(store::VERSION_PREFIX)?,
+        ))
     }
 
     fn pointer(&self) -> Result<Option<Pointer>, String> {
