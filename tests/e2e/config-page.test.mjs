@@ -71,3 +71,16 @@ test('the config page shows a typo at its line as it is typed, and publishes the
   assert.equal(stored.message, 'published from the page');
   assert.equal(stored.published_by, 'dashboard');
 });
+
+test('a publish from the API cannot put control characters into the history a terminal prints', async () => {
+  const res = await w.fetch('/r/api/config/publish', {
+    method: 'POST', headers: auth,
+    body: JSON.stringify({ source: good, draft: true, message: 'ok\u001b[2J\r\n* 99 forged', by: 'x\r\nSet-Cookie: a=b' }),
+  });
+  assert.equal(res.status, 200);
+  const { version, live } = await res.json();
+  assert.equal(live, false, 'a draft');
+  const stored = JSON.parse(await w.store.get(`config/v/${version}`));
+  assert.equal(stored.message, 'ok[2J* 99 forged', 'control characters dropped');
+  assert.equal(stored.published_by, 'dashboard', 'a name with a line break is not taken');
+});
