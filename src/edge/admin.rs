@@ -38,7 +38,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
     match (req.method(), route) {
         (Method::Get, "/api/stats") => {
             // Four reads in one round trip (a D1 batch); each is small whatever the ledger's size.
-            let first_hour = JsValue::from_f64((since / dashboard::HOUR_MS).floor());
+            let first_hour = JsValue::from_f64(dashboard::first_hour(since, now));
             let results = db
                 .batch(vec![
                     db.prepare(dashboard::COUNTS_SQL)

@@ -4,6 +4,7 @@
 
 use super::{js, ledger, settings};
 use crate::alerts::{self, HourCount, Incident};
+use crate::counters;
 use crate::operations::{DAY_MS, REPLAY_WINDOW_MS};
 use wasm_bindgen::JsValue;
 use worker::*;
@@ -14,6 +15,8 @@ const LEASE_MS: i64 = 4 * 60 * 1000;
 const DELETE_CHUNK: u32 = 5_000;
 const DELETE_ROUNDS: u32 = 10;
 const WEBHOOK_TIMEOUT_MS: u32 = 5_000;
+/// Days of hourly counters one run folds (each a few thousand rows at most).
+const FOLD_DAYS_PER_RUN: u32 = 7;
 
 pub async fn run_job(now: i64, env: &Env) {
     let Some(db) = ledger::open(env) else {
@@ -46,6 +49,9 @@ pub async fn run_job(now: i64, env: &Env) {
     }
     if let Err(e) = retention(&db, &config.retention, now).await {
         console_error!("capi-edge: retention failed: {e}");
+    }
+    if let Err(e) = fold_counters(&db, now).await {
+        console_error!("capi-edge: folding the counters by day failed: {e}");
     }
     release(&db).await;
 }
@@ -160,6 +166,32 @@ async fn post(webhook: Option<&str>, message: &serde_json::Value) -> bool {
             false
         }
     }
+}
+
+/// Folds the hourly counters of the oldest days past the alerts' history into one row per day (a few days per
+/// run; a backlog goes on at the next run). Each day is one D1 batch, so a fold is all or nothing.
+async fn fold_counters(db: &D1Database, now: i64) -> Result<()> {
+    let before = JsValue::from_f64(counters::fold_before_hour(now) as f64);
+    let days = db
+        .prepare(counters::DAYS_TO_FOLD_SQL)
+        .bind(&[before, JsValue::from(FOLD_DAYS_PER_RUN)])?
+        .all()
+        .await?
+        .results::<DayRow>()?;
+    for DayRow { day } in days {
+        let day = [JsValue::from_f64(day)];
+        db.batch(vec![
+            db.prepare(counters::FOLD_SQL).bind(&day)?,
+            db.prepare(counters::FOLD_DELETE_SQL).bind(&day)?,
+        ])
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct DayRow {
+    day: f64,
 }
 
 /// Deletes what is past its time: ledger rows, kept events (past the platforms' window, a day of margin), and

@@ -262,6 +262,60 @@ describe('counters, retention and erasure', () => {
   });
 });
 
+describe('counters folded by day', () => {
+  let w;
+  before(async () => { w = await start({ config: CONFIG }); });
+  after(async () => { await w?.stop(); });
+
+  test('the job folds old hours into days without changing a count, and a late status change still moves its event', async () => {
+    const now = Date.now();
+    const HOUR = 3600000;
+    const day = Math.floor((now - 12 * DAY) / DAY); // past the alerts' 9 days of hours
+    const at = (h) => day * DAY + h * HOUR + 60000;
+    const row = (id, received, status, quality) => w.db.prepare(`INSERT INTO ledger (destination, event_name, event_id, tag, source, sources,
+        intake_id, received_ms, updated_ms, status, match_quality, missing)
+      VALUES ('meta', 'Purchase', ?1, 't', 'browser', 1, ?1, ?2, ?2, ?3, ?4, 'ph')`).bind(id, received, status, quality).run();
+    await row('f-1', at(3), 'sent', 6.5);
+    await row('f-2', at(7), 'sent', 4);
+    await row('f-3', at(15), 'dead_letter', 2);
+    await row('f-4', at(23), 'dead_letter', 9);
+    await row('f-recent', now - 26 * HOUR, 'sent', 7);
+    const view = async () => {
+      const stats = await (await w.fetch('/r/api/stats?days=30', { headers: auth })).json();
+      return { events: stats.events, trend: stats.trend };
+    };
+    const hourly = async (where) => (await w.db.prepare(`SELECT hour, status, events FROM ledger_counts WHERE ${where} ORDER BY hour, status`).all()).results;
+    const before = await view();
+    assert.equal(before.events[0].counts.received, 5);
+    assert.equal((await hourly(`hour / 24 = ${day}`)).length, 4, 'four hourly counters before the fold');
+
+    await w.scheduled(now);
+    assert.deepEqual(await hourly(`hour / 24 = ${day}`), [
+      { hour: day * 24, status: 'dead_letter', events: 2 },
+      { hour: day * 24, status: 'sent', events: 2 },
+    ], 'one counter per status at the day\'s first hour');
+    assert.equal((await hourly(`hour >= ${Math.floor((now - 2 * DAY) / HOUR)}`)).length, 1, 'recent hours stay hourly');
+    assert.deepEqual(await view(), before, 'the dashboard counts the same after the fold');
+
+    // A replay delivers a dead letter of that day: the event moves from dead_letter to sent.
+    await w.db.prepare("UPDATE ledger SET status = 'sent', updated_ms = ?1 WHERE event_id = 'f-3'").bind(now).run();
+    const moved = await view();
+    const counts = (v) => v.events[0].counts;
+    assert.equal(counts(moved).received, 5, 'no event counted twice');
+    assert.equal(counts(moved).sent, counts(before).sent + 1);
+    assert.equal(counts(moved).dead_letter, counts(before).dead_letter - 1);
+
+    await w.scheduled(now);
+    assert.deepEqual(await hourly(`hour / 24 = ${day}`), [
+      { hour: day * 24, status: 'dead_letter', events: 1 },
+      { hour: day * 24, status: 'sent', events: 3 },
+    ], 'the late change is folded in too');
+    assert.deepEqual(await view(), moved);
+    await w.scheduled(now);
+    assert.deepEqual(await view(), moved, 'a second run changes nothing');
+  });
+});
+
 describe('queue shards', () => {
   let w;
   before(async () => { w = await start({ config: CONFIG, shards: 3 }); });
