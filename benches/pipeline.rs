@@ -2,6 +2,7 @@
 //! and hash, build the payloads and the outbound requests. `cargo bench --bench pipeline`.
 
 use capi_edge::config::Config;
+use capi_edge::delivery::DeliveryMessage;
 use capi_edge::destination::RedactedSecrets;
 use capi_edge::hit::Hit;
 use std::hint::black_box;
@@ -71,6 +72,25 @@ fn per_hit(config: &Config) {
     black_box(requests);
 }
 
+/// What a hit's queue messages cost besides the pipeline. Intake: each delivery as a message, as JSON text.
+fn queue_texts(deliveries: &[capi_edge::pipeline::Delivery]) -> Vec<String> {
+    deliveries
+        .iter()
+        .map(|d| DeliveryMessage::send(d, "browser", NOW_MS))
+        .map(|m| serde_json::to_string(black_box(&m)).expect("a message serializes"))
+        .collect()
+}
+
+/// The consumer: each text read back, and its payload parsed for the platform's batch.
+fn read_queue_texts(texts: &[String]) {
+    for text in texts {
+        let m: DeliveryMessage = serde_json::from_str(black_box(text)).expect("a message reads");
+        let payload: serde_json::Value =
+            serde_json::from_str(m.payload_json()).expect("a payload reads");
+        black_box(payload);
+    }
+}
+
 fn main() {
     let config = Config::parse(include_str!("../capi.toml")).expect("the example config parses");
     let start = Instant::now();
@@ -105,6 +125,19 @@ fn main() {
     let (median, min, max) = measure(5_000, || per_ga4_batch(&table));
     println!("GA4 client, a batched /g/collect request of 4 events (page_view, view_item, add_to_cart, purchase with 2 items)");
     println!("  parse + 4 hits: median {median:.2} µs  (min {min:.2}, max {max:.2}; 15 runs × 5,000 requests)");
+    let hit = Hit::from_json(HIT).expect("the bench hit parses");
+    let deliveries = config
+        .process(&hit, NOW_MS, &mut || "generated".to_string())
+        .deliveries;
+    assert_eq!(deliveries.len(), 2);
+    let (median, min, max) = measure(5_000, || {
+        black_box(queue_texts(&deliveries));
+    });
+    println!("queue messages, the Purchase's 2 deliveries");
+    println!("  intake, as JSON texts: median {median:.2} µs  (min {min:.2}, max {max:.2}; 15 runs × 5,000 hits)");
+    let texts = queue_texts(&deliveries);
+    let (median, min, max) = measure(5_000, || read_queue_texts(&texts));
+    println!("  consumer, read back with their payloads: median {median:.2} µs  (min {min:.2}, max {max:.2})");
     if std::env::var_os("BENCH_SPLIT").is_some() {
         let n = 20_000;
         let t = Instant::now();

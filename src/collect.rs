@@ -444,14 +444,17 @@ event = "Purchase"
         assert_eq!(samples.len(), 1, "{:?}", r.messages);
         assert_eq!(samples[0].source, "browser");
         assert_eq!(samples[0].event_name, "Purchase");
-        let hit: Value = serde_json::from_str(&samples[0].payload).unwrap();
+        let hit: Value = serde_json::from_str(samples[0].payload.json()).unwrap();
         assert_eq!(hit["event_id"], "o-1");
         assert_eq!(
             hit["user"]["email"],
             crate::normalize::sha256_hex("jane@example.com")
         );
         assert_eq!(hit["context"]["user_agent"], crate::sample::PLACEHOLDER);
-        assert!(!samples[0].payload.contains("Jane") && !samples[0].payload.contains("198.51"));
+        assert!(
+            !samples[0].payload.json().contains("Jane")
+                && !samples[0].payload.json().contains("198.51")
+        );
         // The default, and preview traffic: nothing sampled (7 hits in 20 would be a coincidence).
         let default = Config::parse(CONFIG).unwrap();
         let r = reply(
@@ -767,13 +770,13 @@ event = "AddToCart"
             ("openai", "order_created", "T-1"),
             "transaction_id is the event id"
         );
-        let forward: Value = serde_json::from_str(&r.messages[0].payload).unwrap();
+        let forward: Value = serde_json::from_str(r.messages[0].payload.json()).unwrap();
         assert_eq!(forward["query"], query);
         assert_eq!(
             (forward["ip"].as_str(), forward["user_agent"].as_str()),
             (Some("203.0.113.9"), Some("Mozilla/5.0"))
         );
-        let purchase: Value = serde_json::from_str(&r.messages[1].payload).unwrap();
+        let purchase: Value = serde_json::from_str(r.messages[1].payload.json()).unwrap();
         assert_eq!(purchase["data"]["amount"], 3803);
         assert_eq!(purchase["data"]["contents"][0]["id"], "SKU_1");
     }
@@ -786,7 +789,7 @@ event = "AddToCart"
             "en=page_view\r\nen=add_to_cart&cu=USD&epn.value=5&pr1=idA~qt1\nen=\nen=view_item";
         let r = ga4_reply(query, body, false);
         assert_eq!(r.status, 204);
-        let forward: Value = serde_json::from_str(&r.messages[0].payload).unwrap();
+        let forward: Value = serde_json::from_str(r.messages[0].payload.json()).unwrap();
         assert_eq!(
             forward["ip"],
             Value::Null,

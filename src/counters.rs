@@ -152,7 +152,7 @@ mod tests {
             tag: "page_view".into(),
             source: source.into(),
             received_ms: at,
-            payload: "{}".into(),
+            payload: crate::delivery::Payload::new(&serde_json::json!({})),
             match_quality: quality,
             value: None,
             currency: None,

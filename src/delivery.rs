@@ -5,6 +5,7 @@ use crate::destination::{Destination, ErrorReading};
 use crate::operations::LedgerMode;
 use crate::pipeline::{Delivery, Dropped, Outcome};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// What the consumer does with a message.
@@ -19,8 +20,74 @@ pub enum Action {
     Sample,
 }
 
+/// A destination's event (or a sampled hit) as JSON, carried in the queue message as JSON, not as a string
+/// holding JSON: intake writes it once, unescaped, and the consumer reads it without unescaping a copy
+/// (`cargo bench --bench pipeline`, "queue messages"). Messages queued, and events kept for replay, by
+/// versions that wrote the string form still read: a string is taken as the JSON it holds.
+#[derive(Debug, Clone)]
+pub struct Payload(Box<RawValue>);
+
+impl Payload {
+    pub fn new(value: &Value) -> Payload {
+        // Serializing a `Value` cannot fail (its keys are strings).
+        Payload(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null()))
+    }
+
+    /// No payload (a message that only records a status).
+    pub fn none() -> Payload {
+        Payload(null())
+    }
+
+    /// The JSON text, as compact as it was written.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.get().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.get() == "null"
+    }
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_string()).expect("null is JSON")
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
+        use serde::de::Error;
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        if !raw.get().starts_with('"') {
+            return Ok(Payload(raw));
+        }
+        // The string form of earlier versions: "" for no payload, else the JSON text.
+        let text: String = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        if text.is_empty() {
+            return Ok(Payload::none());
+        }
+        RawValue::from_string(text)
+            .map(Payload)
+            .map_err(|e| D::Error::custom(format!("the payload string holds no JSON: {e}")))
+    }
+}
+
 /// One event for one destination, as it travels through the queue: as JSON text (`edge::collect::enqueue`),
-/// with the destination's payload inside as a JSON string.
+/// with the destination's payload inside as JSON (`Payload`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryMessage {
     pub destination: String,
@@ -30,7 +97,7 @@ pub struct DeliveryMessage {
     pub source: String,
     pub received_ms: i64,
     /// The destination's event JSON (hashes only, never raw PII).
-    pub payload: String,
+    pub payload: Payload,
     pub match_quality: f64,
     pub value: Option<f64>,
     pub currency: Option<String>,
@@ -53,6 +120,11 @@ fn is_events(mode: &LedgerMode) -> bool {
 }
 
 impl DeliveryMessage {
+    /// The destination's event as JSON text.
+    pub fn payload_json(&self) -> &str {
+        self.payload.json()
+    }
+
     pub fn send(d: &Delivery, source: &str, received_ms: i64) -> DeliveryMessage {
         DeliveryMessage {
             destination: d.destination_name.clone(),
@@ -61,7 +133,7 @@ impl DeliveryMessage {
             tag: d.tag.clone(),
             source: source.to_string(),
             received_ms,
-            payload: d.payload.to_string(),
+            payload: Payload::new(&d.payload),
             match_quality: d.match_quality,
             value: d.value,
             currency: d.currency.clone(),
@@ -88,7 +160,7 @@ impl DeliveryMessage {
             tag: String::new(),
             source: "browser".to_string(),
             received_ms,
-            payload: payload.to_string(),
+            payload: Payload::new(&payload),
             match_quality: 0.0,
             value: None,
             currency: None,
@@ -116,7 +188,7 @@ impl DeliveryMessage {
             tag: String::new(),
             source: source.to_string(),
             received_ms,
-            payload: hit.to_string(),
+            payload: Payload::new(hit),
             match_quality: 0.0,
             value: None,
             currency: None,
@@ -136,7 +208,7 @@ impl DeliveryMessage {
             tag: d.tag.clone(),
             source: source.to_string(),
             received_ms,
-            payload: String::new(),
+            payload: Payload::none(),
             match_quality: 0.0,
             value: None,
             currency: None,
@@ -265,6 +337,38 @@ pub const UPSTREAM_TIMEOUT_MS: u32 = 1500;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_payload_travels_as_json_and_the_string_form_of_earlier_versions_still_reads() {
+        let payload = serde_json::json!({"event_name": "Purchase", "user_data": {"em": ["a\"b"]}});
+        let message = DeliveryMessage::forward("meta", "Purchase", "e1".into(), payload.clone(), 7);
+        let text = serde_json::to_string(&message).unwrap();
+        assert!(
+            text.contains(r#""payload":{"event_name":"Purchase""#),
+            "the payload is JSON inside the message, not a string: {text}"
+        );
+        let back: DeliveryMessage = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, message);
+        assert_eq!(
+            serde_json::from_str::<Value>(back.payload_json()).unwrap(),
+            payload
+        );
+
+        // As an earlier version queued it (and kept it for replay): the payload as a JSON string.
+        let mut old: Value = serde_json::from_str(&text).unwrap();
+        old["payload"] = payload.to_string().into();
+        let back: DeliveryMessage = serde_json::from_str(&old.to_string()).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(back.payload_json()).unwrap(),
+            payload
+        );
+        old["payload"] = "".into();
+        let back: DeliveryMessage = serde_json::from_str(&old.to_string()).unwrap();
+        assert!(back.payload.is_empty());
+        // A string that holds no JSON is an error the consumer reports, not a payload sent as it is.
+        old["payload"] = "{not json".into();
+        assert!(serde_json::from_str::<DeliveryMessage>(&old.to_string()).is_err());
+    }
+
     use super::*;
     use crate::destination::Kind;
 
@@ -362,7 +466,7 @@ mod tests {
             tag: "t".into(),
             source: "browser".into(),
             received_ms: 1,
-            payload: "{\"id\":\"e1\"}".into(),
+            payload: Payload::new(&serde_json::json!({"id": "e1"})),
             match_quality: 5.5,
             value: Some(1.0),
             currency: Some("USD".into()),

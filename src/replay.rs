@@ -121,7 +121,7 @@ pub struct Plan {
 
 /// The event's own time: the payload's (`event_time` in seconds, or `timestamp_ms`), else when it came in.
 pub fn event_time_ms(message: &DeliveryMessage) -> i64 {
-    let payload: Value = serde_json::from_str(&message.payload).unwrap_or(Value::Null);
+    let payload: Value = serde_json::from_str(message.payload.json()).unwrap_or(Value::Null);
     payload
         .get("timestamp_ms")
         .and_then(Value::as_i64)
@@ -286,7 +286,7 @@ mod tests {
             tag: "purchase".into(),
             source: "browser".into(),
             received_ms,
-            payload: payload.to_string(),
+            payload: crate::delivery::Payload::new(&payload),
             match_quality: 7.0,
             value: Some(10.0),
             currency: Some("EUR".into()),

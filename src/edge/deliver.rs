@@ -323,7 +323,7 @@ pub(super) async fn send_all(
         let payloads: Vec<serde_json::Value> = group
             .iter()
             .map(|i| {
-                serde_json::from_slice(i.message.body().payload.as_bytes())
+                serde_json::from_str(i.message.body().payload.json())
                     .unwrap_or(serde_json::Value::Null)
             })
             .collect();

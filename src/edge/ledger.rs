@@ -44,7 +44,7 @@ pub fn keep_sample(db: &D1Database, m: &DeliveryMessage) -> Result<D1PreparedSta
         JsValue::from_f64(m.received_ms as f64),
         m.source.as_str().into(),
         m.event_name.as_str().into(),
-        m.payload.as_str().into(),
+        m.payload.json().into(),
     ])
 }
 
