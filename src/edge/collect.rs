@@ -224,11 +224,8 @@ fn refuse(
 /// `Some(seconds to wait)` when over the limit. Without the binding, or if it fails, intake stays open:
 /// losing conversions is worse than letting a burst through.
 async fn rate_limited(env: &Env, ip: Option<&str>) -> Option<u32> {
-    let limiter = env.rate_limiter("INTAKE_LIMITER").ok()?;
-    match limiter.limit(ip.unwrap_or("unknown").to_string()).await {
-        Ok(outcome) if !outcome.success => Some(RATE_LIMIT_PERIOD_S),
-        _ => None,
-    }
+    let over = js::over_rate_limit(env, "INTAKE_LIMITER", ip.unwrap_or("unknown")).await?;
+    over.then_some(RATE_LIMIT_PERIOD_S)
 }
 
 /// The period of the `[[ratelimits]]` rule in wrangler.toml, sent back as Retry-After.

@@ -32,6 +32,11 @@ function header_pairs(lines) {
 export function response(status, lines, body) {
   return new Response(body, { status, headers: header_pairs(lines) });
 }
+export function rate_limit(env, binding, key) {
+  const limiter = env[binding];
+  if (!limiter || typeof limiter.limit !== 'function') return Promise.resolve(0);
+  return limiter.limit({ key }).then((outcome) => (outcome && outcome.success === false ? 2 : 1), () => 0);
+}
 export function send_text_batch(queue, bodies) {
   return queue.sendBatch(bodies.split('\n').map((body) => ({ body, contentType: 'text' })));
 }
@@ -51,6 +56,7 @@ extern "C" {
         lines: &str,
         body: Option<Box<[u8]>>,
     ) -> Result<web_sys::Response, JsValue>;
+    fn rate_limit(env: &JsValue, binding: &str, key: &str) -> js_sys::Promise;
     #[wasm_bindgen(catch)]
     fn send_text_batch(queue: &JsValue, bodies: &str) -> Result<js_sys::Promise, JsValue>;
     fn fetch_upstream(
@@ -160,6 +166,22 @@ pub async fn send_texts(env: &worker::Env, binding: &str, texts: &[String]) -> w
     let promise = send_text_batch(&queue, &texts.join("\n"))?;
     js_sys::futures::JsFuture::from(promise).await?;
     Ok(())
+}
+
+#[cfg(feature = "intake")]
+/// Asks the Workers rate-limit binding named `binding` about `key`, in one call: `Some(true)` over the limit,
+/// `Some(false)` under it, `None` without the binding or when it fails. (The `worker` crate's `RateLimiter` makes
+/// about ten boundary crossings for the same: the binding's type check and its options and answer through
+/// serde_wasm_bindgen.)
+pub async fn over_rate_limit(env: &worker::Env, binding: &str, key: &str) -> Option<bool> {
+    let answer = js_sys::futures::JsFuture::from(rate_limit(env, binding, key))
+        .await
+        .ok()?;
+    match answer.as_f64() {
+        Some(1.0) => Some(false),
+        Some(2.0) => Some(true),
+        _ => None,
+    }
 }
 
 #[cfg(feature = "intake")]
