@@ -44,6 +44,7 @@ pub mod sample;
 pub mod sample_diff;
 pub mod sources;
 pub mod standard_event;
+pub mod text;
 pub mod timestamp;
 pub mod trigger;
 

@@ -12,6 +12,7 @@ use crate::diagnostic::{suggestion, Diagnostic};
 use crate::field::FieldPath;
 use crate::hit::Hit;
 use crate::normalize::{self, Key};
+use crate::text::Case;
 use crate::trigger::{as_number, as_text};
 use serde::Deserialize;
 use serde_json::Value;
@@ -216,8 +217,8 @@ impl Transform {
                 .ok_or_else(|| "is not text".to_string())
         };
         Ok(match self {
-            Transform::Lowercase => Value::String(text()?.to_lowercase()),
-            Transform::Uppercase => Value::String(text()?.to_uppercase()),
+            Transform::Lowercase => Value::String(text()?.lowercase()),
+            Transform::Uppercase => Value::String(text()?.uppercase()),
             Transform::Trim => Value::String(text()?.trim().to_string()),
             Transform::Text => Value::String(text()?),
             // A value already hashed (a sampled hit's, a backend's) passes through, as in `normalize::identify`:

@@ -3,6 +3,7 @@
 //! and lowers the event's quality.
 
 use crate::country;
+use crate::text::Case;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -107,7 +108,7 @@ impl Identifier {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ")
-                .to_lowercase(),
+                .lowercase(),
             Key::Country => normalized.to_ascii_uppercase(),
             _ => normalized,
         })
@@ -167,21 +168,21 @@ pub fn normalize(key: Key, raw: &str) -> Result<String, Invalid> {
         Key::Phone => phone(value, None).ok_or(invalid(PHONE_REFUSED))?,
         Key::FirstName | Key::LastName => {
             let n: String = value
-                .to_lowercase()
+                .lowercase()
                 .chars()
                 .filter(|c| c.is_alphanumeric())
                 .collect();
             non_empty(n).ok_or(invalid("no letters"))?
         }
         Key::DateOfBirth => date(value).ok_or(invalid("not a valid date (use YYYY-MM-DD)"))?,
-        Key::Gender => match value.to_lowercase().as_str() {
+        Key::Gender => match value.lowercase().as_str() {
             "f" | "female" => "f".to_string(),
             "m" | "male" => "m".to_string(),
             _ => return Err(invalid("gender must be f/female or m/male")),
         },
         Key::City => {
             let c: String = value
-                .to_lowercase()
+                .lowercase()
                 .chars()
                 .filter(|c| c.is_alphabetic())
                 .collect();
@@ -194,7 +195,7 @@ pub fn normalize(key: Key, raw: &str) -> Result<String, Invalid> {
         ))?,
         // Meta's normalizer (capi-param-builder) lowercases and removes all whitespace.
         Key::ExternalId => value
-            .to_lowercase()
+            .lowercase()
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect(),
@@ -208,7 +209,7 @@ fn non_empty(s: String) -> Option<String> {
 
 /// Trim and lowercase, then require one `@` with a local part and a dotted domain, and no spaces.
 fn email(value: &str) -> Option<String> {
-    let e = value.to_lowercase();
+    let e = value.lowercase();
     let (local, domain) = e.split_once('@')?;
     let ok = !local.is_empty()
         && domain.contains('.')
@@ -333,7 +334,7 @@ fn date(value: &str) -> Option<String> {
 /// Two-letter code lowercased; a US state's name becomes its code; else lowercase letters only.
 fn state(value: &str) -> Option<String> {
     let letters: String = value
-        .to_lowercase()
+        .lowercase()
         .chars()
         .filter(|c| c.is_alphabetic())
         .collect();
@@ -351,7 +352,7 @@ fn state(value: &str) -> Option<String> {
 /// Lowercase without spaces; the part before a dash; a US ZIP+4 (`94025-1234`, `940251234`) keeps 5 digits.
 fn zip(value: &str) -> Option<String> {
     let z: String = value
-        .to_lowercase()
+        .lowercase()
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
@@ -369,7 +370,7 @@ fn zip(value: &str) -> Option<String> {
 /// maps to its code. Case, separators and accents do not matter (`United-States`, `U.K.`, `España`).
 fn country(value: &str) -> Option<String> {
     let mut letters = String::new();
-    for c in value.to_lowercase().replace('&', "and").chars() {
+    for c in value.lowercase().replace('&', "and").chars() {
         if c.is_ascii_lowercase() {
             letters.push(c);
         } else if let Some(plain) = unaccented(c) {
@@ -478,6 +479,21 @@ const US_STATES: [(&str, &str); 51] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Non-ASCII text through the case mapping (`crate::text`); tests/e2e/browser-intake.test.mjs expects the
+    /// same forms from the worker, whose case mapping is the runtime's.
+    #[test]
+    fn non_ascii_names_cities_and_emails_are_lowercased() {
+        assert_eq!(
+            normalize(Key::Email, "JOSÉ@Example.COM").unwrap(),
+            "josé@example.com"
+        );
+        assert_eq!(normalize(Key::FirstName, "ÉLOÏSE").unwrap(), "éloïse");
+        // Greek: the last sigma takes its final form.
+        assert_eq!(normalize(Key::LastName, "ΟΔΥΣΣΕΥΣ").unwrap(), "οδυσσευς");
+        // Turkish dotted capital I: `i` and a combining dot, which the city's letters-only rule drops.
+        assert_eq!(normalize(Key::City, "İZMİR").unwrap(), "izmir");
+    }
 
     /// Meta's SDK does not hash a value that is already a SHA-256; neither do we, for every key (a sampled hit's
     /// identifiers are hashes, and must reach the payload unchanged).

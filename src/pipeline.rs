@@ -11,6 +11,7 @@ use crate::mapping::{number, Slot, Target, Transform};
 use crate::match_quality;
 use crate::normalize::{self, Key};
 use crate::operations::LedgerMode;
+use crate::text::Case;
 use crate::timestamp;
 use crate::trigger::as_text;
 use serde_json::{Map, Value};
@@ -293,7 +294,7 @@ fn slot_label(slot: &Slot) -> String {
         Slot::Fixed(Target::Fbc) => "user.fbc".to_string(),
         Slot::Fixed(Target::Fbp) => "user.fbp".to_string(),
         Slot::Fixed(Target::Oppref) => "user.oppref".to_string(),
-        Slot::Fixed(t) => format!("{t:?}").to_lowercase(),
+        Slot::Fixed(t) => format!("{t:?}").lowercase(),
         Slot::Custom(name) => format!("data.{name}"),
     }
 }

@@ -46,6 +46,21 @@ describe('a browser Purchase', () => {
     assert.ok(!JSON.stringify(got).includes('Jane'), 'no raw PII reaches a platform');
   });
 
+  test('non-ASCII names and cities are lowercased as the native core does before hashing', async () => {
+    // The worker maps case through the runtime's toLowerCase (src/text.rs); these are the native core's
+    // normalized forms (src/normalize.rs tests), including Greek's final sigma and the dotted İ.
+    const res = await post(purchase('ord-unicode', {
+      user: { email: 'JOSÉ@Example.COM', first_name: 'ÉLOÏSE', last_name: 'ΟΔΥΣΣΕΥΣ', city: 'İZMİR', country: 'TR' },
+    }));
+    assert.equal(res.status, 204);
+    const got = await w.waitFor((a) => a.some((e) => e.layout === 'meta' && e.event_id === 'ord-unicode'));
+    const meta = got.find((e) => e.layout === 'meta' && e.event_id === 'ord-unicode').event;
+    assert.deepEqual(meta.user_data.em, [sha256('josé@example.com')]);
+    assert.deepEqual(meta.user_data.fn, [sha256('éloïse')]);
+    assert.deepEqual(meta.user_data.ln, [sha256('οδυσσευς')]);
+    assert.deepEqual(meta.user_data.ct, [sha256('izmir')]);
+  });
+
   test('a generated event_id is handed back and shared by every destination', async () => {
     const hit = purchase(undefined);
     delete hit.event_id;
