@@ -18,23 +18,12 @@ pub fn fold_before_hour(now_ms: i64) -> i64 {
     keep_from - keep_from.rem_euclid(24)
 }
 
-/// The days with hourly counters left to fold: bind `fold_before_hour` and how many days to take.
-pub const DAYS_TO_FOLD_SQL: &str = "SELECT DISTINCT hour / 24 AS day FROM ledger_counts \
-     WHERE hour < ?1 AND hour % 24 != 0 ORDER BY day LIMIT ?2";
-
-/// Folds one day's hourly counters (bind the day) into its first hour's row. Sums are added, so a counter
-/// written after a fold (a late status change: the update trigger's negated contribution) folds in later.
-/// Run with `FOLD_DELETE_SQL` in one D1 batch (one transaction).
-pub const FOLD_SQL: &str = "INSERT INTO ledger_counts (hour, destination, event_name, status, source, events, \
-     duplicates, from_server, seen_in_both, scored, quality_sum, q0, q2, q4, q6, q8, miss_em, miss_ph, \
-     miss_external_id, miss_click_id, miss_client_ip_address, miss_client_user_agent, last_ms) \
-     SELECT ?1 * 24, destination, event_name, status, source, sum(events), sum(duplicates), sum(from_server), \
-     sum(seen_in_both), sum(scored), sum(quality_sum), sum(q0), sum(q2), sum(q4), sum(q6), sum(q8), sum(miss_em), \
-     sum(miss_ph), sum(miss_external_id), sum(miss_click_id), sum(miss_client_ip_address), \
-     sum(miss_client_user_agent), max(last_ms) \
-     FROM ledger_counts WHERE hour > ?1 * 24 AND hour < ?1 * 24 + 24 \
-     GROUP BY destination, event_name, status, source \
-     ON CONFLICT (hour, destination, event_name, status, source) DO UPDATE SET \
+/// The tail of an upsert into `ledger_counts` that adds the new row to an existing counter: every count summed,
+/// the latest time kept. One text for the consumer's counts (`edge::ledger::add_counts`) and the fold (`FOLD_SQL`);
+/// the triggers (migrations 0003, 0005) say the same in SQL.
+macro_rules! add_to_counter {
+    () => {
+        " ON CONFLICT (hour, destination, event_name, status, source) DO UPDATE SET \
        events = events + excluded.events, duplicates = duplicates + excluded.duplicates, \
        from_server = from_server + excluded.from_server, seen_in_both = seen_in_both + excluded.seen_in_both, \
        scored = scored + excluded.scored, quality_sum = quality_sum + excluded.quality_sum, \
@@ -44,7 +33,31 @@ pub const FOLD_SQL: &str = "INSERT INTO ledger_counts (hour, destination, event_
        miss_click_id = miss_click_id + excluded.miss_click_id, \
        miss_client_ip_address = miss_client_ip_address + excluded.miss_client_ip_address, \
        miss_client_user_agent = miss_client_user_agent + excluded.miss_client_user_agent, \
-       last_ms = max(last_ms, excluded.last_ms)";
+       last_ms = max(last_ms, excluded.last_ms)"
+    };
+}
+pub(crate) use add_to_counter;
+
+/// The days with hourly counters left to fold: bind `fold_before_hour` and how many days to take.
+pub const DAYS_TO_FOLD_SQL: &str = "SELECT DISTINCT hour / 24 AS day FROM ledger_counts \
+     WHERE hour < ?1 AND hour % 24 != 0 ORDER BY day LIMIT ?2";
+
+/// Folds one day's hourly counters (bind the day) into its first hour's row. Sums are added, so a counter
+/// written after a fold (a late status change: the update trigger's negated contribution) folds in later.
+/// Run with `FOLD_DELETE_SQL` in one D1 batch (one transaction).
+pub const FOLD_SQL: &str = concat!(
+    "INSERT INTO ledger_counts (hour, destination, event_name, status, source, events, \
+     duplicates, from_server, seen_in_both, scored, quality_sum, q0, q2, q4, q6, q8, miss_em, miss_ph, \
+     miss_external_id, miss_click_id, miss_client_ip_address, miss_client_user_agent, last_ms) \
+     SELECT ?1 * 24, destination, event_name, status, source, sum(events), sum(duplicates), sum(from_server), \
+     sum(seen_in_both), sum(scored), sum(quality_sum), sum(q0), sum(q2), sum(q4), sum(q6), sum(q8), sum(miss_em), \
+     sum(miss_ph), sum(miss_external_id), sum(miss_click_id), sum(miss_client_ip_address), \
+     sum(miss_client_user_agent), max(last_ms) \
+     FROM ledger_counts WHERE hour > ?1 * 24 AND hour < ?1 * 24 + 24 \
+     GROUP BY destination, event_name, status, source \
+     ",
+    crate::counters::add_to_counter!()
+);
 
 /// Drops the hourly rows `FOLD_SQL` took in (bind the day).
 pub const FOLD_DELETE_SQL: &str =

@@ -226,22 +226,13 @@ pub fn forget_kept(db: &D1Database, m: &DeliveryMessage) -> Result<D1PreparedSta
 
 /// Adds a batch's sums to one counter (`counters::Counters`).
 pub fn add_counts(db: &D1Database, (key, d): &(Key, Delta)) -> Result<D1PreparedStatement> {
-    db.prepare(
+    db.prepare(concat!(
         "INSERT INTO ledger_counts (hour, destination, event_name, status, source, events, from_server, scored, \
          quality_sum, q0, q2, q4, q6, q8, miss_em, miss_ph, miss_external_id, miss_click_id, miss_client_ip_address, \
          miss_client_user_agent, last_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
-         ON CONFLICT (hour, destination, event_name, status, source) DO UPDATE SET \
-           events = events + excluded.events, from_server = from_server + excluded.from_server, \
-           scored = scored + excluded.scored, quality_sum = quality_sum + excluded.quality_sum, \
-           q0 = q0 + excluded.q0, q2 = q2 + excluded.q2, q4 = q4 + excluded.q4, q6 = q6 + excluded.q6, \
-           q8 = q8 + excluded.q8, miss_em = miss_em + excluded.miss_em, miss_ph = miss_ph + excluded.miss_ph, \
-           miss_external_id = miss_external_id + excluded.miss_external_id, \
-           miss_click_id = miss_click_id + excluded.miss_click_id, \
-           miss_client_ip_address = miss_client_ip_address + excluded.miss_client_ip_address, \
-           miss_client_user_agent = miss_client_user_agent + excluded.miss_client_user_agent, \
-           last_ms = max(last_ms, excluded.last_ms)",
-    )
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        crate::counters::add_to_counter!()
+    ))
     .bind(&[
         (key.hour as f64).into(),
         key.destination.as_str().into(),
