@@ -33,6 +33,12 @@ use respond::json_error;
 use worker::worker_sys::web_sys;
 use worker::*;
 
+/// When the module starts, before any request: the embedded config is loaded then (`settings::preload`).
+#[event(start)]
+fn start() {
+    settings::preload();
+}
+
 /// Takes the raw JS request: `worker::Request` reads `request.cf` on construction, which workerd builds afresh
 /// each time (~35 µs), and browser intake needs none of it.
 #[event(fetch)]

@@ -40,10 +40,28 @@ pub async fn config(env: &Env) -> Result<Rc<Config>, String> {
 }
 
 /// The config compiled into the worker. (Read once per isolate: reading `CAPI_CONFIG_JSON` on every request would
-/// copy ~20 KB across the Wasm boundary per hit.)
+/// copy ~20 KB across the Wasm boundary per hit.) The embedded one was usually loaded when the module started
+/// (`preload`); `CAPI_CONFIG_JSON`, when set, replaces it.
 fn embedded(env: &Env) -> Result<Config, String> {
-    let text = env.var("CAPI_CONFIG_JSON").map(|v| v.to_string());
-    Config::from_compiled_json(text.as_deref().unwrap_or(EMBEDDED_CONFIG))
+    if let Ok(text) = env.var("CAPI_CONFIG_JSON") {
+        return Config::from_compiled_json(&text.to_string());
+    }
+    match PRELOADED.with(|p| p.borrow_mut().take()) {
+        Some(loaded) => loaded,
+        None => Config::from_compiled_json(EMBEDDED_CONFIG),
+    }
+}
+
+thread_local! {
+    static PRELOADED: std::cell::RefCell<Option<Result<Config, String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Loads the embedded config when the Wasm module starts (`#[event(start)]`), before any request: an isolate's
+/// first request then finds it ready. (Workers start an isolate's module while the TLS handshake is still going on,
+/// so this work is off the visitor's path there; it needs no binding, so it can run before `env` exists.)
+pub fn preload() {
+    let loaded = Config::from_compiled_json(EMBEDDED_CONFIG);
+    PRELOADED.with(|p| *p.borrow_mut() = Some(loaded));
 }
 
 fn check_every_ms(env: &Env) -> i64 {
