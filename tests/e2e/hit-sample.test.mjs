@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, browserHeaders, purchase, sha256, sleep, start } from '../support/harness.mjs';
+import { CLI, browserHeaders, purchase, sha256, sleep, start, until } from '../support/harness.mjs';
 
 const CONFIG_A = `
 [site]
@@ -50,16 +50,6 @@ async function sample(w) {
   const res = await w.fetch('/r/api/sample', { headers: auth });
   assert.equal(res.status, 200);
   return res.json();
-}
-
-async function until(what, check, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const value = await check();
-    if (value) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('the hit sample', () => {

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { CLI, browserHeaders, purchase, sleep, start } from '../support/harness.mjs';
+import { CLI, browserHeaders, purchase, sleep, start, until } from '../support/harness.mjs';
 
 const CONFIG = `
 [site]
@@ -41,16 +41,6 @@ const DAY = 24 * 3600 * 1000;
 async function hit(w, body) {
   const res = await w.fetch('/r/e', { method: 'POST', headers: browserHeaders, body: JSON.stringify(body) });
   assert.ok(res.ok, `intake answered ${res.status}: ${await res.text()}`);
-}
-
-async function until(what, check, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const value = await check();
-    if (value) return value;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const replay = async (w, body = {}) => {

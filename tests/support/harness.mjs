@@ -11,6 +11,17 @@ export const read = (path) => readFileSync(new URL(path, ROOT), 'utf8');
 export const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest('hex');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `check` until it returns something truthy (and returns that), or fails after `ms` naming `what`. */
+export async function until(what, check, ms = 20000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const value = await check();
+    if (value) return value;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 /** Starts the mock CAPI and the worker. `config` (TOML) replaces capi.toml (compiled into CAPI_CONFIG_JSON); `bindings` adds/overrides. */
 export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist } = {}) {
   // The delivery queue, and its shards (DELIVERIES_2 …) when asked for: each with its consumer, one DLQ for all.
