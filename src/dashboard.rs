@@ -228,6 +228,8 @@ pub fn stats(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_window_reads_a_folded_day_whole_and_recent_hours_as_they_are() {
         let now = 1_790_000_000_000.0;
@@ -243,8 +245,6 @@ mod tests {
             (two_hours_ago / HOUR_MS).floor()
         );
     }
-
-    use super::*;
 
     fn counts(dest: &str, name: &str, status: &str, source: &str, events: f64) -> CountRow {
         CountRow {

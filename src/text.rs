@@ -1,8 +1,9 @@
 //! Unicode case mapping, in one place. ASCII text (nearly all of it) is mapped here; other text by Rust's
 //! `str::to_lowercase` natively and in the config checker, and by the runtime's own `String.prototype
 //! .toLowerCase` in the edge workers, which then carry no Unicode case tables (about 10 KB of gzip, Wasm size
-//! being what a cold start pays for). Both follow Unicode's default case mapping (with the final-sigma rule); the
-//! e2e tests hash non-ASCII names through the worker and compare with Node's.
+//! being what a cold start pays for). Both follow Unicode's default case mapping (with the final-sigma rule): the
+//! native tests pin the normalized forms of non-ASCII names (src/normalize.rs), and an e2e test expects the same
+//! hashes from the worker (tests/e2e/browser-intake.test.mjs).
 
 /// `text.lowercase()` and `text.uppercase()`, for the pipeline's code in place of `to_lowercase` and
 /// `to_uppercase`.
