@@ -9,6 +9,7 @@
 //   (capi-edge-kv is capi-edge serving its config from its KV config store, as deployed)
 //   BENCH_ORIGIN=cross             the page on another allowed origin (adds the CORS headers)
 //   BENCH_RATELIMIT=1              capi-edge with its rate-limit binding, as deployed
+//   BENCH_OTHER_BUILD=<dir>[,<dir>] adds other:<dir>: other builds (under the repo; a copy of build/ before a change), for A/B
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
@@ -87,12 +88,18 @@ const plan = {
       await kv.put('config/live', JSON.stringify({ version: 1 }));
     },
   }),
+  // Other build directories (BENCH_OTHER_BUILD=dir[,dir…]), each run alongside as `other:<dir name>` to measure a
+  // change: the same options otherwise.
+  ...Object.fromEntries((process.env.BENCH_OTHER_BUILD || '').split(',').filter(Boolean).map((dir) => [
+    `other:${dir.replace(/\/$/, '').split('/').pop()}`,
+    () => ({ ...plan['capi-edge'](), scriptPath: `${dir}/index.js` }),
+  ])),
   'baseline-js': () => ({ ...common, modules: true, scriptPath: new URL('bench/baseline-worker.mjs', ROOT).pathname }),
   'enqueue-only': () => ({ ...common, modules: true, scriptPath: new URL('bench/enqueue-only-worker.mjs', ROOT).pathname }),
 };
 const workers = [];
 for (const [name, options] of Object.entries(plan)) {
-  if (!ONLY || ONLY.includes(name)) workers.push(await startWorker(name, options()));
+  if (!ONLY || ONLY.includes(name) || name.startsWith('other:')) workers.push(await startWorker(name, options()));
 }
 for (const w of workers) if (w.status !== 204) throw new Error(`${w.name} answered ${w.status} to the bench hit`);
 
@@ -114,11 +121,15 @@ for (const w of workers) await w.mf.dispose();
 
 // Cold start, ROUNDS times per worker: a fresh workerd each time, from ready to the first response. (The first
 // start of all is left out: it also pays for warming up this machine's caches, whichever worker goes first.)
+// Also from the process's start: that includes the module's start (workerd runs it before it is ready), where
+// work can move off the visitor's path (on Cloudflare it overlaps the TLS handshake) but not out of the isolate.
 const coldStarts = Object.fromEntries(workers.map((w) => [w.name, []]));
+const processStarts = Object.fromEntries(workers.map((w) => [w.name, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const w of workers) {
     const fresh = await startWorker(w.name, plan[w.name]());
     coldStarts[w.name].push(fresh.coldStartMs);
+    processStarts[w.name].push(fresh.startMs);
     await fresh.mf.dispose();
   }
 }
@@ -142,6 +153,7 @@ const rows = workers.map((w) => {
     'workerd CPU ms/req': s.cpu.toFixed(3),
     'CPU runs': spread(s.cpuRuns.map((c) => c * 1000)) + ' µs',
     'cold start ms': `${median(coldStarts[w.name]).toFixed(1)} (${spread(coldStarts[w.name])})`,
+    'from process start ms': `${median(processStarts[w.name]).toFixed(0)} (${spread(processStarts[w.name]).replace(/\.\d/g, '')})`,
   };
 });
 console.log(`\nMiniflare ${JSON.parse(readFileSync(new URL('node_modules/miniflare/package.json', ROOT))).version} in a plain Node process, ` +

@@ -1,0 +1,53 @@
+// `node bench/first-hits.mjs [build dir …]`: a fresh isolate's first requests, one by one. bench/run.mjs's cold
+// start is "ready → first hit answered"; this splits it: the first answer of any route (`GET /r/health`: the Wasm
+// compiled and started, the config loaded) and then the first three hits. Each build (default build/; others as
+// for BENCH_OTHER_BUILD: directories under the repo holding an index.js; `baseline-js` for the hand-written JS
+// worker, whose "health" is a 405) starts in 6 fresh workerd processes,
+// alternating; the first round is left out (it also warms this machine's caches). Medians in ms.
+//   NO_CONFIG_VAR=1   without the CAPI_CONFIG_JSON binding: the config the Wasm embeds, loaded at module start
+import { Miniflare } from 'miniflare';
+import { readFileSync } from 'node:fs';
+import { HIT, headersFor } from './hit.mjs';
+
+const ROOT = new URL('../', import.meta.url);
+const config = readFileSync(new URL('build/capi.compiled.json', ROOT), 'utf8');
+const builds = process.argv.length > 2 ? process.argv.slice(2) : [new URL('build', ROOT).pathname];
+const ROUNDS = 6;
+const times = Object.fromEntries(builds.map((b) => [b, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const build of builds) {
+    const mf = new Miniflare({
+      host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, modules: true,
+      scriptPath: build === 'baseline-js' ? new URL('bench/baseline-worker.mjs', ROOT).pathname : `${build}/index.js`,
+      modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+      queueProducers: { DELIVERIES: 'deliveries' }, d1Databases: { LEDGER: 'ledger' },
+      bindings: process.env.NO_CONFIG_VAR ? {} : { CAPI_CONFIG_JSON: config },
+    });
+    const url = (await mf.ready).toString().replace(/\/$/, '');
+    const run = [];
+    for (const kind of ['health', 'hit', 'hit', 'hit']) {
+      const t = performance.now();
+      const r = kind === 'health'
+        ? await fetch(`${url}/r/health`)
+        : await fetch(`${url}/r/e`, { method: 'POST', headers: headersFor(url), body: HIT });
+      await r.arrayBuffer();
+      if (kind === 'hit' && r.status !== 204) throw new Error(`${build}: the bench hit got ${r.status}`);
+      run.push(performance.now() - t);
+    }
+    if (round > 0) times[build].push(run);
+    await mf.dispose();
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows = builds.map((build) => {
+  const col = (i) => times[build].map((run) => run[i]);
+  return {
+    build: build.replace(/\/$/, '').split('/').pop(),
+    'first answer (health)': median(col(0)).toFixed(1),
+    'hit 1': median(col(1)).toFixed(1),
+    'hit 1 runs': col(1).map((t) => t.toFixed(0)).join(' / '),
+    'hit 2': median(col(2)).toFixed(1),
+    'hit 3': median(col(3)).toFixed(1),
+  };
+});
+console.table(rows);
