@@ -6,22 +6,18 @@
 // alternating; the first round is left out (it also warms this machine's caches). Medians in ms.
 //   NO_CONFIG_VAR=1   without the CAPI_CONFIG_JSON binding: the config the Wasm embeds, loaded at module start
 import { Miniflare } from 'miniflare';
-import { readFileSync } from 'node:fs';
+import { capiEdgeWorker } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
 
 const ROOT = new URL('../', import.meta.url);
-const config = readFileSync(new URL('build/capi.compiled.json', ROOT), 'utf8');
 const builds = process.argv.length > 2 ? process.argv.slice(2) : [new URL('build', ROOT).pathname];
 const ROUNDS = 6;
 const times = Object.fromEntries(builds.map((b) => [b, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const build of builds) {
     const mf = new Miniflare({
-      host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, modules: true,
-      scriptPath: build === 'baseline-js' ? new URL('bench/baseline-worker.mjs', ROOT).pathname : `${build}/index.js`,
-      modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
-      queueProducers: { DELIVERIES: 'deliveries' }, d1Databases: { LEDGER: 'ledger' },
-      bindings: process.env.NO_CONFIG_VAR ? {} : { CAPI_CONFIG_JSON: config },
+      host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false,
+      ...capiEdgeWorker(build === 'baseline-js' ? new URL('bench/baseline-worker.mjs', ROOT).pathname : `${build}/index.js`),
     });
     const url = (await mf.ready).toString().replace(/\/$/, '');
     const run = [];

@@ -5,8 +5,9 @@
 //   node bench/profile.mjs [--worker capi-edge|baseline-js|null] [--seconds 5] [--connections 16] [--top 40] [--out profile.cpuprofile]
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
+import { capiEdgeWorker } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
 
 const ROOT = new URL('../', import.meta.url);
@@ -17,16 +18,11 @@ const TOP = Number(arg('--top', 40));
 const OUT = arg('--out', null);
 const INSPECTOR = 9329;
 const WORKER = arg('--worker', 'capi-edge'); // or baseline-js, null: the same profile of the other bench workers
-const script = WORKER === 'capi-edge' ? {
-  scriptPath: new URL('build/index.js', ROOT).pathname,
-  modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
-} : { scriptPath: new URL(`bench/${WORKER.replace('-js', '')}-worker.mjs`, ROOT).pathname };
+// The other workers get the same bindings (they use the queue only).
+const worker = capiEdgeWorker(WORKER === 'capi-edge' ? undefined : new URL(`bench/${WORKER.replace('-js', '')}-worker.mjs`, ROOT).pathname);
 
 const mf = new Miniflare({
-  host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, inspectorPort: INSPECTOR,
-  modules: true, ...script,
-  queueProducers: { DELIVERIES: 'deliveries' }, d1Databases: { LEDGER: 'ledger' },
-  bindings: { CAPI_CONFIG_JSON: readFileSync(new URL('build/capi.compiled.json', ROOT), 'utf8') },
+  host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, inspectorPort: INSPECTOR, ...worker,
 });
 const url = (await mf.ready).toString().replace(/\/$/, '');
 const first = await fetch(`${url}/r/e`, { method: 'POST', headers: headersFor(url), body: HIT });

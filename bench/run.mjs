@@ -9,12 +9,14 @@
 //   (capi-edge-kv is capi-edge serving its config from its KV config store, as deployed)
 //   BENCH_ORIGIN=cross             the page on another allowed origin (adds the CORS headers)
 //   BENCH_RATELIMIT=1              capi-edge with its rate-limit binding, as deployed
+//   NO_CONFIG_VAR=1                capi-edge serves the config it embeds, not CAPI_CONFIG_JSON (bench/capi-edge.mjs)
 //   BENCH_OTHER_BUILD=<dir>[,<dir>] adds other:<dir>: other builds (under the repo; a copy of build/ before a change), for A/B
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { capiEdgeWorker, compiledConfig as config } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
 
 const ROOT = new URL('../', import.meta.url);
@@ -58,8 +60,6 @@ async function startWorker(name, { seed, ...options }) {
   return { name, mf, url, pid, coldStartMs: firstResponse - ready, startMs: firstResponse - t0, status: first.status };
 }
 
-const built = new URL('build/index.js', ROOT).pathname;
-const config = readFileSync(new URL('build/capi.compiled.json', ROOT), 'utf8');
 const wasmPath = new URL('build/index_bg.wasm', ROOT);
 const common = { queueProducers: { DELIVERIES: 'deliveries' } }; // producers only: intake is what a visitor waits for
 
@@ -68,10 +68,7 @@ const ONLY = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS.split(',') : 
 const plan = {
   null: () => ({ modules: true, scriptPath: new URL('bench/null-worker.mjs', ROOT).pathname }),
   'capi-edge': () => ({
-    ...common, modules: true, scriptPath: built,
-    modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    d1Databases: { LEDGER: 'ledger' },
-    bindings: { CAPI_CONFIG_JSON: config },
+    ...capiEdgeWorker(),
     // BENCH_RATELIMIT=1 binds the per-IP limiter as production does (one more call per hit), with a limit the
     // bench never reaches.
     ...(process.env.BENCH_RATELIMIT && { ratelimits: { INTAKE_LIMITER: { simple: { limit: 1e9, period: 60 } } } }),
@@ -135,7 +132,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const spread = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+const spread = (xs, digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 const summary = Object.fromEntries(Object.entries(results).map(([name, runs]) => [name, {
   rps: median(runs.map((r) => r.rps)), rpsRuns: runs.map((r) => r.rps),
   p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
@@ -153,7 +150,7 @@ const rows = workers.map((w) => {
     'workerd CPU ms/req': s.cpu.toFixed(3),
     'CPU runs': spread(s.cpuRuns.map((c) => c * 1000)) + ' µs',
     'cold start ms': `${median(coldStarts[w.name]).toFixed(1)} (${spread(coldStarts[w.name])})`,
-    'from process start ms': `${median(processStarts[w.name]).toFixed(0)} (${spread(processStarts[w.name]).replace(/\.\d/g, '')})`,
+    'from process start ms': `${median(processStarts[w.name]).toFixed(0)} (${spread(processStarts[w.name], 0)})`,
   };
 });
 console.log(`\nMiniflare ${JSON.parse(readFileSync(new URL('node_modules/miniflare/package.json', ROOT))).version} in a plain Node process, ` +
