@@ -62,6 +62,8 @@ bench: setup build
 	cargo bench --bench pipeline
 	cargo bench --bench config_cache
 	node bench/run.mjs --seconds 5 --connections 16 --rounds 3
+	node bench/first-hits.mjs
+	node bench/first-compile.mjs --top 5
 	node bench/stats-scale.mjs --sizes 1000,1000000 --runs 7
 	node bench/peak.mjs --rates 200,400,800,1600 --seconds 8
 

@@ -1,7 +1,8 @@
 // How the bench scripts start a built capi-edge intake worker in Miniflare (bench/run.mjs, bench/first-hits.mjs,
-// bench/profile.mjs): its modules (the bundled JS and the Wasm beside it), the bindings a browser hit uses, and
-// build/capi.compiled.json as CAPI_CONFIG_JSON (what tests and previews use; NO_CONFIG_VAR=1 leaves it out, so
-// the worker serves the config it embeds).
+// bench/profile.mjs): its modules (the bundled JS and the Wasm beside it) and the bindings a browser hit uses.
+// It serves the config it embeds (build/capi.compiled.json, loaded when the module starts), as `make deploy`
+// ships it. BENCH_CONFIG_VAR=1 passes the same config as CAPI_CONFIG_JSON instead, as the tests and previews do
+// (and as the bench did before session 7): an isolate's first request then parses it again.
 import { readFileSync } from 'node:fs';
 
 const ROOT = new URL('../', import.meta.url);
@@ -15,6 +16,6 @@ export function capiEdgeWorker(scriptPath = new URL('build/index.js', ROOT).path
     // Producers only: intake is what a visitor waits for.
     queueProducers: { DELIVERIES: 'deliveries' },
     d1Databases: { LEDGER: 'ledger' },
-    bindings: process.env.NO_CONFIG_VAR ? {} : { CAPI_CONFIG_JSON: compiledConfig },
+    bindings: process.env.BENCH_CONFIG_VAR ? { CAPI_CONFIG_JSON: compiledConfig } : {},
   };
 }

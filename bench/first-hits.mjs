@@ -4,13 +4,17 @@
 // for BENCH_OTHER_BUILD: directories under the repo holding an index.js; `baseline-js` for the hand-written JS
 // worker, whose "health" is a 405) starts in 6 fresh workerd processes,
 // alternating; the first round is left out (it also warms this machine's caches). Medians in ms.
-//   NO_CONFIG_VAR=1   without the CAPI_CONFIG_JSON binding: the config the Wasm embeds, loaded at module start
-import { Miniflare } from 'miniflare';
+//   BENCH_CONFIG_VAR=1 with the config as CAPI_CONFIG_JSON, as tests and previews run (bench/capi-edge.mjs)
+//   --v8-flags "…"     workerd's V8 with these flags (bench/v8-flags.mjs), e.g. "--no-flush-liftoff-code
+//                      --no-wasm-lazy-compilation": what the first requests cost without V8 compiling then
 import { capiEdgeWorker } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
+import { miniflareWithV8Flags, v8FlagsArg } from './v8-flags.mjs';
 
 const ROOT = new URL('../', import.meta.url);
-const builds = process.argv.length > 2 ? process.argv.slice(2) : [new URL('build', ROOT).pathname];
+const Miniflare = await miniflareWithV8Flags(v8FlagsArg());
+const positional = process.argv.slice(2).filter((a, i, all) => a !== '--v8-flags' && all[i - 1] !== '--v8-flags');
+const builds = positional.length > 0 ? positional : [new URL('build', ROOT).pathname];
 const ROUNDS = 6;
 const times = Object.fromEntries(builds.map((b) => [b, []]));
 for (let round = 0; round < ROUNDS; round++) {

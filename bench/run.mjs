@@ -9,7 +9,7 @@
 //   (capi-edge-kv is capi-edge serving its config from its KV config store, as deployed)
 //   BENCH_ORIGIN=cross             the page on another allowed origin (adds the CORS headers)
 //   BENCH_RATELIMIT=1              capi-edge with its rate-limit binding, as deployed
-//   NO_CONFIG_VAR=1                capi-edge serves the config it embeds, not CAPI_CONFIG_JSON (bench/capi-edge.mjs)
+//   BENCH_CONFIG_VAR=1             capi-edge reads CAPI_CONFIG_JSON, as tests do, not the config it embeds (bench/capi-edge.mjs)
 //   BENCH_OTHER_BUILD=<dir>[,<dir>] adds other:<dir>: other builds (under the repo; a copy of build/ before a change), for A/B
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
