@@ -2,7 +2,7 @@
 // option for workerd's `v8Flags` config field, so this makes a copy of Miniflare under target/ whose generated
 // workerd config carries the flags, and loads it. Diagnostics only: nothing deployed can set V8 flags.
 //   const Miniflare = await miniflareWithV8Flags(['--no-flush-liftoff-code']);
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 const ROOT = new URL('../', import.meta.url);
@@ -20,7 +20,12 @@ export async function miniflareWithV8Flags(flags = []) {
   if (!source.includes(CONFIG_TAIL)) {
     throw new Error(`this Miniflare's config assembly changed; update CONFIG_TAIL in bench/v8-flags.mjs`);
   }
-  if (!existsSync(new URL('package.json', COPY))) cpSync(SOURCE, COPY, { recursive: true });
+  // A copy of the installed Miniflare (again after an upgrade), then its entry with the flags.
+  const version = (dir) => JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')).version;
+  if (!existsSync(new URL('package.json', COPY)) || version(COPY) !== version(SOURCE)) {
+    rmSync(COPY, { recursive: true, force: true });
+    cpSync(SOURCE, COPY, { recursive: true });
+  }
   writeFileSync(new URL(ENTRY, COPY), source.replace(CONFIG_TAIL, CONFIG_TAIL.replace(
     'extensions,', 'extensions,\n      v8Flags: JSON.parse(process.env.CAPI_EDGE_BENCH_V8_FLAGS || "[]"),',
   )));
