@@ -12,7 +12,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capiEdgeWorker } from './capi-edge.mjs';
+import { capiEdgeWorker, startMiniflare } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
 import { miniflareWithV8Flags } from './v8-flags.mjs';
 
@@ -25,10 +25,7 @@ const PAUSE_MS = 400;
 
 const logDir = mkdtempSync(join(tmpdir(), 'capi-edge-v8-log-'));
 const Miniflare = await miniflareWithV8Flags(['--log-code', `--logfile=${logDir}/v8.log`]);
-const mf = new Miniflare({
-  host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, ...capiEdgeWorker(`${build}/index.js`),
-});
-const url = (await mf.ready).toString().replace(/\/$/, '');
+const { mf, url } = await startMiniflare(Miniflare, capiEdgeWorker(`${build}/index.js`));
 const pause = () => new Promise((r) => setTimeout(r, PAUSE_MS));
 await pause();
 await (await fetch(`${url}/r/health`)).arrayBuffer();
@@ -40,12 +37,12 @@ await pause();
 await mf.dispose();
 
 // V8 writes one log per isolate; the worker's is the one that compiled Wasm.
+const wasmCompiles = (log) => log.split('wasm-function[').length - 1;
 const logs = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8'));
 rmSync(logDir, { recursive: true, force: true });
-const compiled = (logs.sort((a, b) => count(b) - count(a))[0] ?? '').split('\n')
+const compiled = (logs.sort((a, b) => wasmCompiles(b) - wasmCompiles(a))[0] ?? '').split('\n')
   .filter((l) => l.startsWith('code-creation,') && l.includes('wasm-function['))
   .map((l) => ({ at: Number(l.split(',')[3]), index: Number(/wasm-function\[(\d+)\]/.exec(l)[1]) }));
-function count(log) { return log.split('wasm-function[').length - 1; }
 if (compiled.length === 0) throw new Error('no Wasm compilation in the V8 log: did the worker start?');
 
 // The three phases, split where the log pauses (the script waited PAUSE_MS between them).

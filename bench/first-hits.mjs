@@ -7,7 +7,7 @@
 //   BENCH_CONFIG_VAR=1 with the config as CAPI_CONFIG_JSON, as tests and previews run (bench/capi-edge.mjs)
 //   --v8-flags "…"     workerd's V8 with these flags (bench/v8-flags.mjs), e.g. "--no-flush-liftoff-code
 //                      --no-wasm-lazy-compilation": what the first requests cost without V8 compiling then
-import { capiEdgeWorker } from './capi-edge.mjs';
+import { capiEdgeWorker, startMiniflare } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
 import { miniflareWithV8Flags, v8FlagsArg } from './v8-flags.mjs';
 
@@ -19,11 +19,8 @@ const ROUNDS = 6;
 const times = Object.fromEntries(builds.map((b) => [b, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const build of builds) {
-    const mf = new Miniflare({
-      host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false,
-      ...capiEdgeWorker(build === 'baseline-js' ? new URL('bench/baseline-worker.mjs', ROOT).pathname : `${build}/index.js`),
-    });
-    const url = (await mf.ready).toString().replace(/\/$/, '');
+    const { mf, url } = await startMiniflare(Miniflare,
+      capiEdgeWorker(build === 'baseline-js' ? new URL('bench/baseline-worker.mjs', ROOT).pathname : `${build}/index.js`));
     const run = [];
     for (const kind of ['health', 'hit', 'hit', 'hit']) {
       const t = performance.now();

@@ -7,7 +7,7 @@ import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { capiEdgeWorker } from './capi-edge.mjs';
+import { capiEdgeWorker, startMiniflare } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
 
 const ROOT = new URL('../', import.meta.url);
@@ -21,10 +21,7 @@ const WORKER = arg('--worker', 'capi-edge'); // or baseline-js, null: the same p
 // The other workers get the same bindings (they use the queue only).
 const worker = capiEdgeWorker(WORKER === 'capi-edge' ? undefined : new URL(`bench/${WORKER.replace('-js', '')}-worker.mjs`, ROOT).pathname);
 
-const mf = new Miniflare({
-  host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, inspectorPort: INSPECTOR, ...worker,
-});
-const url = (await mf.ready).toString().replace(/\/$/, '');
+const { mf, url } = await startMiniflare(Miniflare, { inspectorPort: INSPECTOR, ...worker });
 const first = await fetch(`${url}/r/e`, { method: 'POST', headers: headersFor(url), body: HIT });
 if (first.status !== 204) throw new Error(`the bench hit got ${first.status}: ${await first.text()}`);
 

@@ -16,7 +16,7 @@ import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { capiEdgeWorker, compiledConfig as config } from './capi-edge.mjs';
+import { capiEdgeWorker, compiledConfig as config, startMiniflare } from './capi-edge.mjs';
 import { HIT, headersFor } from './hit.mjs';
 
 const ROOT = new URL('../', import.meta.url);
@@ -49,8 +49,7 @@ function cpuSeconds(pid) {
 async function startWorker(name, { seed, ...options }) {
   const before = new Set(workerdPids());
   const t0 = performance.now();
-  const mf = new Miniflare({ host: '127.0.0.1', port: 0, compatibilityDate: '2025-06-01', cf: false, ...options });
-  const url = (await mf.ready).toString().replace(/\/$/, '');
+  const { mf, url } = await startMiniflare(Miniflare, options);
   if (seed) await seed(mf);
   const ready = performance.now();
   const first = await fetch(`${url}/r/e`, { method: 'POST', headers: headersFor(url), body: HIT });
