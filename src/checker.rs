@@ -7,34 +7,49 @@ use crate::destination::RedactedSecrets;
 use crate::hit::Hit;
 use serde_json::{json, Value};
 
-/// Every error of a config, its `[[test]]` blocks included: `{"ok", "errors": [{line, col, message, hint}],
-/// "summary"}`. Lines and columns count from 1; an error with no place in the file has none.
+/// Every error of a config, its `[[test]]` blocks included: `{"ok", "errors": [{line, col, message, hint,
+/// note}], "warnings": [the same], "summary"}`. Lines and columns count from 1; an error with no place in the
+/// file has none. Warnings (which do not fail the check) come with a valid config only.
 pub fn check_json(source: &str) -> Value {
+    let list = |diagnostics: &[crate::diagnostic::Diagnostic]| -> Vec<Value> {
+        diagnostics
+            .iter()
+            .map(|e| {
+                let (line, col) = e
+                    .line_col(source)
+                    .map_or((Value::Null, Value::Null), |(l, c)| (l.into(), c.into()));
+                json!({"line": line, "col": col, "message": e.message, "hint": e.hint, "note": e.note})
+            })
+            .collect()
+    };
     match crate::check(source) {
         Ok(config) => json!({
             "ok": true,
             "errors": [],
-            "summary": format!(
-                "ok ({} destinations, {} tags, {} tests passed)",
-                config.destinations.len(),
-                config.tags.len(),
-                config.tests.len()
-            ),
+            "warnings": list(&config.warnings),
+            "summary": ok_summary(&config),
         }),
         Err(errors) => {
-            let list: Vec<Value> = errors
-                .iter()
-                .map(|e| {
-                    let (line, col) = e
-                        .line_col(source)
-                        .map_or((Value::Null, Value::Null), |(l, c)| (l.into(), c.into()));
-                    json!({"line": line, "col": col, "message": e.message, "hint": e.hint})
-                })
-                .collect();
-            let n = list.len();
-            json!({"ok": false, "errors": list, "summary": format!("{n} error{}", if n == 1 { "" } else { "s" })})
+            let n = errors.len();
+            json!({"ok": false, "errors": list(&errors), "warnings": [], "summary": format!("{n} error{}", if n == 1 { "" } else { "s" })})
         }
     }
+}
+
+/// What `check` says of a valid config: `ok (2 destinations, 3 tags, 4 tests passed)`, then `, 1 warning` when
+/// it has warnings.
+pub fn ok_summary(config: &crate::config::Config) -> String {
+    format!(
+        "ok ({} destinations, {} tags, {} tests passed){}",
+        config.destinations.len(),
+        config.tags.len(),
+        config.tests.len(),
+        match config.warnings.len() {
+            0 => String::new(),
+            1 => ", 1 warning".to_string(),
+            n => format!(", {n} warnings"),
+        }
+    )
 }
 
 /// The debug trace of one sample hit under a config (secrets named, never read): what fires, the fields, the
@@ -123,6 +138,40 @@ event = "Purchase"
                 Some(true),
                 Some("ok (1 destinations, 1 tags, 0 tests passed)")
             )
+        );
+    }
+
+    #[test]
+    fn warnings_come_with_a_valid_config_and_a_syntax_error_says_nothing_else_ran() {
+        let r = check_json(&format!("[site]\nallowed_origins = [\"*\"]\n{GOOD}"));
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(
+            r["summary"],
+            "ok (1 destinations, 1 tags, 0 tests passed), 1 warning"
+        );
+        assert_eq!(
+            (
+                r["warnings"][0]["line"].as_u64(),
+                r["warnings"][0]["col"].as_u64()
+            ),
+            (Some(2), Some(20))
+        );
+        assert!(
+            r["warnings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("lets any website send events"),
+            "{r}"
+        );
+        assert_eq!(check_json(GOOD)["warnings"], json!([]));
+        let broken = check_json("[[tag]]\nname = \"x\n");
+        assert_eq!(broken["ok"], false);
+        assert!(
+            broken["errors"][0]["note"]
+                .as_str()
+                .unwrap()
+                .contains("no other check ran"),
+            "{broken}"
         );
     }
 

@@ -2,7 +2,7 @@
 //! into a [`Config`] that is always valid. The parser never opens a file.
 
 use crate::destination::{Destination, DestinationConfig};
-use crate::diagnostic::{did_you_mean, suggestion, Diagnostic};
+use crate::diagnostic::{did_you_mean, quoted_list, suggestion, Diagnostic};
 use crate::event::ActionSource;
 use crate::mapping::{MapRule, MapRuleConfig, Slot, DEFAULT_MAP};
 use crate::operations::{
@@ -27,6 +27,7 @@ pub struct SiteConfig {
     /// Pick something that doesn't look like tracking; "/collect", "/track" and the like are on blocklists.
     pub path_prefix: Option<Spanned<String>>,
     /// Origins (scheme://host[:port]) whose pages may send events from the browser. Empty: same origin only.
+    /// "*" lets any origin send, without cookies (`check` warns about it).
     pub allowed_origins: Option<Vec<Spanned<String>>>,
     /// Largest request body accepted, in bytes (default 65536).
     pub max_body_bytes: Option<usize>,
@@ -220,6 +221,11 @@ pub struct Config {
     /// The `[[test]]` blocks: checked natively (`capi-edge check`), not compiled into the worker.
     #[serde(skip)]
     pub tests: Vec<TestConfig>,
+    /// What `check` warns about in a valid config (see [`Severity::Warning`]), in file order. Not compiled.
+    ///
+    /// [`Severity::Warning`]: crate::diagnostic::Severity::Warning
+    #[serde(skip)]
+    pub warnings: Vec<Diagnostic>,
 }
 
 const TOP_LEVEL: [&str; 9] = [
@@ -235,12 +241,19 @@ const TOP_LEVEL: [&str; 9] = [
 ];
 
 impl Config {
-    /// Parses and checks a config. On failure, every problem found, in file order.
+    /// Parses and checks a config. On failure, every problem found, in file order; on success, the warnings
+    /// are in `Config::warnings`.
     pub fn parse(source: &str) -> Result<Config, Vec<Diagnostic>> {
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let root = match DeTable::parse(source) {
             Ok(root) => root,
-            Err(e) => return Err(vec![toml_error(&e, "this file")]),
+            // The one error that stops the file: say so, or the reader takes it for the only mistake.
+            Err(e) => {
+                return Err(vec![toml_error(&e, "this file").with_note(
+                    "the file could not be read as TOML, so no other check ran; fix this first",
+                )])
+            }
         };
         let mut site_cfg = SiteConfig::default();
         let mut sources_cfg = SourcesConfig::default();
@@ -249,18 +262,25 @@ impl Config {
         let mut retention_cfg = RetentionConfig::default();
         let mut proxy_cfgs: Vec<ProxyConfig> = Vec::new();
         let mut dest_cfgs: Vec<DestinationConfig> = Vec::new();
-        let mut tag_cfgs: Vec<TagConfig> = Vec::new();
+        let mut tag_blocks: Vec<TagBlock> = Vec::new();
         let mut tests: Vec<TestConfig> = Vec::new();
-        // Every tag's name as written, broken blocks included: a test naming a tag whose block has an error is
-        // not told the tag does not exist (that error is already reported, at its own line).
-        let mut written_tag_names: Vec<String> = Vec::new();
+        // Every destination's name as written, broken blocks included: a tag or test naming a destination whose
+        // block has an error is not told the destination does not exist (that error is already reported, at its
+        // own line). Tags keep theirs in `TagBlock::name`.
+        let mut written_dest_names: Vec<String> = Vec::new();
         for (key, value) in root.into_inner() {
             let section = key.get_ref().as_ref().to_string();
             match section.as_str() {
                 "site" => {
+                    // `consent_denied` is read on its own: a mistake in the condition leaves the rest of [site]
+                    // checked, and the other way round.
+                    let mut value = value;
+                    let consent = take_entry(&mut value, "consent_denied");
                     if let Some(s) = item::<SiteConfig>(value, "[site]", &mut errors) {
                         site_cfg = s;
                     }
+                    site_cfg.consent_denied =
+                        consent.and_then(|c| item(c, "condition", &mut errors));
                 }
                 "sources" => {
                     if let Some(s) = item::<SourcesConfig>(value, "[sources]", &mut errors) {
@@ -283,11 +303,11 @@ impl Config {
                     }
                 }
                 "proxy" => proxy_cfgs = items(value, "[[proxy]]", &mut errors),
-                "destination" => dest_cfgs = items(value, "[[destination]]", &mut errors),
-                "tag" => {
-                    written_tag_names = block_names(&value);
-                    tag_cfgs = items(value, "[[tag]]", &mut errors);
+                "destination" => {
+                    written_dest_names = block_names(&value);
+                    dest_cfgs = items(value, "[[destination]]", &mut errors);
                 }
+                "tag" => tag_blocks = blocks(value, "[[tag]]", &mut errors, read_tag),
                 "test" => tests = items(value, "[[test]]", &mut errors),
                 other => errors.push(
                     Diagnostic::new(format!("unknown section \"{other}\""), Some(key.span()))
@@ -295,15 +315,25 @@ impl Config {
                 ),
             }
         }
-        let site = check_site(&site_cfg, &mut errors);
+        let site = check_site(&site_cfg, &mut errors, &mut warnings);
         let sources = check_sources(&sources_cfg, &mut errors);
         let ga4_events = check_ga4(&ga4_cfg, &mut errors);
         let alerts = check_alerts(&alerts_cfg, &mut errors);
         let retention = check_retention(&retention_cfg, &mut errors);
         let proxies = check_proxies(&proxy_cfgs, &mut errors);
         let destinations = check_destinations(&dest_cfgs, &mut errors);
-        let tags = check_tags(&tag_cfgs, &dest_cfgs, &destinations, &mut errors);
-        check_tests(&tests, &written_tag_names, &dest_cfgs, &mut errors);
+        let tags = check_tags(
+            &tag_blocks,
+            &dest_cfgs,
+            &written_dest_names,
+            &destinations,
+            &mut errors,
+        );
+        let written_tag_names: Vec<String> = tag_blocks
+            .iter()
+            .filter_map(|b| b.name.as_ref().map(|n| n.get_ref().clone()))
+            .collect();
+        check_tests(&tests, &written_tag_names, &written_dest_names, &mut errors);
         if dest_cfgs.is_empty() && errors.is_empty() {
             errors.push(
                 Diagnostic::new("no [[destination]] in this file", None)
@@ -314,6 +344,7 @@ impl Config {
             errors.sort_by_key(|e| e.span.as_ref().map_or(usize::MAX, |s| s.start));
             return Err(errors);
         }
+        warnings.sort_by_key(|e| e.span.as_ref().map_or(usize::MAX, |s| s.start));
         Ok(Config {
             site,
             sources,
@@ -324,6 +355,7 @@ impl Config {
             alerts,
             retention,
             tests,
+            warnings,
         })
     }
 
@@ -480,7 +512,6 @@ fn unknown_keys(value: &Spanned<DeValue<'_>>, section: &str, errors: &mut Vec<Di
     }
 }
 
-/// Deserializes each table of an array of tables on its own, so one broken block hides no other error.
 /// The `name` of each block of an array of tables, as written, whether or not the block is valid.
 fn block_names(value: &Spanned<DeValue<'_>>) -> Vec<String> {
     let DeValue::Array(blocks) = value.get_ref() else {
@@ -488,30 +519,51 @@ fn block_names(value: &Spanned<DeValue<'_>>) -> Vec<String> {
     };
     blocks
         .iter()
-        .filter_map(|block| match block.get_ref() {
-            DeValue::Table(table) => table.iter().find_map(|(k, v)| {
-                let is_name = AsRef::<str>::as_ref(k.get_ref()) == "name";
-                match v.get_ref() {
-                    DeValue::String(name) if is_name => Some(name.to_string()),
-                    _ => None,
-                }
-            }),
-            _ => None,
-        })
+        .filter_map(|block| written_name(block).map(Spanned::into_inner))
         .collect()
 }
 
+/// A block's `name` as written, with its place, when it is text.
+fn written_name(block: &Spanned<DeValue<'_>>) -> Option<Spanned<String>> {
+    let DeValue::Table(table) = block.get_ref() else {
+        return None;
+    };
+    match table.get("name").map(|v| (v.span(), v.get_ref())) {
+        Some((span, DeValue::String(name))) => Some(Spanned::new(span, name.to_string())),
+        _ => None,
+    }
+}
+
+/// Takes the entry `key` out of a block's table, to be read on its own (see `read_tag`).
+fn take_entry<'i>(block: &mut Spanned<DeValue<'i>>, key: &str) -> Option<Spanned<DeValue<'i>>> {
+    match block.get_mut() {
+        DeValue::Table(table) => table.remove(key),
+        _ => None,
+    }
+}
+
+/// Deserializes each table of an array of tables on its own, so one broken block hides no other error.
 fn items<T: DeserializeOwned>(
     value: Spanned<DeValue<'_>>,
     section: &str,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<T> {
+    blocks(value, section, errors, |v, errors| item(v, section, errors))
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Reads each table of an array of tables with `read`, on its own.
+fn blocks<'i, T>(
+    value: Spanned<DeValue<'i>>,
+    section: &str,
+    errors: &mut Vec<Diagnostic>,
+    mut read: impl FnMut(Spanned<DeValue<'i>>, &mut Vec<Diagnostic>) -> T,
+) -> Vec<T> {
     let span = value.span();
     match value.into_inner() {
-        DeValue::Array(array) => array
-            .into_iter()
-            .filter_map(|v| item(v, section, errors))
-            .collect(),
+        DeValue::Array(array) => array.into_iter().map(|v| read(v, errors)).collect(),
         _ => {
             errors.push(
                 Diagnostic::new(
@@ -522,6 +574,67 @@ fn items<T: DeserializeOwned>(
             );
             Vec::new()
         }
+    }
+}
+
+/// A `[[tag]]` block, read in parts so that one mistake hides no other: its own keys, its trigger and each rule
+/// of its map are read on their own, and each part that reads is checked (`check_tags`).
+struct TagBlock {
+    /// `name` as written, whether or not the rest of the block reads: for the duplicate check and the tests.
+    name: Option<Spanned<String>>,
+    /// The block's own keys, `None` when they do not read. Its `trigger` and `map` are left empty: they are
+    /// the two parts below.
+    config: Option<TagConfig>,
+    trigger: Option<Spanned<ConditionConfig>>,
+    /// The map rules that read.
+    map: BTreeMap<Spanned<String>, MapRuleConfig>,
+    /// Some part did not read (that error is reported): the tag is checked as far as it goes, never built.
+    broken: bool,
+}
+
+fn read_tag(mut block: Spanned<DeValue<'_>>, errors: &mut Vec<Diagnostic>) -> TagBlock {
+    let name = written_name(&block);
+    let trigger = take_entry(&mut block, "trigger");
+    let map = take_entry(&mut block, "map");
+    let config = item::<TagConfig>(block, "[[tag]]", errors);
+    let mut broken = config.is_none();
+    let trigger = trigger.and_then(|t| {
+        let read = item::<Spanned<ConditionConfig>>(t, "condition", errors);
+        broken |= read.is_none();
+        read
+    });
+    let mut rules = BTreeMap::new();
+    if let Some(map) = map {
+        let span = map.span();
+        match map.into_inner() {
+            DeValue::Table(table) => {
+                for (key, rule) in table {
+                    match item::<MapRuleConfig>(rule, "map rule", errors) {
+                        Some(r) => {
+                            let key = Spanned::new(key.span(), key.into_inner().into_owned());
+                            rules.insert(key, r);
+                        }
+                        None => broken = true,
+                    }
+                }
+            }
+            // Not a table: serde says what is wrong with it.
+            other => {
+                broken = true;
+                item::<BTreeMap<Spanned<String>, MapRuleConfig>>(
+                    Spanned::new(span, other),
+                    "[tag.map]",
+                    errors,
+                );
+            }
+        }
+    }
+    TagBlock {
+        name,
+        config,
+        trigger,
+        map: rules,
+        broken,
     }
 }
 
@@ -571,7 +684,11 @@ fn toml_error(e: &toml::de::Error, section: &str) -> Diagnostic {
     Diagnostic::new(message, span)
 }
 
-fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
+fn check_site(
+    cfg: &SiteConfig,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Site {
     let prefix = cfg
         .path_prefix
         .as_ref()
@@ -607,6 +724,16 @@ fn check_site(cfg: &SiteConfig, errors: &mut Vec<Diagnostic>) -> Site {
         let v = o.get_ref().trim_end_matches('/');
         let ok = (v.starts_with("https://") || v.starts_with("http://"))
             && !v["https://".len().min(v.len())..].contains('/');
+        if v == "*" {
+            // Allowed (the worker then answers any origin, without credentials), but rarely what a shop wants.
+            warnings.push(
+                Diagnostic::warning(
+                    "allowed_origins \"*\" lets any website send events to this worker",
+                    Some(o.span()),
+                )
+                .with_hint("list the real origins instead, e.g. [\"https://shop.example.com\"]: through \"*\", a page on an origin not listed here sends events without credentials, so its cookies (click ids, _fbp, _fbc) do not come with them"),
+            );
+        }
         if ok || v == "*" {
             origins.push(v.to_string());
         } else {
@@ -759,8 +886,9 @@ fn check_destinations(
 }
 
 fn check_tags(
-    cfgs: &[TagConfig],
+    blocks: &[TagBlock],
     dest_cfgs: &[DestinationConfig],
+    written_dest_names: &[String],
     destinations: &[Option<Destination>],
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<Tag> {
@@ -768,20 +896,33 @@ fn check_tags(
         .iter()
         .map(|d| d.name.get_ref().as_str())
         .collect();
+    let written: Vec<&str> = written_dest_names.iter().map(String::as_str).collect();
     let mut seen = std::collections::BTreeSet::new();
     let mut tags = Vec::new();
-    for cfg in cfgs {
+    for block in blocks {
         let before = errors.len();
-        let tag_name = cfg.name.get_ref();
-        if !seen.insert(tag_name.as_str()) {
-            errors.push(
-                Diagnostic::new(
-                    format!("tag \"{tag_name}\" is defined twice"),
-                    Some(cfg.name.span()),
-                )
-                .with_hint("give each [[tag]] its own name"),
-            );
+        // From the block as written, so a duplicate is found even when one of the two blocks does not read.
+        if let Some(name) = &block.name {
+            if !seen.insert(name.get_ref().as_str()) {
+                errors.push(
+                    Diagnostic::new(
+                        format!("tag \"{}\" is defined twice", name.get_ref()),
+                        Some(name.span()),
+                    )
+                    .with_hint("give each [[tag]] its own name"),
+                );
+            }
         }
+        let trigger = block
+            .trigger
+            .as_ref()
+            .and_then(|t| Condition::build(t, errors));
+        let Some(cfg) = &block.config else {
+            // The block's own keys did not read (reported); its trigger (above) and map are still checked.
+            build_rules(true, &block.map, errors);
+            continue;
+        };
+        let tag_name = cfg.name.get_ref();
         let mut refs: Vec<&Spanned<String>> = cfg.destination.iter().collect();
         refs.extend(cfg.destinations.iter().flatten());
         if refs.is_empty() {
@@ -811,14 +952,12 @@ fn check_tags(
                     Some(_) => dest_indexes.push(i),
                     None => {}
                 },
+                // A destination whose block does not read: its error is reported at its own line.
+                None if written.contains(&r.get_ref().as_str()) => {}
                 None => {
-                    let listed = names
-                        .iter()
-                        .map(|n| format!("\"{n}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let listed = quoted_list(&written);
                     let mut hint = format!("destinations defined in this file: {listed}.");
-                    if let Some(best) = did_you_mean(r.get_ref(), names.iter().copied()) {
+                    if let Some(best) = did_you_mean(r.get_ref(), written.iter().copied()) {
                         hint.push_str(&format!(" Did you mean \"{best}\"?"));
                     }
                     errors.push(
@@ -849,10 +988,6 @@ fn check_tags(
                 );
             }
         }
-        let trigger = cfg
-            .trigger
-            .as_ref()
-            .and_then(|t| Condition::build(t, errors));
         let action_source = match &cfg.action_source {
             Some(a) => ActionSource::parse(a.get_ref()).unwrap_or_else(|| {
                 errors.push(
@@ -870,9 +1005,9 @@ fn check_tags(
             }),
             None => ActionSource::Website,
         };
-        let rules = build_rules(cfg, errors);
+        let rules = build_rules(cfg.standard_map != Some(false), &block.map, errors);
         let ledger = check_ledger_mode(cfg.ledger.as_ref(), event, errors);
-        if errors.len() == before && cfg.enabled != Some(false) {
+        if !block.broken && errors.len() == before && cfg.enabled != Some(false) {
             tags.push(Tag {
                 name: tag_name.clone(),
                 destinations: dest_indexes,
@@ -887,16 +1022,20 @@ fn check_tags(
     tags
 }
 
-/// The standard mapping, overridden and extended by the tag's `[tag.map]`.
-fn build_rules(cfg: &TagConfig, errors: &mut Vec<Diagnostic>) -> Vec<MapRule> {
+/// The standard mapping (unless `standard_map = false`), overridden and extended by the tag's `[tag.map]`.
+fn build_rules(
+    standard_map: bool,
+    map: &BTreeMap<Spanned<String>, MapRuleConfig>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<MapRule> {
     let mut by_slot: BTreeMap<Slot, MapRule> = BTreeMap::new();
-    if cfg.standard_map != Some(false) {
+    if standard_map {
         for (key, sources) in DEFAULT_MAP {
             let rule = MapRule::default_for(key, sources);
             by_slot.insert(rule.slot.clone(), rule);
         }
     }
-    for (key, rule_cfg) in cfg.map.iter().flatten() {
+    for (key, rule_cfg) in map {
         if let Some(rule) = MapRule::build(key, rule_cfg, errors) {
             by_slot.insert(rule.slot.clone(), rule);
         }
@@ -904,14 +1043,15 @@ fn build_rules(cfg: &TagConfig, errors: &mut Vec<Diagnostic>) -> Vec<MapRule> {
     by_slot.into_values().collect()
 }
 
+/// `tag_names` and `dest_names` as written, broken blocks included (see `Config::parse`).
 fn check_tests(
     tests: &[TestConfig],
     tag_names: &[String],
-    dests: &[DestinationConfig],
+    dest_names: &[String],
     errors: &mut Vec<Diagnostic>,
 ) {
     let tag_names: Vec<&str> = tag_names.iter().map(String::as_str).collect();
-    let dest_names: Vec<&str> = dests.iter().map(|d| d.name.get_ref().as_str()).collect();
+    let dest_names: Vec<&str> = dest_names.iter().map(String::as_str).collect();
     for t in tests {
         if let Some(src) = &t.source {
             if !["browser", "server", "webhook"].contains(&src.get_ref().as_str()) {

@@ -382,3 +382,163 @@ fn a_value_of_the_wrong_type_is_explained_with_what_to_write() {
         errs[0]
     );
 }
+
+#[test]
+fn three_mistakes_around_one_tag_are_all_reported_and_each_name_is_listed_once() {
+    // A misspelt operator in the trigger used to stop the whole [[tag]] block from being read: its map went
+    // unchecked, and the second "purchase" was not seen as a duplicate. The test's hint listed the name twice.
+    let src = format!(
+        "{DESTS}
+[[tag]]
+name = \"purchase\"
+destination = \"openai\"
+event = \"Purchase\"
+trigger = {{ field = \"event\", equls = \"Purchase\" }}
+[tag.map]
+\"data.value\" = {{ from = \"data.total\", as = \"numbr\" }}
+
+[[tag]]
+name = \"purchase\"
+destination = \"meta\"
+event = \"Purchase\"
+
+[[test]]
+name = \"t\"
+hit = {{ event = \"Purchase\" }}
+fires = [\"purchse\"]
+"
+    );
+    let errs = errors(&src);
+    let firsts: Vec<&str> = errs
+        .iter()
+        .map(|e| e.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        firsts,
+        [
+            "error: unknown key \"equls\" in a condition",
+            "error: unknown transform \"numbr\"",
+            "error: tag \"purchase\" is defined twice",
+            "error: test \"t\" expects unknown tag \"purchse\"",
+        ],
+        "{errs:#?}"
+    );
+    let places: Vec<&str> = errs
+        .iter()
+        .map(|e| e.lines().nth(1).unwrap_or("").trim())
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "--> capi.toml:18:30",
+            "--> capi.toml:20:44",
+            "--> capi.toml:23:8",
+            "--> capi.toml:30:9",
+        ]
+    );
+    assert!(
+        errs[2].contains("23 | name = \"purchase\"\n   |        ^^^^^^^^^^\n"),
+        "{}",
+        errs[2]
+    );
+    assert!(
+        errs[3].ends_with("hint: tags: \"purchase\". Did you mean \"purchase\"?\n"),
+        "{}",
+        errs[3]
+    );
+}
+
+#[test]
+fn a_broken_destination_block_is_not_reported_again_as_unknown_by_the_tags_and_tests_naming_it() {
+    let src = "
+[[destination]]
+name = \"meta\"
+kind = \"meta\"
+pixle_id = \"1\"
+token_secret = \"META_TOKEN\"
+
+[[tag]]
+name = \"purchase\"
+destination = \"meta\"
+event = \"Purchase\"
+
+[[test]]
+name = \"t\"
+hit = { event = \"Purchase\" }
+[test.absent]
+meta = [\"user.em\"]
+";
+    let errs = errors(src);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].starts_with("error: unknown key \"pixle_id\" in [[destination]]"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn a_mistake_in_consent_denied_leaves_the_rest_of_site_checked() {
+    let src = format!(
+        "[site]\npath_prefix = \"/track\"\nconsent_denied = {{ field = \"context.consent.ad_storage\", equal = \"denied\" }}\n{DESTS}"
+    );
+    let errs = errors(&src);
+    let firsts: Vec<&str> = errs
+        .iter()
+        .map(|e| e.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        firsts,
+        [
+            "error: path_prefix \"/track\" contains \"track\", which ad blockers block",
+            "error: unknown key \"equal\" in a condition",
+        ],
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn a_syntax_error_says_that_no_other_check_ran() {
+    let src =
+        format!("{DESTS}\n[[tag]]\nname = \"x\nevent = \"Purchase\"\ndestination = \"opnai\"\n");
+    let errs = errors(&src);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].contains("capi.toml:15:10"), "{}", errs[0]);
+    assert!(
+        errs[0].ends_with(
+            "note: the file could not be read as TOML, so no other check ran; fix this first\n"
+        ),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn a_wildcard_origin_is_a_warning_not_an_error() {
+    let src = format!("[site]\nallowed_origins = [\"https://shop.example.com\", \"*\"]\n{DESTS}");
+    let config = Config::parse(&src).expect("a wildcard is allowed");
+    assert_eq!(
+        config.site.allowed_origins,
+        ["https://shop.example.com", "*"]
+    );
+    let warnings: Vec<String> = config
+        .warnings
+        .iter()
+        .map(|w| w.render("capi.toml", &src))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["warning: allowed_origins \"*\" lets any website send events to this worker
+ --> capi.toml:2:48
+  |
+2 | allowed_origins = [\"https://shop.example.com\", \"*\"]
+  |                                                ^^^
+hint: list the real origins instead, e.g. [\"https://shop.example.com\"]: through \"*\", a page on an origin \
+not listed here sends events without credentials, so its cookies (click ids, _fbp, _fbc) do not come with them
+"]
+    );
+    // Listing the real origins (or none) warns of nothing.
+    let listed = format!("[site]\nallowed_origins = [\"https://shop.example.com\"]\n{DESTS}");
+    assert!(Config::parse(&listed).unwrap().warnings.is_empty());
+    assert!(Config::parse(DESTS).unwrap().warnings.is_empty());
+}

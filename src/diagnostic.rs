@@ -10,6 +10,27 @@ pub struct Diagnostic {
     /// Byte range in the source; `None` when the problem has no single place (for example a missing section).
     pub span: Option<Range<usize>>,
     pub hint: Option<String>,
+    /// What else the reader should know, e.g. that the other checks did not run.
+    pub note: Option<String>,
+    pub severity: Severity,
+}
+
+/// An error fails the check; a warning is printed and does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+impl Severity {
+    /// The word that starts the rendered diagnostic (and names GitHub's workflow command).
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
 }
 
 impl Diagnostic {
@@ -18,11 +39,26 @@ impl Diagnostic {
             message: message.into(),
             span,
             hint: None,
+            note: None,
+            severity: Severity::Error,
+        }
+    }
+
+    /// A problem that does not fail the check.
+    pub fn warning(message: impl Into<String>, span: Option<Range<usize>>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::new(message, span)
         }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
         self
     }
 
@@ -39,7 +75,7 @@ impl Diagnostic {
 
     /// Renders the diagnostic the way rustc and toml do: message, `--> file:line:col`, the line and a caret.
     pub fn render(&self, file_name: &str, source: &str) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        let mut out = format!("{}: {}\n", self.severity.word(), self.message);
         if let (Some(span), Some((line, col))) = (&self.span, self.line_col(source)) {
             let text = source.lines().nth(line - 1).unwrap_or("");
             let gutter = " ".repeat(line.to_string().len());
@@ -63,13 +99,17 @@ impl Diagnostic {
         if let Some(hint) = &self.hint {
             let _ = writeln!(out, "hint: {hint}");
         }
+        if let Some(note) = &self.note {
+            let _ = writeln!(out, "note: {note}");
+        }
         out
     }
 
     /// Renders the diagnostic as one GitHub Actions workflow command, so the runner shows it as an annotation
     /// on its line of the pull request: `::error file=capi.toml,line=12,col=3,title=capi-edge check::message`.
-    /// The hint follows the message on a second line of the annotation. Everything taken from the file is
-    /// escaped (see [`escape_command_data`]): a value with a line break can't start a second command.
+    /// The hint (and the note) follow the message on lines of their own in the annotation; a warning is a
+    /// `::warning` command. Everything taken from the file is escaped (see [`escape_command_data`]): a value
+    /// with a line break can't start a second command.
     pub fn render_github(&self, file_name: &str, source: &str) -> String {
         let file = file_name.strip_prefix("./").unwrap_or(file_name);
         let mut properties = format!("file={}", escape_command_property(file));
@@ -82,7 +122,15 @@ impl Diagnostic {
             message.push_str("\nhint: ");
             message.push_str(hint);
         }
-        format!("::error {properties}::{}\n", escape_command_data(&message))
+        if let Some(note) = &self.note {
+            message.push_str("\nnote: ");
+            message.push_str(note);
+        }
+        format!(
+            "::{} {properties}::{}\n",
+            self.severity.word(),
+            escape_command_data(&message)
+        )
     }
 }
 
@@ -123,17 +171,28 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
-/// A hint naming the closest candidate, or listing them all when none is close.
+/// A hint naming the closest candidate, or listing them all when none is close. A candidate written twice
+/// (a name defined twice, which is reported on its own) is listed once.
 pub fn suggestion(word: &str, what: &str, candidates: &[&str]) -> String {
-    let listed = candidates
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let listed = quoted_list(candidates);
     match did_you_mean(word, candidates.iter().copied()) {
         Some(best) => format!("{what}: {listed}. Did you mean \"{best}\"?"),
         None => format!("{what}: {listed}."),
     }
+}
+
+/// `"a", "b", "c"`: each name once, in the order first written.
+pub fn quoted_list(names: &[&str]) -> String {
+    let mut seen = Vec::new();
+    for n in names {
+        if !seen.contains(n) {
+            seen.push(*n);
+        }
+    }
+    seen.iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -230,6 +289,30 @@ mod tests {
             "::error file=dir%2Ca%3Ab/capi.toml,line=1,col=1,title=capi-edge check::\
              unknown destination \"x%0A::error file=README.md,line=1::pwned%0D%0A::add-mask::%250A\"\
              %0Ahint: x%0A::error file=README.md,line=1::pwned%0D%0A::add-mask::%250A\n"
+        );
+    }
+
+    #[test]
+    fn a_warning_and_a_note_render_in_both_formats() {
+        let src = "allowed_origins = [\"*\"]\n";
+        let w = Diagnostic::warning("any website", Some(19..22))
+            .with_hint("list them")
+            .with_note("no credentials");
+        assert_eq!(
+            w.render("capi.toml", src),
+            "warning: any website\n --> capi.toml:1:20\n  |\n1 | allowed_origins = [\"*\"]\n  |                    ^^^\nhint: list them\nnote: no credentials\n"
+        );
+        assert_eq!(
+            w.render_github("capi.toml", src),
+            "::warning file=capi.toml,line=1,col=20,title=capi-edge check::any website%0Ahint: list them%0Anote: no credentials\n"
+        );
+    }
+
+    #[test]
+    fn a_name_written_twice_is_listed_once_in_a_hint() {
+        assert_eq!(
+            suggestion("purchse", "tags", &["purchase", "lead", "purchase"]),
+            "tags: \"purchase\", \"lead\". Did you mean \"purchase\"?"
         );
     }
 

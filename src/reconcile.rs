@@ -10,7 +10,11 @@ use std::fmt::Write as _;
 /// One order from the shop's export.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
+    /// The first of `ids`, without a leading `#`: how the report names the order.
     pub id: String,
+    /// Every id the export gives the order, one per id column, in the order of `ID_COLUMNS`. Shopify's export
+    /// has two: `Id` (5123456789012) and `Name` (#1001); a ledger's event ids may be either.
+    pub ids: Vec<OrderId>,
     pub time_ms: Option<i64>,
     pub value: Option<f64>,
     pub currency: Option<String>,
@@ -18,6 +22,22 @@ pub struct Order {
     pub status: Option<String>,
     /// Why the order is not a conversion, when it is not one.
     pub left_out: Option<LeftOut>,
+}
+
+/// One of an order's ids, and the export column it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderId {
+    /// The column's name as the export writes it (`Id`, `Name`).
+    pub column: String,
+    /// The id as written (`#1001`).
+    pub written: String,
+}
+
+impl OrderId {
+    /// What an event id is compared with: `#1001` and `1001` are the same order.
+    pub fn key(&self) -> String {
+        order_key(&self.written)
+    }
 }
 
 /// Why an order in the export is left out of the count: it was never a paid sale.
@@ -179,24 +199,30 @@ const PAYMENT_METHOD_COLUMNS: [&str; 4] = [
 /// order is returned; `Order::left_out` says which ones `reconcile` leaves out of the count.
 pub fn parse_orders_csv(text: &str) -> Result<Vec<Order>, String> {
     let mut rows = parse_csv(text).into_iter();
-    let header: Vec<String> = rows
+    let written_header: Vec<String> = rows
         .next()
         .ok_or("the orders file is empty")?
         .iter()
-        .map(|h| h.trim().to_lowercase())
+        .map(|h| h.trim().to_string())
         .collect();
+    let header: Vec<String> = written_header.iter().map(|h| h.to_lowercase()).collect();
     let find = |names: &[&str]| {
         names
             .iter()
             .find_map(|n| header.iter().position(|h| h == n))
     };
-    let id_col = find(&ID_COLUMNS).ok_or_else(|| {
-        format!(
+    // Every id column there is, not just the first: the ledger may use any of them (see `OrderId`).
+    let id_cols: Vec<usize> = ID_COLUMNS
+        .iter()
+        .filter_map(|n| header.iter().position(|h| h == n))
+        .collect();
+    if id_cols.is_empty() {
+        return Err(format!(
             "no order id column; name one of: {} (found: {})",
             ID_COLUMNS.join(", "),
             header.join(", ")
-        )
-    })?;
+        ));
+    }
     let (time_col, value_col, cur_col) = (
         find(&TIME_COLUMNS),
         find(&VALUE_COLUMNS),
@@ -216,13 +242,26 @@ pub fn parse_orders_csv(text: &str) -> Result<Vec<Order>, String> {
                 .map(|s| s.trim())
                 .filter(|s| !s.is_empty())
         };
-        let Some(id) = cell(Some(id_col)).map(order_key) else {
+        let ids: Vec<OrderId> = id_cols
+            .iter()
+            .filter_map(|&i| {
+                cell(Some(i)).map(|written| OrderId {
+                    column: written_header[i].clone(),
+                    written: written.to_string(),
+                })
+            })
+            .collect();
+        let Some(first) = ids.first() else {
             continue;
         };
-        // Exports repeat the order on each line item's row (Shopify): keep the first.
-        if !seen.insert(id.clone()) {
+        let id = first.key();
+        // Exports repeat the order on each line item's row (Shopify), some with only some of the ids: keep the
+        // first row.
+        let keys: Vec<(String, String)> = ids.iter().map(|i| (i.column.clone(), i.key())).collect();
+        if keys.iter().any(|k| seen.contains(k)) {
             continue;
         }
+        seen.extend(keys);
         let time_ms = match cell(time_col) {
             Some(t) => Some(
                 parse_time(t)
@@ -235,6 +274,7 @@ pub fn parse_orders_csv(text: &str) -> Result<Vec<Order>, String> {
         let status = cell(status_col);
         orders.push(Order {
             id,
+            ids,
             time_ms,
             value,
             currency: cell(cur_col).map(|c| c.to_ascii_uppercase()),
@@ -325,6 +365,9 @@ pub struct Report {
     pub destination: String,
     pub orders: usize,
     pub matched_by_id: usize,
+    /// Of those matched by id: how many on each id column, by its label (`Id`, `Name (#1001 style)`), in the
+    /// order of `ID_COLUMNS`.
+    pub matched_on: Vec<(String, usize)>,
     pub matched_by_value_time: usize,
     /// Orders with no conversion sent, with the ledger's reason when it has one.
     pub missing: Vec<(Order, Option<String>)>,
@@ -428,20 +471,27 @@ fn one_destination(
         .copied()
         .filter(|c| c.status == "sent")
         .collect();
-    let by_id: BTreeMap<&str, &Conversion> =
-        sent.iter().map(|c| (c.event_id.as_str(), *c)).collect();
-    let any_row: BTreeMap<&str, &Conversion> =
-        rows.iter().map(|c| (c.event_id.as_str(), *c)).collect();
-    let mut used: HashSet<&str> = HashSet::new();
+    // Event ids as orders' ids are compared: `#1001` is `1001` (the worker's own ledger rows keep the `#`).
+    let by_id: BTreeMap<String, &Conversion> =
+        sent.iter().map(|c| (order_key(&c.event_id), *c)).collect();
+    let any_row: BTreeMap<String, &Conversion> =
+        rows.iter().map(|c| (order_key(&c.event_id), *c)).collect();
+    let mut used: HashSet<String> = HashSet::new();
     let (mut matched_by_id, mut matched_by_value_time) = (0, 0);
+    // Column → (orders matched on it, the first id matched, for the label).
+    let mut matched_on: Vec<(&str, usize, &str)> = Vec::new();
     let mut missing = Vec::new();
     let mut value_differences = Vec::new();
     let mut unmatched: Vec<&Order> = Vec::new();
     for o in orders {
-        match by_id.get(o.id.as_str()) {
-            Some(c) => {
-                used.insert(c.event_id.as_str());
+        match find_by_id(o, &by_id, &used) {
+            Some((id, key, c)) => {
+                used.insert(key);
                 matched_by_id += 1;
+                match matched_on.iter_mut().find(|(col, ..)| *col == id.column) {
+                    Some((_, n, _)) => *n += 1,
+                    None => matched_on.push((&id.column, 1, &id.written)),
+                }
                 if let (Some(ov), Some(cv)) = (o.value, c.value) {
                     if (ov - cv).abs() > 0.005 {
                         value_differences.push(((*o).clone(), cv));
@@ -456,19 +506,24 @@ fn one_destination(
     let mut left_out_sent = 0;
     let mut left_unmatched: Vec<&Order> = Vec::new();
     for o in left_out {
-        match by_id.get(o.id.as_str()) {
-            Some(c) => {
-                used.insert(c.event_id.as_str());
+        match find_by_id(o, &by_id, &used) {
+            Some((_, key, _)) => {
+                used.insert(key);
                 left_out_sent += 1;
             }
             None => left_unmatched.push(o),
         }
     }
-    let known_id = |id: &str| orders.iter().chain(left_out).any(|o| o.id == id);
-    let by_value_time = |o: &Order, used: &HashSet<&str>| {
+    let known_ids: HashSet<String> = orders
+        .iter()
+        .chain(left_out)
+        .flat_map(|o| o.ids.iter().map(OrderId::key))
+        .collect();
+    let by_value_time = |o: &Order, used: &HashSet<String>| {
         sent.iter().copied().find(|c| {
-            !used.contains(c.event_id.as_str())
-                && !known_id(&c.event_id)
+            let key = order_key(&c.event_id);
+            !used.contains(&key)
+                && !known_ids.contains(&key)
                 && matches!((o.value, c.value), (Some(a), Some(b)) if (a - b).abs() <= 0.005)
                 && o.time_ms
                     .is_some_and(|t| (t - c.received_ms).abs() <= TIME_TOLERANCE_MS)
@@ -479,11 +534,12 @@ fn one_destination(
         let candidate = by_value_time(o, &used);
         match candidate {
             Some(c) => {
-                used.insert(c.event_id.as_str());
+                used.insert(order_key(&c.event_id));
                 matched_by_value_time += 1;
             }
             None => {
-                let reason = any_row.get(o.id.as_str()).map(|c| {
+                let row = o.ids.iter().find_map(|i| any_row.get(&i.key()));
+                let reason = row.map(|c| {
                     format!(
                         "{}{}",
                         c.status,
@@ -499,7 +555,7 @@ fn one_destination(
     }
     for o in left_unmatched {
         if let Some(c) = by_value_time(o, &used) {
-            used.insert(c.event_id.as_str());
+            used.insert(order_key(&c.event_id));
             left_out_sent += 1;
         }
     }
@@ -515,7 +571,7 @@ fn one_destination(
     }
     let extra: Vec<Conversion> = sent
         .iter()
-        .filter(|c| !used.contains(c.event_id.as_str()))
+        .filter(|c| !used.contains(&order_key(&c.event_id)))
         .map(|c| (*c).clone())
         .collect();
     let discrepancy_pct = if orders.is_empty() {
@@ -527,10 +583,22 @@ fn one_destination(
     } else {
         (missing.len() + extra.len()) as f64 * 100.0 / orders.len() as f64
     };
+    // Columns in `ID_COLUMNS` order, whatever order the orders matched in.
+    let rank = |col: &str| {
+        ID_COLUMNS
+            .iter()
+            .position(|c| col.eq_ignore_ascii_case(c))
+            .unwrap_or(usize::MAX)
+    };
+    matched_on.sort_by_key(|(col, ..)| rank(col));
     Report {
         destination: dest.to_string(),
         orders: orders.len(),
         matched_by_id,
+        matched_on: matched_on
+            .into_iter()
+            .map(|(col, n, example)| (column_label(col, example), n))
+            .collect(),
         matched_by_value_time,
         missing,
         extra,
@@ -540,6 +608,31 @@ fn one_destination(
         left_out: left_out.iter().map(|o| (*o).clone()).collect(),
         left_out_sent,
         unknown_statuses,
+    }
+}
+
+/// The first of the order's ids (in `ID_COLUMNS` order) that a conversion not matched yet was sent under, with
+/// its key and that conversion.
+fn find_by_id<'o, 'c>(
+    o: &'o Order,
+    by_id: &BTreeMap<String, &'c Conversion>,
+    used: &HashSet<String>,
+) -> Option<(&'o OrderId, String, &'c Conversion)> {
+    o.ids.iter().find_map(|i| {
+        let key = i.key();
+        match by_id.get(&key) {
+            Some(c) if !used.contains(&key) => Some((i, key, *c)),
+            _ => None,
+        }
+    })
+}
+
+/// An id column as the report names it: `Id`, or `Name (#1001 style)` when its ids are written with a `#`.
+fn column_label(column: &str, example: &str) -> String {
+    if example.starts_with('#') {
+        format!("{column} ({example} style)")
+    } else {
+        column.to_string()
     }
 }
 
@@ -578,6 +671,14 @@ pub fn render(r: &Report, days: u32) -> String {
         r.matched_by_id,
         r.matched_by_value_time
     );
+    if !r.matched_on.is_empty() {
+        let on: Vec<String> = r
+            .matched_on
+            .iter()
+            .map(|(label, n)| format!("{label}: {n}"))
+            .collect();
+        let _ = writeln!(out, "    matched on {}", on.join(", "));
+    }
     let _ = writeln!(out, "  orders missing from CAPI    {:>5}", r.missing.len());
     let _ = writeln!(out, "  CAPI conversions, no order  {:>5}", r.extra.len());
     let _ = writeln!(
@@ -655,6 +756,9 @@ pub fn report_json(r: &Report, days: u32) -> Value {
         "discrepancy_pct": r.discrepancy_pct,
         "orders": r.orders,
         "matched": r.matched_by_id + r.matched_by_value_time,
+        "matched_by_id": r.matched_by_id,
+        "matched_on": r.matched_on.iter().map(|(label, n)| json!({"column": label, "orders": n})).collect::<Vec<_>>(),
+        "matched_by_value_time": r.matched_by_value_time,
         "missing": r.missing.len(),
         "extra": r.extra.len(),
         "left_out": {"orders": r.left_out.len(), "by_reason": by_reason, "with_conversion": r.left_out_sent},
@@ -784,6 +888,10 @@ mod tests {
             orders[0],
             Order {
                 id: "1001".into(),
+                ids: vec![OrderId {
+                    column: "Name".into(),
+                    written: "#1001".into()
+                }],
                 time_ms: Some(1_795_600_800_000),
                 value: Some(1249.0),
                 currency: Some("USD".into()),
@@ -907,6 +1015,10 @@ mod tests {
     fn order(id: &str, minute: i64, value: f64, left_out: Option<LeftOut>) -> Order {
         Order {
             id: id.into(),
+            ids: vec![OrderId {
+                column: "order_id".into(),
+                written: id.into(),
+            }],
             time_ms: Some(1_795_600_800_000 + minute * 60_000),
             value: Some(value),
             currency: Some("USD".into()),
@@ -987,5 +1099,60 @@ mod tests {
         assert_eq!(r.orders, 2);
         assert_eq!(r.left_out_summary(), None);
         assert!(!render(r, 7).contains("left out"));
+    }
+
+    #[test]
+    fn an_export_with_id_and_name_matches_a_ledger_that_mixes_the_two() {
+        // Shopify: the webhook tag sends the order's Id, the pixel its Name; the export has both columns.
+        let csv = "Name,Created at,Total,Currency,Id\n\
+                   #1001,2026-11-25 10:00:00 +0000,10.00,USD,5123456789012\n\
+                   #1001,2026-11-25 10:00:00 +0000,,,\n\
+                   #1002,2026-11-25 10:10:00 +0000,20.00,USD,5123456789013\n\
+                   #1003,2026-11-25 10:20:00 +0000,30.00,USD,5123456789014\n";
+        let orders = parse_orders_csv(csv).unwrap();
+        assert_eq!(orders.len(), 3, "{orders:?}");
+        assert_eq!(
+            orders[0].ids,
+            [
+                OrderId {
+                    column: "Id".into(),
+                    written: "5123456789012".into()
+                },
+                OrderId {
+                    column: "Name".into(),
+                    written: "#1001".into()
+                }
+            ]
+        );
+        // The worker's own ledger rows keep the `#` (the dashboard's path); the CLI's reader drops it.
+        let ledger = [
+            sent("#1001", 0, 10.0),
+            sent("5123456789013", 10, 20.0),
+            sent("5123456789014", 20, 30.0),
+        ];
+        let r = &reconcile(&orders, &ledger, 7)[0];
+        assert_eq!((r.matched_by_id, r.matched_by_value_time), (3, 0));
+        assert_eq!(
+            r.matched_on,
+            [("Id".to_string(), 2), ("Name (#1001 style)".to_string(), 1)]
+        );
+        assert!(r.missing.is_empty() && r.extra.is_empty(), "{r:?}");
+        let json = report_json(r, 7);
+        assert_eq!(
+            json["matched_on"],
+            json!([{"column": "Id", "orders": 2}, {"column": "Name (#1001 style)", "orders": 1}])
+        );
+        assert_eq!(json["matched_by_id"], 3);
+        assert!(
+            json["text"]
+                .as_str()
+                .unwrap()
+                .contains("    matched on Id: 2, Name (#1001 style): 1\n"),
+            "{json}"
+        );
+        // An export with one id column says which one it is.
+        let one = parse_orders_csv("order_id,total\n1,10\n").unwrap();
+        let r = &reconcile(&one, &[sent("1", 0, 10.0)], 7)[0];
+        assert_eq!(r.matched_on, [("order_id".to_string(), 1)]);
     }
 }

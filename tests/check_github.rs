@@ -108,3 +108,32 @@ fn an_unknown_format_is_refused() {
     assert_eq!(code, 1);
     assert_eq!(stderr, "error: --format takes human or github\n");
 }
+
+#[test]
+fn a_wildcard_origin_is_a_warning_that_does_not_fail_the_check() {
+    let (source, line) = with_typo(EXAMPLE, "allowed_origins = [", "allowed_origins = [\"*\", ");
+    let (code, stdout, stderr) = check("wildcard-github", &source, &["--format", "github"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "::warning file=capi.toml,line={line},col=20,title=capi-edge check::allowed_origins \"*\" lets any website send events to this worker%0Ahint: "
+        )) && lines[0].contains("without credentials"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("capi.toml: ok (") && lines[1].ends_with("), 1 warning"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = check("wildcard-human", &source, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with(
+            "warning: allowed_origins \"*\" lets any website send events to this worker\n"
+        ) && stderr.contains(&format!("--> capi.toml:{line}:20\n")),
+        "{stderr}"
+    );
+    assert!(stdout.ends_with("), 1 warning\n"), "{stdout}");
+}

@@ -150,3 +150,65 @@ fn orders_never_paid_are_left_out_and_refunded_ones_still_count() {
     );
     assert!(!out.contains("left out"), "{out}");
 }
+
+fn reconcile_against(orders: &str, ledger: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_capi-edge"))
+        .args([
+            "reconcile",
+            "--orders",
+            &format!("{DIR}/{orders}"),
+            "--ledger",
+            &format!("{DIR}/{ledger}"),
+        ])
+        .output()
+        .expect("the CLI runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// `orders-ids.csv`: a Shopify export with both its `Id` column (5123456789012…) and its `Name` column
+/// (#1001…), four orders, one of them on two line-item rows. `ledger-ids.json` sent 1001–1003 under the `Id`
+/// (as a webhook tag does), `ledger-names.json` under the `Name` (as a pixel reading the order name does).
+#[test]
+fn an_export_with_both_id_and_name_matches_a_ledger_keyed_by_the_id() {
+    let (code, out) = reconcile_against("orders-ids.csv", "ledger-ids.json");
+    assert_eq!(code, 1, "1 of 4 missing is a FAIL: {out}");
+    assert!(
+        out.contains("destination openai: 4 orders in the last 7 days"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  matched orders                  3   (3 by event_id, 0 by value and time)\n    matched on Id: 3\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("orders missing from CAPI        1"), "{out}");
+    assert!(out.contains("CAPI conversions, no order      0"), "{out}");
+}
+
+#[test]
+fn an_export_with_both_id_and_name_matches_a_ledger_keyed_by_the_name() {
+    let (code, out) = reconcile_against("orders-ids.csv", "ledger-names.json");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "  matched orders                  3   (3 by event_id, 0 by value and time)\n    matched on Name (#1001 style): 3\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("orders missing from CAPI        1"), "{out}");
+    assert!(out.contains("CAPI conversions, no order      0"), "{out}");
+}
+
+#[test]
+fn the_name_only_fixture_says_it_matched_on_name() {
+    let (_, out) = reconcile("orders-pass.csv");
+    assert!(
+        out.contains(
+            "(98 by event_id, 3 by value and time)\n    matched on Name (#1001 style): 98\n"
+        ),
+        "{out}"
+    );
+}

@@ -97,12 +97,15 @@ fn check(args: &[String]) -> Result<(), String> {
     let source = read(path)?;
     match capi_edge::check(&source) {
         Ok(config) => {
-            println!(
-                "{path}: ok ({} destinations, {} tags, {} tests passed)",
-                config.destinations.len(),
-                config.tags.len(),
-                config.tests.len()
-            );
+            // Warnings do not fail the check: rendered like errors (on stderr, or as `::warning` commands).
+            for w in &config.warnings {
+                if github {
+                    print!("{}", w.render_github(path, &source));
+                } else {
+                    eprintln!("{}", w.render(path, &source));
+                }
+            }
+            println!("{path}: {}", capi_edge::checker::ok_summary(&config));
             Ok(())
         }
         Err(errors) => {
