@@ -146,13 +146,15 @@ pub fn ga4(
             .map(|d| {
                 // Built once, and only when there is a ga4 destination to forward to.
                 let payload = forward.get_or_insert_with(|| {
+                    // Google forbids personal data in GA4: no raw email in a parameter, none in a URL.
+                    let redact = &ctx.config.site.redact_query;
                     let body: Vec<String> = request
                         .forward_body
                         .split('\n')
-                        .map(crate::ga4::without_personal_data)
+                        .map(|line| redact.ga4_params(&crate::ga4::without_personal_data(line)))
                         .collect();
                     crate::destination::ga4::forward_payload(
-                        &crate::ga4::without_personal_data(query),
+                        &redact.ga4_params(&crate::ga4::without_personal_data(query)),
                         &body.join("\n"),
                         facts.client_ip.filter(|_| !analytics_denied),
                         facts.user_agent,
@@ -208,6 +210,7 @@ fn respond(
     let mut cookies = Vec::new();
     let mut event_ids = Vec::new();
     let mut traces = Vec::new();
+    let mut tally = crate::tally::Tally::default();
     for (mut hit, client_warnings) in hits {
         if !config.site.consent_denied.matches(&hit) {
             cookies = click_ids::refresh(&mut hit, ctx.now_ms, random);
@@ -228,7 +231,9 @@ fn respond(
         messages.extend(delivery::messages_for(&outcome, source, ctx.now_ms));
         messages.extend(sample::message(config, &hit, &outcome.event_id, ctx.now_ms));
         event_ids.extend(outcome.event_ids());
+        tally.add(&hit, &outcome);
     }
+    messages.extend(tally.message(ctx.now_ms));
 
     let mut headers = cors_headers(ctx.cors_origin);
     // Ids are guarded where they are produced (no control character) and encoded here for the header.
@@ -237,7 +242,10 @@ fn respond(
         headers.push(("access-control-expose-headers", "x-capi-event-id".into()));
     }
     let domain = config.site.cookie_domain.as_deref();
-    headers.extend(cookies.iter().map(|c| ("set-cookie", c.header(domain))));
+    // A page that only the wildcard allows is another site's: it gets no first-party cookie of this one.
+    if ctx.cors_origin != Some(ANY_ORIGIN) {
+        headers.extend(cookies.iter().map(|c| ("set-cookie", c.header(domain))));
+    }
     let (status, body) = if ctx.debug {
         headers.push(("content-type", "application/json".into()));
         let body = json!({"debug": true, "traces": traces});
@@ -281,6 +289,7 @@ pub fn backend(
     };
     let mut messages = Vec::new();
     let mut results = Vec::new();
+    let mut tally = crate::tally::Tally::default();
     for (index, event) in events.into_iter().enumerate() {
         match event {
             Ok(hit) => {
@@ -288,12 +297,14 @@ pub fn backend(
                 results.push(accepted(index, &outcome));
                 messages.extend(delivery::messages_for(&outcome, "server", now_ms));
                 messages.extend(sample::message(config, &hit, &outcome.event_id, now_ms));
+                tally.add(&hit, &outcome);
             }
             Err(reason) => {
                 results.push(json!({"index": index, "status": "rejected", "reason": reason}))
             }
         }
     }
+    messages.extend(tally.message(now_ms));
     let accepted_count = results.iter().filter(|r| r["status"] == "accepted").count();
     let body = json!({"accepted": accepted_count, "rejected": results.len() - accepted_count, "results": results});
     Reply {
@@ -323,6 +334,9 @@ pub fn webhook(
     let body = json!({"ok": true, "event_id": outcome.event_ids().join(","), "tags_fired": fired});
     let mut messages = delivery::messages_for(&outcome, "webhook", now_ms);
     messages.extend(sample::message(config, &hit, &outcome.event_id, now_ms));
+    let mut tally = crate::tally::Tally::default();
+    tally.add(&hit, &outcome);
+    messages.extend(tally.message(now_ms));
     Reply {
         messages,
         ..json_reply(200, &body, None)
@@ -357,9 +371,14 @@ pub fn json_reply(status: u16, body: &Value, cors_origin: Option<&str>) -> Reply
     }
 }
 
-/// CORS headers for an allowed origin; credentials are allowed so the first-party cookies travel.
+/// The CORS origin of a request allowed only by `allowed_origins = ["*"]` (`cors::Cors::AnyOrigin`).
+pub const ANY_ORIGIN: &str = "*";
+
+/// CORS headers for an allowed origin; credentials are allowed so the first-party cookies travel, except for
+/// the wildcard, which allows any page without them.
 pub fn cors_headers(origin: Option<&str>) -> Vec<(&'static str, String)> {
     match origin {
+        Some(ANY_ORIGIN) => vec![("access-control-allow-origin", ANY_ORIGIN.into())],
         Some(o) => vec![
             ("access-control-allow-origin", o.to_string()),
             ("access-control-allow-credentials", "true".into()),
@@ -496,6 +515,40 @@ event = "Purchase"
     }
 
     #[test]
+    fn a_page_only_the_wildcard_allows_gets_no_credentials_and_no_cookie() {
+        let config = Config::parse(&CONFIG.replace(
+            "allowed_origins = [\"https://shop.example.com\"]",
+            "allowed_origins = [\"*\"]",
+        ))
+        .unwrap();
+        let facts = RequestFacts {
+            method: "POST",
+            body: br#"{"event":"Purchase","data":{"order_id":"ord-w"},"page":{"url":"https://other.example/?fbclid=Ab"}}"#,
+            cookie_header: Some("_fbp=fb.1.1.1"),
+            max_body_bytes: 1 << 16,
+            ..RequestFacts::default()
+        };
+        let ctx = Context {
+            config: &config,
+            cors_origin: Some(ANY_ORIGIN),
+            debug: false,
+            now_ms: 1_767_225_600_000,
+        };
+        let r = browser(&ctx, &facts, &mut || "gen-1".to_string(), &mut || 7);
+        assert_eq!(r.status, 204);
+        assert_eq!(header(&r, "access-control-allow-origin"), ["*"]);
+        assert!(header(&r, "access-control-allow-credentials").is_empty());
+        assert!(
+            header(&r, "set-cookie").is_empty(),
+            "no first-party cookie for another site's page"
+        );
+        assert_eq!(r.messages.len(), 1, "the event itself is taken");
+        // A refusal's answer says the same.
+        let refused = json_reply(400, &json!({}), Some(ANY_ORIGIN));
+        assert!(header(&refused, "access-control-allow-credentials").is_empty());
+    }
+
+    #[test]
     fn a_hit_is_answered_with_its_ids_its_cookies_and_cors_and_queued() {
         let config = Config::parse(CONFIG).unwrap();
         let r = reply(
@@ -619,10 +672,11 @@ event = "Purchase"
             None,
             false,
         );
-        assert!(
-            own.messages.is_empty(),
-            "the pixel's own hits keep their names"
-        );
+        // The pixel's own hits keep their names: "purchase" fires no tag, and is counted as such.
+        assert_eq!(own.messages.len(), 1);
+        assert_eq!(own.messages[0].action, delivery::Action::Tally);
+        let tally = crate::tally::Tally::from_payload(own.messages[0].payload_json());
+        assert_eq!(tally.unmatched.get("purchase"), Some(&1));
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub struct SiteConfig {
     /// two configs on: identifiers hashed, IP, user agent and cookies replaced, never a hit with denied consent.
     /// 0 keeps no sample.
     pub sample_one_in: Option<u32>,
+    /// Query parameters whose values never leave the worker in a URL (default: "email", "e", "phone", "tel").
+    /// Values that look like an email address or a phone number are replaced with "(redacted)" in any parameter;
+    /// these are replaced whatever they hold. Click ids and utm_* parameters are always kept. `[]` names none.
+    pub redact_query: Option<Vec<Spanned<String>>>,
 }
 
 /// The checked `[site]` settings.
@@ -55,6 +59,9 @@ pub struct Site {
     /// `[site] sample_one_in`; configs compiled before it have the default.
     #[serde(default = "default_sample_one_in")]
     pub sample_one_in: u32,
+    /// `[site] redact_query`; configs compiled before it have the default.
+    #[serde(default)]
+    pub redact_query: crate::redact::Redaction,
 }
 
 fn default_sample_one_in() -> u32 {
@@ -422,6 +429,7 @@ pub(crate) const SITE_KEYS: &[&str] = &[
     "cookie_domain",
     "consent_denied",
     "sample_one_in",
+    "redact_query",
 ];
 pub(crate) const SOURCES_KEYS: &[&str] = &[
     "backend_key_secrets",
@@ -760,7 +768,39 @@ fn check_site(
         sample_one_in: cfg
             .sample_one_in
             .unwrap_or(crate::sample::DEFAULT_SAMPLE_ONE_IN),
+        redact_query: check_redact_query(cfg.redact_query.as_deref(), errors),
     }
+}
+
+/// `[site] redact_query`: parameter names; an attribution parameter can't be one (the platforms need it).
+fn check_redact_query(
+    names: Option<&[Spanned<String>]>,
+    errors: &mut Vec<Diagnostic>,
+) -> crate::redact::Redaction {
+    let Some(names) = names else {
+        return crate::redact::Redaction::default();
+    };
+    for n in names {
+        let name = n.get_ref();
+        if name.trim().is_empty() || name.contains(['&', '=', '?', '#']) {
+            errors.push(
+                Diagnostic::new(
+                    format!("\"{name}\" is not a query parameter's name"),
+                    Some(n.span()),
+                )
+                .with_hint("write the name as it stands before the = in the URL, e.g. \"email\""),
+            );
+        } else if crate::redact::is_attribution(name) {
+            errors.push(
+                Diagnostic::new(
+                    format!("\"{name}\" carries the click id or campaign the platforms attribute with, so it is never redacted"),
+                    Some(n.span()),
+                )
+                .with_hint("remove it from redact_query"),
+            );
+        }
+    }
+    crate::redact::Redaction::new(names.iter().map(|n| n.get_ref()))
 }
 
 fn check_sources(cfg: &SourcesConfig, errors: &mut Vec<Diagnostic>) -> Sources {

@@ -7,8 +7,11 @@ pub enum Cors {
     /// The page is on the worker's own origin (first-party routing, the usual case): allowed, and the browser
     /// applies no CORS, so the response needs no CORS headers.
     SameOrigin,
-    /// Allowed from another origin; echo this origin in `Access-Control-Allow-Origin`.
+    /// Allowed from another origin; echo this origin in `Access-Control-Allow-Origin`, with credentials.
     Allowed(String),
+    /// Allowed because `allowed_origins` has "*": any page may send, but without credentials
+    /// (`Access-Control-Allow-Origin: *`), so no other site reads an answer made with the visitor's cookies.
+    AnyOrigin,
     /// No `Origin` header (a GET image beacon, a server): nothing to echo.
     NoOrigin,
     Refused(String),
@@ -23,12 +26,10 @@ pub fn check(site: &Site, origin: Option<&str>, referer: Option<&str>, own_origi
     if origin == own_origin {
         return Cors::SameOrigin;
     }
-    let allowed = site
-        .allowed_origins
-        .iter()
-        .any(|o| o == "*" || *o == origin);
-    if allowed {
+    if site.allowed_origins.contains(&origin) {
         Cors::Allowed(origin)
+    } else if site.allowed_origins.iter().any(|o| o == "*") {
+        Cors::AnyOrigin
     } else {
         Cors::Refused(origin)
     }
@@ -66,6 +67,7 @@ mod tests {
             max_body_bytes: 1,
             cookie_domain: None,
             sample_one_in: 20,
+            redact_query: Default::default(),
             consent_denied: crate::config::Config::parse(
                 "[[destination]]\nname=\"w\"\nkind=\"webhook\"\nendpoint=\"https://x\"",
             )
@@ -134,9 +136,17 @@ mod tests {
                 "{origin:?} {referer:?}"
             );
         }
+        // The wildcard allows any page, but only without credentials; a listed origin keeps them.
         assert_eq!(
             check(&site(&["*"]), Some("https://any.example"), None, own),
-            Cors::Allowed("https://any.example".into())
+            Cors::AnyOrigin
         );
+        let both = site(&["*", "https://partner.example"]);
+        assert_eq!(
+            check(&both, Some("https://partner.example"), None, own),
+            Cors::Allowed("https://partner.example".into())
+        );
+        assert_eq!(check(&both, Some("null"), None, own), Cors::AnyOrigin);
+        assert_eq!(check(&both, Some(own), None, own), Cors::SameOrigin);
     }
 }

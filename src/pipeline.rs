@@ -69,6 +69,8 @@ pub struct Outcome {
     pub tags: Vec<TagTrace>,
     pub deliveries: Vec<Delivery>,
     pub dropped: Vec<Dropped>,
+    /// Values replaced in the page URL and referrer before any tag saw them (`crate::redact`).
+    pub redacted: usize,
 }
 
 impl Outcome {
@@ -115,10 +117,14 @@ impl Config {
         new_id: &mut dyn FnMut() -> String,
         explain: bool,
     ) -> Outcome {
+        // Before anything reads the hit: no tag, payload or trace sees an email or phone number in its URLs.
+        let (hit, redacted) = self.site.redact_query.hit(hit);
+        let hit = hit.as_ref();
         let event_id = hit.event_id.clone().unwrap_or_else(new_id);
         let mut outcome = Outcome {
             event_id: event_id.clone(),
             consent_denied: self.site.consent_denied.matches(hit),
+            redacted,
             ..Outcome::default()
         };
         let consent_denied = outcome.consent_denied;

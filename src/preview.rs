@@ -91,9 +91,23 @@ pub fn trace_json(config: &Config, hit: &Hit, outcome: &Outcome, secrets: &dyn S
             }
         }
     }
+    // The hit as the tags saw it: emails and phone numbers in its URLs replaced (`crate::redact`).
+    let (hit, _) = config.site.redact_query.hit(hit);
+    let redacted = (outcome.redacted > 0).then(|| {
+        format!(
+            "{} value(s) that looked like an email address or a phone number, or that [site] redact_query names, \
+             were replaced with {} in the page URL and referrer before any tag read them",
+            outcome.redacted,
+            crate::redact::PLACEHOLDER
+        )
+    });
+    let no_tag_fired =
+        (!outcome.tags.iter().any(|t| t.fired)).then(|| crate::tally::no_tag_note(config, &hit));
     json!({
         "event_ids": outcome.event_ids(),
         "consent_denied": outcome.consent_denied,
+        "redacted": redacted,
+        "no_tag_fired": no_tag_fired,
         "hit": hit,
         "source": hit.source.as_str(),
         "tags": tags,

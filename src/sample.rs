@@ -98,7 +98,8 @@ pub fn sampled_hit(config: &Config, hit: &Hit) -> Option<Value> {
     if config.site.consent_denied.matches(hit) {
         return None;
     }
-    let mut hit = hit.clone();
+    // As the pipeline sees it: no email or phone number left in its URLs (`crate::redact`).
+    let mut hit = config.site.redact_query.hit(hit).0.into_owned();
     let country = hit
         .user
         .country
@@ -392,6 +393,25 @@ event = "Purchase"
         assert_eq!(
             sampled_hit(&config, &bad).unwrap().get("user"),
             Some(&json!({}))
+        );
+    }
+
+    #[test]
+    fn an_email_or_phone_in_the_page_url_is_not_kept() {
+        let config = Config::parse(CONFIG).unwrap();
+        let hit = Hit::from_json(
+            br#"{"event":"Purchase","page":{"url":"https://shop.example.com/ty?email=jane%40example.com&fbclid=IwAR1",
+                "referrer":"https://mail.example/?tel=%2B16505551212"}}"#,
+        )
+        .unwrap();
+        let sampled = sampled_hit(&config, &hit).unwrap();
+        assert_eq!(
+            sampled["page"]["url"],
+            format!("https://shop.example.com/ty?email=(redacted)&fbclid={PLACEHOLDER}")
+        );
+        assert_eq!(
+            sampled["page"]["referrer"],
+            "https://mail.example/?tel=(redacted)"
         );
     }
 

@@ -37,26 +37,31 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
     let since = now - days * DAY_MS;
     match (req.method(), route) {
         (Method::Get, "/api/stats") => {
-            // Four reads in one round trip (a D1 batch); each is small whatever the ledger's size.
+            // Five reads in one round trip (a D1 batch); each is small whatever the ledger's size.
             let first_hour = JsValue::from_f64(dashboard::first_hour(since, now));
             let results = db
                 .batch(vec![
                     db.prepare(dashboard::COUNTS_SQL)
                         .bind(std::slice::from_ref(&first_hour))?,
-                    db.prepare(dashboard::TREND_SQL).bind(&[first_hour])?,
+                    db.prepare(dashboard::TREND_SQL).bind(std::slice::from_ref(&first_hour))?,
                     db.prepare(dashboard::FAILURES_SQL)
                         .bind(&[JsValue::from_f64(since)])?,
                     db.prepare("SELECT destination, opened_ms, summary, notified FROM incidents"),
+                    db.prepare(crate::tally::WINDOW_SQL).bind(std::slice::from_ref(&first_hour))?,
                 ])
                 .await?;
-            let [counts, trend, failures, incidents] = <[D1Result; 4]>::try_from(results)
-                .map_err(|_| Error::RustError("a D1 batch of 4 answered otherwise".into()))?;
+            let [counts, trend, failures, incidents, intake] = <[D1Result; 5]>::try_from(results)
+                .map_err(|_| Error::RustError("a D1 batch of 5 answered otherwise".into()))?;
             let counts = counts.results::<CountRow>()?;
             let trend = trend.results::<TrendRow>()?;
             let failures = failures.results::<FailureRow>()?;
             let incidents = incidents.results::<serde_json::Value>()?;
             let mut stats = dashboard::stats(&counts, &failures, &trend, now, days * DAY_MS);
             stats["incidents"] = incidents.into();
+            // Hits that fired no tag, with the tag event each most likely meant (from the config in force).
+            let intake = intake.results::<crate::tally::WindowRow>()?;
+            let config = super::settings::config(env).await.ok();
+            stats["intake"] = crate::tally::window_json(&intake, config.as_deref());
             Response::from_json(&stats)
         }
         (Method::Get, "/api/ledger") => {

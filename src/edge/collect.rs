@@ -62,6 +62,7 @@ pub async fn browser(
         &own_origin,
     ) {
         Cors::Allowed(o) => Some(o),
+        Cors::AnyOrigin => Some(crate::collect::ANY_ORIGIN.to_string()),
         Cors::SameOrigin | Cors::NoOrigin => None,
         Cors::Refused(o) => {
             return refuse(
@@ -74,7 +75,8 @@ pub async fn browser(
     };
     let method = req.method();
     if method == "OPTIONS" {
-        return preflight(origin.as_deref().unwrap_or("null")).map(Into::into);
+        let echo = allowed_origin.as_deref().or(origin.as_deref());
+        return preflight(echo.unwrap_or("null")).map(Into::into);
     }
     if let Some(retry_after) = rate_limited(env, header("cf-connecting-ip").as_deref()).await {
         let body = error_body(

@@ -5,13 +5,14 @@ use super::js;
 use super::ledger::{self, Claim};
 use super::settings::{self, WorkerSecrets};
 use crate::counters::Counters;
+use crate::delivery::batch::{settle, Outcome, Round, Settle};
 use crate::delivery::{
-    backoff_seconds, classify, Action, DeliveryMessage, Verdict, BACKOFF_BASE_S,
-    UPSTREAM_TIMEOUT_MS,
+    classify, Action, DeliveryMessage, Verdict, BACKOFF_BASE_S, UPSTREAM_TIMEOUT_MS,
 };
 use crate::destination::{Destination, OutboundRequest};
 use crate::replay::Replayed;
-use std::collections::{BTreeMap, VecDeque};
+use crate::tally::Tally;
+use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
 use worker::*;
 
@@ -143,6 +144,13 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
         }
         samples.iter().for_each(Queued::ack);
     }
+    // Intake's tallies (hits that fired no tag, values redacted): summed into their hour's counters, then acked.
+    let (tallies, messages): (Vec<Queued>, Vec<Queued>) = messages
+        .into_iter()
+        .partition(|m| m.body().action == Action::Tally);
+    if !tallies.is_empty() {
+        keep_tallies(db.as_ref(), &tallies, dead_letter_queue).await;
+    }
     if dead_letter_queue {
         return dead_letters(messages, db.as_ref(), now).await;
     }
@@ -180,10 +188,58 @@ pub async fn batch(batch: MessageBatch<JsValue>, env: &Env) {
         let items = if test {
             group.into_iter().map(|m| Item::queued(m, 0)).collect()
         } else {
-            admit(group, db.as_ref(), base).await
+            admit(group, db.as_ref(), base, now).await
         };
         let db = if test { None } else { db.as_ref() };
         send_all(dest, items, env, db, base, now, test).await;
+    }
+}
+
+/// Adds the tallies of a batch to `intake_counts` in one statement per (kind, name), then acks them; when the
+/// write fails they go back to the queue (in the DLQ, where nothing comes after, they are dropped: counts only).
+async fn keep_tallies(db: Option<&D1Database>, tallies: &[Queued], dead_letter_queue: bool) {
+    let Some(db) = db else {
+        tallies.iter().for_each(Queued::ack);
+        return;
+    };
+    let mut sum = Tally::default();
+    let mut last_ms = 0;
+    for m in tallies {
+        sum.merge(Tally::from_payload(m.body().payload.json()));
+        last_ms = last_ms.max(m.body().received_ms);
+    }
+    let hour = (last_ms.max(0) / crate::counters::HOUR_MS) as f64;
+    let statements: Result<Vec<D1PreparedStatement>> = sum
+        .rows()
+        .into_iter()
+        .map(|(kind, name, hits)| {
+            db.prepare(crate::tally::ADD_SQL).bind(&[
+                hour.into(),
+                kind.into(),
+                name.into(),
+                hits.into(),
+                (last_ms as f64).into(),
+                crate::tally::MAX_NAMES_PER_HOUR.into(),
+                crate::tally::OTHER_NAMES.into(),
+            ])
+        })
+        .collect();
+    let written = match statements {
+        Ok(s) => run(db, s).await,
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(()) => tallies.iter().for_each(Queued::ack),
+        Err(e) if dead_letter_queue => {
+            console_error!("capi-edge: {} intake tallies dropped: {e}", tallies.len());
+            tallies.iter().for_each(Queued::ack);
+        }
+        Err(e) => {
+            console_error!("capi-edge: intake tallies not counted, retrying: {e}");
+            tallies
+                .iter()
+                .for_each(|m| m.retry_with_options(&delay(60)));
+        }
     }
 }
 
@@ -206,28 +262,39 @@ async fn keep_samples(db: &D1Database, samples: &[Queued], now: i64) {
 /// Claims each event in the ledger, in one round trip. Returns what to send: not the record-only messages,
 /// the duplicates (another message owns the event) or the events already final. Events of counts-only tags
 /// are not claimed: their records are counted here, and they are sent as they come (the platform removes
-/// duplicates by event_id).
-async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec<Item> {
+/// duplicates by event_id). A record-only message is acked once what it records is written.
+async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32, now: i64) -> Vec<Item> {
     let is_send = |m: &Queued| matches!(m.body().action, Action::Send);
     let (counted, messages): (Vec<Queued>, Vec<Queued>) = messages
         .into_iter()
         .partition(|m| m.body().ledger.is_counts());
     let mut items = Vec::new();
     let mut records = Counters::default();
+    let mut recorded = Vec::new();
     for m in counted {
         match &m.body().action {
             Action::Send => items.push(Item::queued(m, 0)),
             Action::Record { status, .. } => {
                 records.add(m.body(), status);
-                m.ack();
+                recorded.push(m);
             }
-            Action::Sample => m.ack(),
+            Action::Sample | Action::Tally => m.ack(),
         }
     }
-    if let Some(db) = db {
-        if let Err(e) = run(db, counter_statements(records, db)).await {
-            // Counts of consent blocks and drops: not worth holding delivery for.
-            console_error!("capi-edge: counters not updated: {e}");
+    let counted = match db {
+        Some(db) => run(db, counter_statements(records, db)).await,
+        None => Ok(()),
+    };
+    match counted {
+        Ok(()) => recorded.iter().for_each(Queued::ack),
+        Err(e) => {
+            console_error!(
+                "capi-edge: counters not updated, {} records go back to the queue: {e}",
+                recorded.len()
+            );
+            recorded
+                .iter()
+                .for_each(|m| m.retry_with_options(&delay(base)));
         }
     }
     let Some(db) = db else {
@@ -248,12 +315,14 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
         .map(|m| {
             let body = m.body();
             match &body.action {
-                Action::Send => ledger::claim(db, body, "queued", None),
+                Action::Send => ledger::claim(db, body, "queued", None, now),
                 Action::Record { status, reason } => {
-                    ledger::claim(db, body, status, Some(reason.as_str()))
+                    ledger::claim(db, body, status, Some(reason.as_str()), now)
                 }
                 // Taken out before (`batch`): never claimed.
-                Action::Sample => ledger::claim(db, body, "dropped", Some("a sampled hit")),
+                Action::Sample | Action::Tally => {
+                    ledger::claim(db, body, "dropped", Some("not an event"), now)
+                }
             }
         })
         .collect();
@@ -299,8 +368,10 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32) -> Vec
     items
 }
 
-/// Sends in batches within the destination's limit; a refused batch is split until the bad event is alone.
-/// Returns how each replayed item ended (queue items answer through their messages).
+/// Sends in batches within the destination's limit (`delivery::batch::Round`: a refused batch is split until the
+/// bad event is alone), writes every outcome in one ledger batch, and only then acks or retries each message:
+/// an ack never comes before its outcome is on disk. Returns how each replayed item ended (queue items answer
+/// through their messages).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn send_all(
     dest: &Destination,
@@ -311,19 +382,12 @@ pub(super) async fn send_all(
     now: i64,
     test: bool,
 ) -> Vec<Replayed> {
-    let mut pending: VecDeque<Vec<Item>> = VecDeque::new();
-    let mut items = items;
-    while !items.is_empty() {
-        let rest = items.split_off(items.len().min(dest.max_batch));
-        pending.push_back(items);
-        items = rest;
-    }
-    let mut book = Book::new(db, now);
-    while let Some(mut group) = pending.pop_front() {
-        let payloads: Vec<serde_json::Value> = group
+    let mut round = Round::new(items.len(), dest.max_batch);
+    while let Some(batch) = round.next_batch() {
+        let payloads: Vec<serde_json::Value> = batch
             .iter()
-            .map(|i| {
-                serde_json::from_str(i.message.body().payload.json())
+            .map(|&i| {
+                serde_json::from_str(items[i].message.body().payload.json())
                     .unwrap_or(serde_json::Value::Null)
             })
             .collect();
@@ -334,74 +398,53 @@ pub(super) async fn send_all(
             }
             Err(missing_secret) => Verdict::Retry(missing_secret),
         };
-        match verdict {
-            Verdict::Delivered => {
-                for i in &group {
-                    book.delivered(i);
-                    i.message.ack();
-                }
-                console_log!("capi-edge: {} delivered {} events", dest.name, group.len());
-            }
-            Verdict::Retry(reason) => {
-                for i in &group {
-                    book.retrying(i, &reason);
-                    i.message
-                        .retry_with_options(&delay(backoff_seconds(i.attempts, base)));
-                }
-                console_log!(
-                    "capi-edge: {} will retry {} events: {reason:?}",
-                    dest.name,
-                    group.len()
-                );
-            }
-            Verdict::Rejected {
-                index: Some(bad),
-                message,
-            } if bad < group.len() && group.len() > 1 => {
-                let item = group.remove(bad);
-                book.failed(&item, &message);
-                item.message.ack();
-                pending.push_front(group);
-            }
-            Verdict::Rejected { message, .. } if group.len() > 1 => {
-                console_log!(
-                    "capi-edge: {} refused a batch of {} ({message:?}); sending one by one",
-                    dest.name,
-                    group.len()
-                );
-                for i in group.into_iter().rev() {
-                    pending.push_front(vec![i]);
-                }
-            }
-            Verdict::Rejected { message, .. } => {
-                for i in &group {
-                    book.failed(i, &message);
-                    i.message.ack();
-                }
-                console_log!("capi-edge: {} refused an event: {message:?}", dest.name);
-            }
-            Verdict::ConfigError(reason) => {
-                // A setting no retry can fix: this destination's other groups would get the same answer.
-                let failed: Vec<Item> = group
-                    .into_iter()
-                    .chain(pending.drain(..).flatten())
-                    .collect();
-                for i in &failed {
-                    book.failed(i, &reason);
-                    i.message.ack();
-                }
-                console_error!(
-                    "capi-edge: {} failed {} events: {reason}",
-                    dest.name,
-                    failed.len()
-                );
-            }
+        if verdict == Verdict::Delivered {
+            console_log!("capi-edge: {} delivered {} events", dest.name, batch.len());
+        }
+        round.answer(batch, verdict);
+    }
+    for note in std::mem::take(&mut round.notes) {
+        console_log!("capi-edge: {}: {note}", dest.name);
+    }
+    let outcomes = round.outcomes();
+    let mut book = Book::new(db, now);
+    for (item, outcome) in items.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Sent => book.delivered(item),
+            Outcome::Retry(reason) => book.retrying(item, reason),
+            Outcome::Failed(reason) => book.failed(item, reason),
         }
     }
-    book.write().await
+    let written = book.write().await;
+    if let Err(e) = &written {
+        console_error!(
+            "capi-edge: {}: the ledger did not take the outcomes of {} events; they go back to the queue: {e}",
+            dest.name,
+            items.len()
+        );
+    }
+    for (item, outcome) in items.iter().zip(&outcomes) {
+        match settle(outcome, written.is_ok(), item.attempts, base) {
+            Settle::Ack => item.message.ack(),
+            Settle::Retry { delay_s } => item.message.retry_with_options(&delay(delay_s)),
+        }
+    }
+    let mut replayed = book.replayed;
+    if let Err(e) = written {
+        // The rows stay taken by this replay; once the claim is stale, a later replay takes them again.
+        for r in &mut replayed {
+            r.response = format!(
+                "{}; not recorded in the ledger ({e}): a replay after {} minutes sends it again",
+                r.response,
+                crate::replay::STALE_CLAIM_MS / 60_000
+            );
+        }
+    }
+    replayed
 }
 
-/// The ledger statements of one round of sending, written in one batch at the end, and the replay results.
+/// The ledger statements of one round of sending, written in one batch before any message is acked, and the
+/// replay results.
 /// Events of ledger tags update their row (the counters follow through the triggers); events of counts-only
 /// tags add to the counters, and get a row only when they fail (so they can be replayed).
 struct Book<'a> {
@@ -410,6 +453,8 @@ struct Book<'a> {
     statements: Vec<D1PreparedStatement>,
     counters: Counters,
     replayed: Vec<Replayed>,
+    /// Why a statement could not be built, if one could not.
+    unbuilt: Option<String>,
 }
 
 impl<'a> Book<'a> {
@@ -420,13 +465,18 @@ impl<'a> Book<'a> {
             statements: Vec::new(),
             counters: Counters::default(),
             replayed: Vec::new(),
+            unbuilt: None,
         }
     }
 
+    /// A statement that could not be built fails the whole write, so no message is acked without its row.
     fn push(&mut self, statement: Result<D1PreparedStatement>) {
         match statement {
             Ok(s) => self.statements.push(s),
-            Err(e) => console_error!("capi-edge: ledger statement failed: {e}"),
+            Err(e) => {
+                console_error!("capi-edge: ledger statement failed: {e}");
+                self.unbuilt.get_or_insert_with(|| e.to_string());
+            }
         }
     }
 
@@ -493,15 +543,15 @@ impl<'a> Book<'a> {
         });
     }
 
-    async fn write(mut self) -> Vec<Replayed> {
-        if let Some(db) = self.db {
-            let mut statements = std::mem::take(&mut self.statements);
-            statements.extend(counter_statements(std::mem::take(&mut self.counters), db));
-            if let Err(e) = run(db, statements).await {
-                console_error!("capi-edge: ledger update failed: {e}");
-            }
+    /// Writes the round's statements in one batch (one transaction): all of them, or none.
+    async fn write(&mut self) -> std::result::Result<(), String> {
+        let Some(db) = self.db else { return Ok(()) };
+        if let Some(e) = self.unbuilt.take() {
+            return Err(e);
         }
-        self.replayed
+        let mut statements = std::mem::take(&mut self.statements);
+        statements.extend(counter_statements(std::mem::take(&mut self.counters), db));
+        run(db, statements).await.map_err(|e| e.to_string())
     }
 }
 
@@ -533,8 +583,11 @@ fn counter_statements(counters: Counters, db: &D1Database) -> Vec<D1PreparedStat
         .collect()
 }
 
+/// The dead-letter queue's messages: each gets its row, with the last reason, and its outbound event is kept for
+/// `capi-edge replay`, in one batch; acked only once written. A record-only message (consent-blocked, dropped)
+/// that reached the DLQ because its claim kept failing is written as the record it is.
 async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) {
-    let mut statements = Vec::new();
+    let mut statements: Vec<Result<D1PreparedStatement>> = Vec::new();
     for m in &messages {
         let body = m.body();
         // Debug-quoted: an id a page chose can't start a log line of its own (guarded at intake too).
@@ -544,21 +597,36 @@ async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) 
             body.event_name,
             body.event_id
         );
-        if let Some(db) = db {
-            // A row (a counts-only event gets one now) and the outbound event, kept for `capi-edge replay`.
-            let status = if body.ledger.is_counts() {
-                let why = "the queue gave up after its retries";
-                ledger::record_final(db, body, "dead_letter", why, now)
-            } else {
-                ledger::dead_letter(db, body, now)
-            };
-            statements.extend(status.ok());
-            statements.extend(ledger::keep(db, body, now).ok());
+        let Some(db) = db else { continue };
+        match &body.action {
+            Action::Record { status, reason } => {
+                statements.push(ledger::claim(db, body, status, Some(reason.as_str()), now))
+            }
+            Action::Send if body.ledger.is_counts() => {
+                // No row until now: the last answer is in the consumer's log only.
+                statements.push(ledger::record_final(
+                    db,
+                    body,
+                    "dead_letter",
+                    ledger::GAVE_UP,
+                    now,
+                ));
+                statements.push(ledger::keep(db, body, now));
+            }
+            Action::Send => {
+                statements.push(ledger::dead_letter(db, body, now));
+                statements.push(ledger::keep(db, body, now));
+            }
+            Action::Sample | Action::Tally => {}
         }
     }
     if let Some(db) = db {
-        if let Err(e) = run(db, statements).await {
-            console_error!("capi-edge: ledger update failed: {e}");
+        let written = match statements.into_iter().collect::<Result<Vec<_>>>() {
+            Ok(statements) => run(db, statements).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            console_error!("capi-edge: dead letters not recorded, retrying: {e}");
             messages.iter().for_each(|m| m.retry());
             return;
         }

@@ -2,7 +2,7 @@
 //! (destination, event_name, event_id) admits one owner, and only the owner's message is ever sent.
 
 use crate::counters::{Delta, Key};
-use crate::delivery::DeliveryMessage;
+use crate::delivery::{Action, DeliveryMessage};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Result};
@@ -122,26 +122,39 @@ fn row_values(
 
 /// Inserts the row, or counts a duplicate on the existing one; the statement returns who owns the row afterwards.
 /// Run many in one `db.batch`: D1 runs them in order, in one transaction, so two copies of an event in the
-/// same batch still get one owner.
+/// same batch still get one owner. A message to send is kept on its row while it is in flight (`message`), so
+/// the scheduled job can finish a row no consumer finished (`finish_stale`).
 pub fn claim(
     db: &D1Database,
     m: &DeliveryMessage,
     status: &str,
     response: Option<&str>,
+    now_ms: i64,
 ) -> Result<D1PreparedStatement> {
+    let message = match m.action {
+        Action::Send => JsValue::from(message_json(m)?),
+        _ => JsValue::NULL,
+    };
+    let [a, b, c, d, e, f, g, h, i, j, k, l, n, o, p] = row_values(m, now_ms, status, response);
     db.prepare(concat!(
         "INSERT INTO ledger (",
         row_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+        ", message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
          ON CONFLICT (destination, event_name, event_id) DO UPDATE SET \
            duplicates = ledger.duplicates + (ledger.intake_id != excluded.intake_id), \
            sources = ledger.sources | excluded.sources \
          RETURNING intake_id, status, attempts"
     ))
-    .bind(&row_values(m, m.received_ms, status, response))
+    .bind(&[a, b, c, d, e, f, g, h, i, j, k, l, n, o, p, message])
 }
 
-/// Sets the outcome of an attempt on a row.
+/// The queue message as JSON, as intake wrote it: what `kept_events` and a row in flight keep.
+fn message_json(m: &DeliveryMessage) -> Result<String> {
+    serde_json::to_string(m).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// Sets the outcome of an attempt on a row. A final outcome drops the in-flight copy of the message (a failed
+/// event is kept in `kept_events` by the same batch).
 pub fn outcome(
     db: &D1Database,
     m: &DeliveryMessage,
@@ -150,7 +163,8 @@ pub fn outcome(
     now_ms: i64,
 ) -> Result<D1PreparedStatement> {
     db.prepare(
-        "UPDATE ledger SET status = ?1, response = ?2, attempts = attempts + 1, updated_ms = ?3 \
+        "UPDATE ledger SET status = ?1, response = ?2, attempts = attempts + 1, updated_ms = ?3, \
+           message = CASE WHEN ?1 IN ('sent', 'failed', 'dead_letter') THEN NULL ELSE message END \
          WHERE destination = ?4 AND event_name = ?5 AND event_id = ?6 AND status != 'sent'",
     )
     .bind(&[
@@ -163,17 +177,72 @@ pub fn outcome(
     ])
 }
 
-/// Marks a message the queue gave up on.
+/// Why the queue gave up, when no answer of the platform was recorded for the event.
+pub const GAVE_UP: &str =
+    "the queue gave up after its retries; no attempt reached the platform, or none was recorded";
+
+/// A message the queue gave up on: its row becomes `dead_letter`, keeping the platform's last answer (the
+/// status says the queue gave up), or, with `GAVE_UP`, when none was recorded; or the row is made
+/// now, with the reason, when no claim ever reached the ledger (D1 refused every one). A row another message
+/// owns and is still sending, or one that already ended, is left as it is.
 pub fn dead_letter(
     db: &D1Database,
     m: &DeliveryMessage,
     now_ms: i64,
 ) -> Result<D1PreparedStatement> {
-    db.prepare(
-        "UPDATE ledger SET status = 'dead_letter', updated_ms = ?1 \
-         WHERE destination = ?2 AND event_name = ?3 AND event_id = ?4 AND status NOT IN ('sent', 'failed')",
-    )
-    .bind(&[(now_ms as f64).into(), m.destination.as_str().into(), m.event_name.as_str().into(), m.event_id.as_str().into()])
+    db.prepare(concat!(
+        "INSERT INTO ledger (",
+        row_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+         ON CONFLICT (destination, event_name, event_id) DO UPDATE SET status = 'dead_letter', \
+           updated_ms = excluded.updated_ms, message = NULL, \
+           response = coalesce(nullif(ledger.response, ''), excluded.response) \
+         WHERE ledger.status IN ('queued', 'retrying') AND ledger.intake_id = excluded.intake_id"
+    ))
+    .bind(&row_values(m, now_ms, "dead_letter", Some(GAVE_UP)))
+}
+
+/// How long a row may stay `queued` or `retrying` with no news before the scheduled job finishes it. Longer than
+/// the longest wait between two attempts (`delivery::backoff_seconds`: 15 minutes), so a row the queue is still
+/// retrying is never taken.
+pub const IN_FLIGHT_LEASE_MS: i64 = 30 * 60 * 1000;
+/// Rows one run of the scheduled job finishes; the next run goes on.
+pub const FINISH_CHUNK: u32 = 500;
+
+/// The reason a finished row gives (then whether it can be replayed, and the last answer recorded).
+pub const NO_OUTCOME: &str =
+    "no outcome was recorded within 30 minutes of the last attempt: the consumer was \
+     stopped, or the ledger failed, at the wrong moment, and the platform may have the event";
+
+/// Rows in flight past the lease, oldest first: the scheduled job's `finish_stale` takes these.
+const STALE_ROWS: &str =
+    "SELECT rowid FROM ledger WHERE status IN ('queued', 'retrying') AND updated_ms < ?1 \
+     ORDER BY updated_ms LIMIT ?2";
+
+/// Finishes the rows no consumer finished: each becomes `dead_letter` with the reason, and its in-flight message
+/// is kept for replay. Two statements for one `db.batch` (one transaction), over the same rows.
+pub fn finish_stale(db: &D1Database, now_ms: i64) -> Result<Vec<D1PreparedStatement>> {
+    let cutoff = JsValue::from_f64((now_ms - IN_FLIGHT_LEASE_MS) as f64);
+    let now = JsValue::from_f64(now_ms as f64);
+    let chunk = JsValue::from(FINISH_CHUNK);
+    Ok(vec![
+        db.prepare(format!(
+            "INSERT INTO kept_events (destination, event_name, event_id, message, kept_ms) \
+             SELECT destination, event_name, event_id, message, ?3 FROM ledger \
+             WHERE rowid IN ({STALE_ROWS}) AND message IS NOT NULL \
+             ON CONFLICT (destination, event_name, event_id) DO UPDATE SET message = excluded.message, \
+               kept_ms = excluded.kept_ms"
+        ))
+        .bind(&[cutoff.clone(), chunk.clone(), now.clone()])?,
+        db.prepare(format!(
+            "UPDATE ledger SET status = 'dead_letter', updated_ms = ?3, message = NULL, \
+               response = ?4 || CASE WHEN message IS NULL THEN '; no copy of it was kept, so it cannot be replayed' \
+                 ELSE '; a replay sends it again (the platform deduplicates it by event_id)' END \
+                 || CASE WHEN coalesce(response, '') = '' THEN '' ELSE '. The last answer: ' || response END \
+             WHERE rowid IN ({STALE_ROWS}) RETURNING event_id"
+        ))
+        .bind(&[cutoff, chunk, now, NO_OUTCOME.into()])?,
+    ])
 }
 
 /// Makes sure an event has a row in `status` (an event of a counts-only tag has none until it fails), or
@@ -198,7 +267,7 @@ pub fn record_final(
 
 /// Keeps the outbound event of an event that failed or was dead-lettered, for replay.
 pub fn keep(db: &D1Database, m: &DeliveryMessage, now_ms: i64) -> Result<D1PreparedStatement> {
-    let message = serde_json::to_string(m).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let message = message_json(m)?;
     db.prepare(
         "INSERT INTO kept_events (destination, event_name, event_id, message, kept_ms) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (destination, event_name, event_id) DO UPDATE SET message = excluded.message, kept_ms = excluded.kept_ms",

@@ -1,4 +1,4 @@
-//! The scheduled job (a Cron Trigger, every 5 minutes): alerts, then retention. It holds a lease in D1, so a
+//! The scheduled job (a Cron Trigger, every 5 minutes): the rows left in flight, alerts, then retention. It holds a lease in D1, so a
 //! run that overlaps the previous one does nothing; the alert webhook is called from here only, never from
 //! delivery, so a webhook that is down delays nothing but its own message (tried again on the next run).
 
@@ -44,6 +44,10 @@ pub async fn run_job(now: i64, env: &Env) {
             return;
         }
     };
+    // First, so the alerts and the dashboard see what it finished.
+    if let Err(e) = finish_in_flight(&db, now).await {
+        console_error!("capi-edge: finishing the rows left in flight failed: {e}");
+    }
     if let Err(e) = check_alerts(&db, env, &config, now).await {
         console_error!("capi-edge: alerts check failed: {e}");
     }
@@ -168,6 +172,29 @@ async fn post(webhook: Option<&str>, message: &serde_json::Value) -> bool {
     }
 }
 
+/// Finishes the rows that stayed `queued` or `retrying` past the lease (`ledger::finish_stale`): a consumer
+/// stopped between the platform's answer and the ledger write leaves one. A few chunks a run; the next run goes on.
+async fn finish_in_flight(db: &D1Database, now: i64) -> Result<()> {
+    for _ in 0..DELETE_ROUNDS {
+        let results = db.batch(ledger::finish_stale(db, now)?).await?;
+        // Rows, not `changes` (which counts the counters' trigger writes too).
+        let finished = match results.last() {
+            Some(r) => r.results::<serde_json::Value>()?.len(),
+            None => 0,
+        };
+        if finished > 0 {
+            console_error!(
+                "capi-edge: {finished} events had no outcome recorded {} minutes after their last attempt; now dead_letter, replayable",
+                ledger::IN_FLIGHT_LEASE_MS / 60_000
+            );
+        }
+        if finished < ledger::FINISH_CHUNK as usize {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Folds the hourly counters of the oldest days past the alerts' history into one row per day (a few days per
 /// run; a backlog goes on at the next run). Each day is one D1 batch, so a fold is all or nothing.
 async fn fold_counters(db: &D1Database, now: i64) -> Result<()> {
@@ -218,6 +245,11 @@ async fn retention(
             // The table has no rowid: chunked by its key.
             "DELETE FROM ledger_counts WHERE (hour, destination, event_name, status, source) IN \
              (SELECT hour, destination, event_name, status, source FROM ledger_counts WHERE hour < ?1 LIMIT ?2)",
+            counts_before_hour,
+        ),
+        (
+            "DELETE FROM intake_counts WHERE (hour, kind, name) IN \
+             (SELECT hour, kind, name FROM intake_counts WHERE hour < ?1 LIMIT ?2)",
             counts_before_hour,
         ),
         // The hit sample (the consumer trims it as it writes; this covers the days no hit is sampled).

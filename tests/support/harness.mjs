@@ -23,7 +23,10 @@ export async function until(what, check, ms = 20000) {
 }
 
 /** Starts the mock CAPI and the worker. `config` (TOML) replaces capi.toml (compiled into CAPI_CONFIG_JSON); `bindings` adds/overrides. */
-export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist } = {}) {
+/** `d1Persist`: a folder for the ledger, so a test can stop the workers (as a killed consumer) and start them
+ * again on the same ledger; `migrate: false` then leaves the schema the first start made. `dlqRetries`: how often
+ * the dead-letter queue's consumer tries a batch (Miniflare's default otherwise). */
+export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist, d1Persist, migrate = true, dlqRetries } = {}) {
   // The delivery queue, and its shards (DELIVERIES_2 …) when asked for: each with its consumer, one DLQ for all.
   const queues = Array.from({ length: shards }, (_, i) => i === 0 ? ['DELIVERIES', 'capi-edge-deliveries'] : [`DELIVERIES_${i + 1}`, `capi-edge-deliveries-${i + 1}`]);
   const mock = createMock({ quiet: true, expectTokens });
@@ -63,6 +66,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     cf: false,
     ...(listen ? { host: '127.0.0.1', port: 0 } : {}),
     ...(kvPersist ? { kvPersist } : {}),
+    ...(d1Persist ? { d1Persist } : {}),
     workers: [
       {
         ...worker('capi-edge', 'build/index.js'),
@@ -77,7 +81,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
         d1Databases: { LEDGER: 'ledger' },
         queueConsumers: {
           ...Object.fromEntries(queues.map(([, name]) => [name, { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' }])),
-          'capi-edge-dlq': { maxBatchSize: 100, maxBatchTimeout: 1 },
+          'capi-edge-dlq': { maxBatchSize: 100, maxBatchTimeout: 1, ...(dlqRetries === undefined ? {} : { maxRetries: dlqRetries }) },
         },
       },
     ],
@@ -85,7 +89,7 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const db = await mf.getD1Database('LEDGER', 'capi-edge-admin');
   // Every migration in order, as `wrangler d1 migrations apply` does.
-  for (const file of readdirSync(new URL('migrations/', ROOT)).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of migrate ? readdirSync(new URL('migrations/', ROOT)).filter((f) => f.endsWith('.sql')).sort() : []) {
     for (const stmt of sqlStatements(read(`migrations/${file}`))) await db.prepare(stmt).run();
   }
 

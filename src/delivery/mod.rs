@@ -1,6 +1,8 @@
 //! Delivery: the queue message that carries one event to one destination, and the rules for what a platform's
 //! answer means (done, retry later, or a bad event that no retry will fix). Pure; the edge shell sends.
 
+pub mod batch;
+
 use crate::destination::{Destination, ErrorReading};
 use crate::operations::LedgerMode;
 use crate::pipeline::{Delivery, Dropped, Outcome};
@@ -18,6 +20,8 @@ pub enum Action {
     Record { status: String, reason: String },
     /// Keep the payload (a sampled hit, `crate::sample`) in the `hit_samples` table; it goes to no destination.
     Sample,
+    /// Add the payload (`crate::tally::Tally`: hits that fired no tag, values redacted) to `intake_counts`.
+    Tally,
 }
 
 /// A destination's event (or a sampled hit) as JSON, carried in the queue message as JSON, not as a string
@@ -197,6 +201,14 @@ impl DeliveryMessage {
             missing: String::new(),
             test: false,
             ledger: LedgerMode::Counts,
+        }
+    }
+
+    /// A request's tally (`crate::tally`) for the consumer to count; it goes to no destination.
+    pub fn tally(payload: &Value, received_ms: i64) -> DeliveryMessage {
+        DeliveryMessage {
+            action: Action::Tally,
+            ..DeliveryMessage::sample(payload, "", "", received_ms)
         }
     }
 
