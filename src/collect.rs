@@ -7,7 +7,6 @@
 use crate::click_ids;
 use crate::config::Config;
 use crate::delivery::{self, DeliveryMessage};
-use crate::destination::Kind;
 use crate::destination::RedactedSecrets;
 use crate::guard;
 use crate::hit::Hit;
@@ -118,7 +117,7 @@ pub fn ga4(
         .config
         .destinations
         .iter()
-        .filter(|d| d.kind == Kind::Ga4);
+        .filter(|d| d.kind.platform().forwards_ga4_hits());
     // A line no one could read is counted where the site's GA4 traffic shows in the dashboard: as dropped, with
     // its reason (which names no value).
     let refused: Vec<DeliveryMessage> = ga4_destinations

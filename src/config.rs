@@ -982,9 +982,9 @@ fn check_tags(
         for r in refs {
             match names.iter().position(|n| n == r.get_ref()) {
                 Some(i) => match &destinations[i] {
-                    Some(d) if d.kind == crate::destination::Kind::Ga4 => errors.push(
+                    Some(d) if !d.kind.platform().takes_tags() => errors.push(
                         Diagnostic::new(
-                            format!("tag \"{tag_name}\" sends to \"{}\", a ga4 destination", r.get_ref()),
+                            format!("tag \"{tag_name}\" sends to \"{}\", a {} destination", r.get_ref(), d.kind.as_str()),
                             Some(r.span()),
                         )
                         .with_hint("a ga4 destination passes the site's own GA4 hits on to Google as they came, with no tag; remove it from this tag"),

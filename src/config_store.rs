@@ -19,7 +19,8 @@ use std::rc::Rc;
 
 /// The layout of the compiled config this code writes and reads. Bump it when `Config`'s JSON changes in a way an
 /// older worker would misread; an older worker then refuses the newer versions instead of guessing.
-pub const FORMAT: u32 = 1;
+/// 2: destination kinds by their config names (`"openai"`); format 1 spelled them `"OpenAi"`, and still reads.
+pub const FORMAT: u32 = 2;
 /// The pointer to the live version.
 pub const LIVE_KEY: &str = "config/live";
 /// Every version's key starts with this.

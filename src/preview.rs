@@ -3,26 +3,17 @@
 //! warning and drop. Shown only to holders of the debug token (or by `capi-edge run --trace`).
 
 use crate::config::Config;
-use crate::destination::{Destination, Kind, Secrets};
+use crate::destination::{Destination, Secrets};
 use crate::hit::Hit;
 use crate::match_quality;
 use crate::pipeline::Outcome;
 use serde_json::{json, Map, Value};
 
 /// Debug traffic goes to the platforms' validation modes only: OpenAI's `validate_only`, and for the
-/// Meta-style layouts a `test_event_code`. Without one, a Meta-style destination would count it as real.
+/// Meta-style layouts a `test_event_code`. Without one, a Meta-style destination would count it as real. Each
+/// kind says (`Platform::test_mode_refusal`).
 pub fn test_mode_refusal(dest: &Destination) -> Option<String> {
-    match dest.kind {
-        Kind::Capi | Kind::Meta if dest.test_event_code.is_none() => Some(format!(
-            "not sent: debug traffic needs a test_event_code on destination \"{}\", or it would count as a real conversion",
-            dest.name
-        )),
-        Kind::Ga4 => Some(format!(
-            "not sent: destination \"{}\" (GA4) has no validation mode for forwarded hits",
-            dest.name
-        )),
-        _ => None,
-    }
+    dest.test_mode_refusal()
 }
 
 /// The trace of one hit through `Config::trace`. Outbound bodies are built in test mode with `secrets`

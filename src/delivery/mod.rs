@@ -384,10 +384,10 @@ mod tests {
     use super::*;
     use crate::destination::Kind;
 
-    fn dest(kind: Kind) -> Destination {
+    fn dest(kind: &str) -> Destination {
         Destination {
             name: "d".into(),
-            kind,
+            kind: Kind::parse(kind).unwrap(),
             endpoint: "https://example.com/events".into(),
             pixel_id: "px_123".into(),
             token_secret: Some("TOKEN".into()),
@@ -408,25 +408,25 @@ mod tests {
         let meta_bad = r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2804003}}"#;
         // An unknown pid, as the mock answers it (mock/capi-mock.mjs); OpenAI does not document its error body.
         let openai_unknown_pid = r#"{"error":{"message":"Unknown pid: px_123","type":"invalid_request_error","param":"pid","code":"unknown_pid"}}"#;
-        let cases: Vec<(Kind, Option<u16>, &str, Verdict)> = vec![
-            (Kind::OpenAi, Some(200), "{}", Verdict::Delivered),
-            (Kind::OpenAi, Some(429), "", Verdict::Retry("HTTP 429: ".into())),
-            (Kind::OpenAi, Some(503), "busy", Verdict::Retry("HTTP 503: busy".into())),
-            (Kind::OpenAi, None, "", Verdict::Retry("no response (timeout or network error)".into())),
-            (Kind::OpenAi, Some(400), openai_bad, Verdict::Rejected { index: Some(1), message: "HTTP 400: Invalid event at events[1]. See errors for details. (invalid_event)".into() }),
-            (Kind::OpenAi, Some(422), openai_old, Verdict::Rejected { index: Some(0), message: "HTTP 422: event_timestamp_ms must be within the last 7 days. (event_timestamp_too_old)".into() }),
-            (Kind::OpenAi, Some(401), r#"{"error":{"message":"Unauthorized"}}"#, Verdict::Retry("HTTP 401 (check the token secret): Unauthorized".into())),
+        let cases: Vec<(&str, Option<u16>, &str, Verdict)> = vec![
+            ("openai", Some(200), "{}", Verdict::Delivered),
+            ("openai", Some(429), "", Verdict::Retry("HTTP 429: ".into())),
+            ("openai", Some(503), "busy", Verdict::Retry("HTTP 503: busy".into())),
+            ("openai", None, "", Verdict::Retry("no response (timeout or network error)".into())),
+            ("openai", Some(400), openai_bad, Verdict::Rejected { index: Some(1), message: "HTTP 400: Invalid event at events[1]. See errors for details. (invalid_event)".into() }),
+            ("openai", Some(422), openai_old, Verdict::Rejected { index: Some(0), message: "HTTP 422: event_timestamp_ms must be within the last 7 days. (event_timestamp_too_old)".into() }),
+            ("openai", Some(401), r#"{"error":{"message":"Unauthorized"}}"#, Verdict::Retry("HTTP 401 (check the token secret): Unauthorized".into())),
             // A 403 that is not about the pixel (a rotated key) is still retried, so the events outlive the fix.
-            (Kind::OpenAi, Some(403), r#"{"error":{"message":"Forbidden"}}"#, Verdict::Retry("HTTP 403 (check the token secret): Forbidden".into())),
-            (Kind::OpenAi, Some(403), openai_unknown_pid, Verdict::ConfigError("OpenAI does not know pixel id px_123: check pixel_id in capi.toml (HTTP 403: Unknown pid: px_123 (unknown_pid))".into())),
-            (Kind::OpenAi, Some(403), "unknown pid", Verdict::ConfigError("OpenAI does not know pixel id px_123: check pixel_id in capi.toml (HTTP 403: unknown pid)".into())),
-            (Kind::Meta, Some(400), meta_throttle, Verdict::Retry("HTTP 400 code 4: Application request limit reached (4)".into())),
-            (Kind::Meta, Some(400), meta_613, Verdict::Retry("HTTP 400 code 613: (#613) Calls to this api have exceeded the rate limit. (613)".into())),
-            (Kind::Capi, Some(400), meta_613, Verdict::Retry("HTTP 400 code 613: (#613) Calls to this api have exceeded the rate limit. (613)".into())),
-            (Kind::Capi, Some(400), r#"{"error":{"message":"Invalid OAuth access token.","code":190}}"#, Verdict::Retry("HTTP 400 (check the token secret): Invalid OAuth access token. (190)".into())),
-            (Kind::Meta, Some(400), meta_bad, Verdict::Rejected { index: None, message: "HTTP 400: Invalid parameter (100)".into() }),
+            ("openai", Some(403), r#"{"error":{"message":"Forbidden"}}"#, Verdict::Retry("HTTP 403 (check the token secret): Forbidden".into())),
+            ("openai", Some(403), openai_unknown_pid, Verdict::ConfigError("OpenAI does not know pixel id px_123: check pixel_id in capi.toml (HTTP 403: Unknown pid: px_123 (unknown_pid))".into())),
+            ("openai", Some(403), "unknown pid", Verdict::ConfigError("OpenAI does not know pixel id px_123: check pixel_id in capi.toml (HTTP 403: unknown pid)".into())),
+            ("meta", Some(400), meta_throttle, Verdict::Retry("HTTP 400 code 4: Application request limit reached (4)".into())),
+            ("meta", Some(400), meta_613, Verdict::Retry("HTTP 400 code 613: (#613) Calls to this api have exceeded the rate limit. (613)".into())),
+            ("capi", Some(400), meta_613, Verdict::Retry("HTTP 400 code 613: (#613) Calls to this api have exceeded the rate limit. (613)".into())),
+            ("capi", Some(400), r#"{"error":{"message":"Invalid OAuth access token.","code":190}}"#, Verdict::Retry("HTTP 400 (check the token secret): Invalid OAuth access token. (190)".into())),
+            ("meta", Some(400), meta_bad, Verdict::Rejected { index: None, message: "HTTP 400: Invalid parameter (100)".into() }),
             // Only OpenAI's pixel check reads "unknown pid"; elsewhere a 403 stays a token problem.
-            (Kind::Webhook, Some(403), "unknown pid", Verdict::Retry("HTTP 403 (check the token secret): unknown pid".into())),
+            ("webhook", Some(403), "unknown pid", Verdict::Retry("HTTP 403 (check the token secret): unknown pid".into())),
         ];
         for (kind, status, body, expected) in cases {
             assert_eq!(

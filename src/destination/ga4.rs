@@ -4,7 +4,8 @@
 //! parameter Google reads for a server-side sender) unless analytics storage was denied, and the user agent as
 //! the request's own header.
 
-use super::Destination;
+use super::platform::{Destination, DestinationConfig, Parts, Platform};
+use crate::event::Event;
 use crate::field::percent_encode;
 use serde_json::{json, Value};
 
@@ -24,7 +25,7 @@ pub fn forward_payload(
 
 /// The request for one forward (`max_batch` is 1 for this kind): the original query with `_uip`, the body as
 /// text.
-pub fn request(dest: &Destination, forwards: Vec<Value>) -> (String, Vec<(String, String)>, Value) {
+fn request(dest: &Destination, forwards: Vec<Value>) -> Parts {
     let forward = forwards.into_iter().next().unwrap_or(Value::Null);
     let query = forward["query"].as_str().unwrap_or("");
     // A browser may not choose the IP Google records: any `_uip` it sent is dropped.
@@ -51,6 +52,59 @@ pub fn request(dest: &Destination, forwards: Vec<Value>) -> (String, Vec<(String
     )
 }
 
+pub struct Ga4Forward;
+
+impl Platform for Ga4Forward {
+    fn name(&self) -> &'static str {
+        "ga4"
+    }
+
+    fn is_ad_platform(&self) -> bool {
+        false
+    }
+
+    fn takes_tags(&self) -> bool {
+        false
+    }
+
+    fn forwards_ga4_hits(&self) -> bool {
+        true
+    }
+
+    fn default_endpoint(&self, _config: &DestinationConfig, _pixel_id: &str) -> Option<String> {
+        Some(DEFAULT_ENDPOINT.to_string())
+    }
+
+    /// One forward is one of the site's requests to Google, sent as it came.
+    fn max_batch(&self, _configured: usize) -> usize {
+        1
+    }
+
+    fn event_json(&self, dest: &Destination, _event: &Event) -> Result<Value, String> {
+        Err(format!(
+            "destination \"{}\" forwards the site's GA4 hits as they came; no tag sends events to it",
+            dest.name
+        ))
+    }
+
+    fn request(
+        &self,
+        dest: &Destination,
+        events: Vec<Value>,
+        _token: Option<&str>,
+        _test: bool,
+    ) -> Parts {
+        request(dest, events)
+    }
+
+    fn test_mode_refusal(&self, dest: &Destination) -> Option<String> {
+        Some(format!(
+            "not sent: destination \"{}\" (GA4) has no validation mode for forwarded hits",
+            dest.name
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,7 +113,7 @@ mod tests {
     fn dest() -> Destination {
         Destination {
             name: "ga4".into(),
-            kind: Kind::Ga4,
+            kind: Kind::parse("ga4").unwrap(),
             endpoint: DEFAULT_ENDPOINT.into(),
             pixel_id: String::new(),
             token_secret: None,

@@ -1,9 +1,12 @@
 //! Meta's Conversions API on the Graph API: `POST https://graph.facebook.com/<version>/<PIXEL_ID>/events`,
 //! `{"data": [...], "access_token", "test_event_code"?}`. The token goes in the body, as Meta's own curl example
 //! sends it (`-F access_token=…`), rather than the `?access_token=` query, so it never lands in URL logs.
-//! Meta's error codes live here too: the Meta-style `capi` layout answers with the same ones.
+//! Its events and error codes are the Meta-style layout's (`meta_style`), shared with `capi`.
 
-use super::{object, Destination, ErrorReading};
+use super::meta_style;
+use super::platform::{object, Destination, DestinationConfig, ErrorReading, Parts, Platform};
+use crate::diagnostic::Diagnostic;
+use crate::event::Event;
 use serde_json::Value;
 
 /// The Graph API version in the default endpoint. v27.0 was released on 2026-11-04; v25.0 expires on
@@ -29,37 +32,72 @@ pub fn is_api_version(s: &str) -> bool {
     digits(major, 3) && digits(minor, 1)
 }
 
-/// Meta's error codes worth a retry: 1 and 2 (temporary), 341 and 368 (temporarily blocked), and throttling:
-/// 4 (app), 17 (account), 613 ("Calls to this api have exceeded the rate limit"), 80003 (ads insights).
-/// Sources: developers.facebook.com/docs/graph-api/guides/error-handling and …/overview/rate-limiting.
-const RETRY_CODES: [i64; 8] = [1, 2, 4, 17, 341, 368, 613, 80003];
-/// The access token is invalid or expired. The event is fine; the token needs fixing, so it is retried.
-const TOKEN_CODE: i64 = 190;
+pub struct Meta;
 
-/// What Meta's `error.code` says about a refused request, when it says more than the HTTP status.
-pub fn read_error(status: u16, error: &Value, message: &str) -> Option<ErrorReading> {
-    let code = error.pointer("/error/code").and_then(Value::as_i64)?;
-    if RETRY_CODES.contains(&code) {
-        return Some(ErrorReading::Retry(format!(
-            "HTTP {status} code {code}: {message}"
-        )));
+impl Platform for Meta {
+    fn name(&self) -> &'static str {
+        "meta"
     }
-    (code == TOKEN_CODE)
-        .then(|| ErrorReading::Retry(format!("HTTP {status} (check the token secret): {message}")))
-}
 
-pub fn request(
-    dest: &Destination,
-    events: Vec<Value>,
-    token: &str,
-) -> (String, Vec<(String, String)>, Value) {
-    let mut body = object([
-        ("data", Value::Array(events)),
-        ("access_token", token.into()),
-        ("partner_agent", "capi-edge".into()),
-    ]);
-    if let Some(code) = &dest.test_event_code {
-        body["test_event_code"] = code.clone().into();
+    fn check_settings(&self, config: &DestinationConfig, errors: &mut Vec<Diagnostic>) {
+        if let Some(v) = config
+            .api_version
+            .as_ref()
+            .filter(|v| !is_api_version(v.get_ref()))
+        {
+            errors.push(
+                Diagnostic::new(
+                    format!("api_version \"{}\" is not a Graph API version", v.get_ref()),
+                    Some(v.span()),
+                )
+                .with_hint(format!(
+                    "write it as Meta does, e.g. \"{DEFAULT_API_VERSION}\""
+                )),
+            );
+        }
     }
-    (dest.endpoint.clone(), Vec::new(), body)
+
+    fn default_endpoint(&self, config: &DestinationConfig, pixel_id: &str) -> Option<String> {
+        Some(default_endpoint(
+            config.api_version.as_ref().map(|v| v.get_ref().as_str()),
+            pixel_id,
+        ))
+    }
+
+    fn event_json(&self, _dest: &Destination, event: &Event) -> Result<Value, String> {
+        meta_style::event_json(event)
+    }
+
+    fn request(
+        &self,
+        dest: &Destination,
+        events: Vec<Value>,
+        token: Option<&str>,
+        _test: bool,
+    ) -> Parts {
+        let body = object([
+            ("data", Value::Array(events)),
+            ("access_token", token.unwrap_or_default().into()),
+            ("partner_agent", "capi-edge".into()),
+        ]);
+        (
+            dest.endpoint.clone(),
+            Vec::new(),
+            meta_style::with_test_event_code(body, dest),
+        )
+    }
+
+    fn read_error(
+        &self,
+        _dest: &Destination,
+        status: u16,
+        error: &Value,
+        message: &str,
+    ) -> Option<ErrorReading> {
+        meta_style::read_error(status, error, message)
+    }
+
+    fn test_mode_refusal(&self, dest: &Destination) -> Option<String> {
+        meta_style::test_mode_refusal(dest)
+    }
 }

@@ -2,7 +2,10 @@
 //! `POST https://bzr.openai.com/v1/events?pid=<PIXEL_ID>`, `Authorization: Bearer <key>`,
 //! `{"validate_only", "events": [...]}`, money in minor units, identifiers as lists of SHA-256.
 
-use super::{object, put, whole, Destination};
+use super::platform::{
+    check_platform_rules, object, put, whole, Destination, DestinationConfig, ErrorReading, Parts,
+    Platform,
+};
 use crate::event::Event;
 use crate::mapping::minor_units;
 use crate::normalize::Key;
@@ -150,26 +153,70 @@ pub fn event_json(ev: &Event) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
-pub fn request(
-    dest: &Destination,
-    events: Vec<Value>,
-    token: &str,
-) -> (String, Vec<(String, String)>, Value) {
-    let sep = if dest.endpoint.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let url = format!(
-        "{}{sep}pid={}",
-        dest.endpoint,
-        crate::field::percent_encode(&dest.pixel_id)
-    );
-    let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
-    let body = object([
-        ("validate_only", dest.validate_only.into()),
-        ("integration_source", "capi-edge".into()),
-        ("events", Value::Array(events)),
-    ]);
-    (url, headers, body)
+pub struct OpenAi;
+
+impl Platform for OpenAi {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn default_endpoint(&self, _config: &DestinationConfig, _pixel_id: &str) -> Option<String> {
+        Some(DEFAULT_ENDPOINT.to_string())
+    }
+
+    fn event_name(&self, event: &Event) -> String {
+        event_type(&event.name).0
+    }
+
+    /// OpenAI takes a website event without the user agent.
+    fn check_event(&self, event: &Event, now_ms: i64) -> Result<(), String> {
+        check_platform_rules(event, now_ms, false)
+    }
+
+    fn event_json(&self, _dest: &Destination, event: &Event) -> Result<Value, String> {
+        event_json(event)
+    }
+
+    /// `POST <endpoint>?pid=<PIXEL_ID>` with a Bearer key; debug traffic with `validate_only`.
+    fn request(
+        &self,
+        dest: &Destination,
+        events: Vec<Value>,
+        token: Option<&str>,
+        test: bool,
+    ) -> Parts {
+        let sep = if dest.endpoint.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let url = format!(
+            "{}{sep}pid={}",
+            dest.endpoint,
+            crate::field::percent_encode(&dest.pixel_id)
+        );
+        let token = token.unwrap_or_default();
+        let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
+        let body = object([
+            ("validate_only", (dest.validate_only || test).into()),
+            ("integration_source", "capi-edge".into()),
+            ("events", Value::Array(events)),
+        ]);
+        (url, headers, body)
+    }
+
+    fn read_error(
+        &self,
+        dest: &Destination,
+        status: u16,
+        _error: &Value,
+        message: &str,
+    ) -> Option<ErrorReading> {
+        is_unknown_pixel(status, message).then(|| {
+            ErrorReading::Config(format!(
+                "OpenAI does not know pixel id {}: check pixel_id in capi.toml (HTTP {status}: {message})",
+                dest.pixel_id
+            ))
+        })
+    }
 }

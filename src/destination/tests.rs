@@ -486,3 +486,21 @@ fn the_graph_api_version_defaults_to_v27_and_is_checked() {
         );
     }
 }
+
+#[test]
+fn a_destination_compiled_before_the_registry_still_reads() {
+    // As config store format 1 kept it in KV: the kind spelled as the Rust variant it was.
+    let old = r#"{"name":"openai","kind":"OpenAi","endpoint":"https://bzr.openai.com/v1/events","pixel_id":"px_1",
+                 "token_secret":"OPENAI_KEY","test_event_code":null,"validate_only":false,"max_batch":1000}"#;
+    let d: Destination = serde_json::from_str(old).unwrap();
+    assert_eq!(d.kind.as_str(), "openai");
+    let secrets = Map(HashMap::from([("OPENAI_KEY", "k")]));
+    let r = d
+        .request(vec![serde_json::json!({"id": "e1"})], &secrets)
+        .unwrap();
+    assert_eq!(r.url, "https://bzr.openai.com/v1/events?pid=px_1");
+    // Written back with the config's own name.
+    assert!(serde_json::to_string(&d)
+        .unwrap()
+        .contains(r#""kind":"openai""#));
+}

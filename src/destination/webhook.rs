@@ -1,7 +1,8 @@
 //! A generic JSON webhook: `{"events": [...]}` to your own endpoint, with a Bearer token when configured.
 //! Identifiers are hashed here too: raw customer information never leaves the worker.
 
-use super::{object, put, Destination};
+use super::platform::{object, put, Destination, DestinationConfig, Parts, Platform};
+use crate::diagnostic::Diagnostic;
 use crate::event::Event;
 use serde_json::{json, Map, Value};
 
@@ -45,17 +46,55 @@ pub fn event_json(ev: &Event) -> Value {
     ])
 }
 
-pub fn request(
-    dest: &Destination,
-    events: Vec<Value>,
-    token: Option<&str>,
-) -> (String, Vec<(String, String)>, Value) {
-    let headers = token
-        .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
-        .unwrap_or_default();
-    (
-        dest.endpoint.clone(),
-        headers,
-        object([("events", Value::Array(events))]),
-    )
+pub struct Webhook;
+
+impl Platform for Webhook {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    fn is_ad_platform(&self) -> bool {
+        false
+    }
+
+    fn check_settings(&self, config: &DestinationConfig, errors: &mut Vec<Diagnostic>) {
+        if config.endpoint.is_none() {
+            errors.push(
+                Diagnostic::new(
+                    format!(
+                        "webhook destination \"{}\" needs an endpoint",
+                        config.name.get_ref()
+                    ),
+                    Some(config.name.span()),
+                )
+                .with_hint("endpoint = \"https://example.com/hooks/conversions\""),
+            );
+        }
+    }
+
+    fn default_endpoint(&self, _config: &DestinationConfig, _pixel_id: &str) -> Option<String> {
+        None
+    }
+
+    fn event_json(&self, _dest: &Destination, event: &Event) -> Result<Value, String> {
+        Ok(event_json(event))
+    }
+
+    /// `{"events": [...]}`, with the token as a Bearer header when `token_secret` is set.
+    fn request(
+        &self,
+        dest: &Destination,
+        events: Vec<Value>,
+        token: Option<&str>,
+        _test: bool,
+    ) -> Parts {
+        let headers = token
+            .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
+            .unwrap_or_default();
+        (
+            dest.endpoint.clone(),
+            headers,
+            object([("events", Value::Array(events))]),
+        )
+    }
 }
