@@ -6,7 +6,7 @@
 //! The KV reads themselves (one pointer read per isolate every 20 s) are measured in workerd by `make bench`
 //! (bench/run.mjs, the `capi-edge-kv` worker).
 
-use capi_edge::config_store::{self, LiveState, VersionInfo};
+use capi_edge::config::store::{self, LiveState, VersionInfo};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -27,14 +27,14 @@ fn main() {
     let config = capi_edge::check(include_str!("../capi.toml")).expect("the example config checks");
     let info = VersionInfo {
         version: 2,
-        format: config_store::FORMAT,
+        format: store::FORMAT,
         published_by: "bench".into(),
         published_ms: 0,
         message: "bench".into(),
     };
-    let record = config_store::record_json(&info, &config, Some(include_str!("../capi.toml")));
+    let record = store::record_json(&info, &config, Some(include_str!("../capi.toml")));
 
-    let mut state = LiveState::embedded(config, config_store::CHECK_EVERY_MS);
+    let mut state = LiveState::embedded(config, store::CHECK_EVERY_MS);
     state.checking(0);
     let mut now = 1_i64;
     let (med, min, max) = median_ns(1_000_000, || {
@@ -49,7 +49,7 @@ fn main() {
     );
 
     let (med, min, max) = median_ns(200, || {
-        black_box(config_store::read_record(black_box(&record), 2).expect("the record reads"));
+        black_box(store::read_record(black_box(&record), 2).expect("the record reads"));
     });
     println!(
         "config store: reading a stored version on a switch (the example config, {} bytes with its TOML)",

@@ -30,14 +30,14 @@ en=purchase&cu=USD&ep.transaction_id=T-1001&epn.value=38.03&epn.tax=3.6&epn.ship
 &em=tv.1~em.McVUPBc00lxyBvX9WRUl0Clb7G_oT_gvlGo0_pcKHmY";
 
 /// The GA4 client's core: parse the batch and turn each of its 4 events into a hit.
-fn per_ga4_batch(table: &capi_edge::ga4::EventTable) {
-    let request = capi_edge::ga4::parse_collect(black_box(GA4_QUERY), black_box(GA4_BODY))
+fn per_ga4_batch(table: &capi_edge::intake::ga4::EventTable) {
+    let request = capi_edge::intake::ga4::parse_collect(black_box(GA4_QUERY), black_box(GA4_BODY))
         .expect("the bench batch parses");
     let hits: Vec<_> = request
         .events
         .iter()
         .flatten()
-        .map(|e| capi_edge::ga4::to_hit(e, table))
+        .map(|e| capi_edge::intake::ga4::to_hit(e, table))
         .collect();
     assert_eq!(hits.len(), 4);
     black_box(hits);

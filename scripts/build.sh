@@ -56,7 +56,7 @@ build_worker() { # out-dir feature
 if [ "${1:-}" = "--dev" ] || [ "${1:-}" = "--watch" ]; then MODE=dev; fi
 build_worker build intake
 build_worker build/admin admin
-# The config checker for the dashboard's config page (src/checker_wasm.rs), for the browser: no worker in it.
+# The config checker for the dashboard's config page (src/check/wasm.rs), for the browser: no worker in it.
 cargo build -q --lib --release --target wasm32-unknown-unknown --no-default-features --features checker
 "$WASM_BINDGEN_BIN" --target web --out-dir build/checker "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/capi_edge.wasm"
 if [ "${MODE:-opt}" != dev ]; then

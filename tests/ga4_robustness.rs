@@ -3,8 +3,8 @@
 //! `PROPTEST_CASES` runs longer.
 
 use capi_edge::config::Config;
-use capi_edge::ga4::{parse_collect, to_hit, EventTable, MAX_EVENTS_PER_REQUEST};
 use capi_edge::hit::Hit;
+use capi_edge::intake::ga4::{parse_collect, to_hit, EventTable, MAX_EVENTS_PER_REQUEST};
 use proptest::prelude::*;
 
 const EXAMPLE: &str = include_str!("../capi.toml");

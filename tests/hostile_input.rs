@@ -2,9 +2,9 @@
 //! reaches the response headers (event ids, click-id cookies) may hold a line break. The same cases run against
 //! the built worker in tests/e2e/hostile-input.test.mjs, asserting on the real response headers.
 
-use capi_edge::collect;
+use capi_edge::base::guard;
 use capi_edge::config::Config;
-use capi_edge::guard;
+use capi_edge::intake::respond;
 use capi_edge::intake::{browser_hits, RequestFacts};
 
 const NOW_MS: i64 = 1_767_225_600_000;
@@ -15,19 +15,19 @@ fn shipped_config() -> Config {
     Config::parse(&src).expect("the shipped capi.toml is valid")
 }
 
-/// The response headers the worker writes for these facts: the core's answer (`collect::browser`), which the edge
+/// The response headers the worker writes for these facts: the core's answer (`respond::browser`), which the edge
 /// shell writes as it is.
 fn response_headers(
     config: &Config,
     facts: &RequestFacts,
 ) -> Result<Vec<(String, String)>, String> {
-    let ctx = collect::Context {
+    let ctx = respond::Context {
         config,
         cors_origin: None,
         debug: false,
         now_ms: NOW_MS,
     };
-    let reply = collect::browser(&ctx, facts, &mut || "generated-1".to_string(), &mut || 7);
+    let reply = respond::browser(&ctx, facts, &mut || "generated-1".to_string(), &mut || 7);
     if reply.status >= 400 {
         let body: serde_json::Value =
             serde_json::from_slice(reply.body.as_deref().unwrap_or(b"{}")).unwrap();

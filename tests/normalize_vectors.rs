@@ -3,7 +3,7 @@
 
 use capi_edge::config::Config;
 use capi_edge::hit::Hit;
-use capi_edge::normalize::sha256_hex;
+use capi_edge::identity::normalize::sha256_hex;
 
 /// 2026-01-01T00:00:00Z.
 const NOW_MS: i64 = 1_767_225_600_000;

@@ -4,10 +4,10 @@
 //! messages, kept as they are for replay; each outbound request's URL, headers and body; the response) holds
 //! the value in any encoding. The attribution parameters are still there.
 
-use capi_edge::collect::{self, Context, Reply};
 use capi_edge::config::Config;
 use capi_edge::delivery::Action;
 use capi_edge::destination::Secrets;
+use capi_edge::intake::respond::{self, Context, Reply};
 use capi_edge::intake::RequestFacts;
 use proptest::prelude::*;
 
@@ -86,7 +86,7 @@ fn decode(s: &str) -> String {
 }
 
 fn encode(s: &str) -> String {
-    capi_edge::field::percent_encode(s)
+    capi_edge::hit::field::percent_encode(s)
 }
 
 fn ctx(config: &Config) -> Context<'_> {
@@ -123,7 +123,7 @@ fn replies(config: &Config, url: &str, referrer: &str) -> Vec<Reply> {
     let hit = serde_json::json!({"event": "Purchase", "event_id": "ord-1",
         "page": {"url": url, "referrer": referrer}, "data": {"value": 10, "currency": "USD"}});
     let body = hit.to_string();
-    out.push(collect::browser(
+    out.push(respond::browser(
         &ctx(config),
         &facts("POST", body.as_bytes(), None, None),
         &mut || "id".into(),
@@ -134,7 +134,7 @@ fn replies(config: &Config, url: &str, referrer: &str) -> Vec<Reply> {
         "n=Purchase&i=ord-2&u={}&d.value=10&d.currency=USD",
         encode(url)
     );
-    out.push(collect::browser(
+    out.push(respond::browser(
         &ctx(config),
         &facts("GET", b"", Some(&query), None),
         &mut || "id".into(),
@@ -142,7 +142,7 @@ fn replies(config: &Config, url: &str, referrer: &str) -> Vec<Reply> {
     ));
     // No page URL in the hit: the Referer header stands in.
     let bare = r#"{"event":"Purchase","event_id":"ord-3","data":{"value":10,"currency":"USD"}}"#;
-    out.push(collect::browser(
+    out.push(respond::browser(
         &ctx(config),
         &facts("POST", bare.as_bytes(), None, Some(url)),
         &mut || "id".into(),
@@ -154,7 +154,7 @@ fn replies(config: &Config, url: &str, referrer: &str) -> Vec<Reply> {
         encode(url),
         encode(referrer)
     );
-    out.push(collect::ga4(
+    out.push(respond::ga4(
         &ctx(config),
         &facts("POST", b"", Some(&ga4), None),
         &mut || "id".into(),
@@ -164,7 +164,7 @@ fn replies(config: &Config, url: &str, referrer: &str) -> Vec<Reply> {
     let backend = serde_json::json!({"events": [hit]}).to_string();
     let mut backend_facts = facts("POST", backend.as_bytes(), None, None);
     backend_facts.content_type = Some("application/json");
-    out.push(collect::backend(
+    out.push(respond::backend(
         config,
         &backend_facts,
         NOW_MS,
@@ -254,7 +254,7 @@ fn the_page_url_reaches_the_platforms_with_its_personal_values_replaced() {
         .find(|m| m.action == Action::Tally)
         .expect("a tally message");
     assert_eq!(
-        capi_edge::tally::Tally::from_payload(tally.payload_json()).redacted,
+        capi_edge::operations::tally::Tally::from_payload(tally.payload_json()).redacted,
         2
     );
 }

@@ -118,15 +118,15 @@ proptest! {
     fn arbitrary_hits_sample_safely(value in hit_value(), now in 0i64..4_000_000_000_000) {
         let config = Config::parse(EXAMPLE).unwrap();
         let Ok(hit) = Hit::from_value(value) else { return Ok(()) };
-        let Some(sampled) = capi_edge::sample::sampled_hit(&config, &hit) else { return Ok(()) };
+        let Some(sampled) = capi_edge::operations::sample::sampled_hit(&config, &hit) else { return Ok(()) };
         let user = sampled["user"].to_string();
         prop_assert!(!user.contains('@'), "{user}");
-        prop_assert!(sampled["context"].get("ip").is_none_or(|ip| ip == capi_edge::sample::PLACEHOLDER_IP));
-        prop_assert!(sampled["context"].get("user_agent").is_none_or(|ua| ua == capi_edge::sample::PLACEHOLDER));
+        prop_assert!(sampled["context"].get("ip").is_none_or(|ip| ip == capi_edge::operations::sample::PLACEHOLDER_IP));
+        prop_assert!(sampled["context"].get("user_agent").is_none_or(|ua| ua == capi_edge::operations::sample::PLACEHOLDER));
         let again = Hit::from_value(sampled).unwrap();
-        let hits = [capi_edge::sample_diff::SampleHit { hit: again, now_ms: now }];
-        let diff = capi_edge::sample_diff::compare(&config, &Config::parse(include_str!("fixtures/meta.toml")).unwrap(), &hits);
-        let text = capi_edge::sample_diff::render(&diff);
+        let hits = [capi_edge::operations::sample_diff::SampleHit { hit: again, now_ms: now }];
+        let diff = capi_edge::operations::sample_diff::compare(&config, &Config::parse(include_str!("fixtures/meta.toml")).unwrap(), &hits);
+        let text = capi_edge::operations::sample_diff::render(&diff);
         prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
     }
 }

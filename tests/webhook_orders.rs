@@ -5,8 +5,8 @@
 
 use capi_edge::config::Config;
 use capi_edge::destination::RedactedSecrets;
-use capi_edge::normalize::sha256_hex;
-use capi_edge::sources::{webhook_hit, WebhookKind};
+use capi_edge::identity::normalize::sha256_hex;
+use capi_edge::intake::sources::{webhook_hit, WebhookKind};
 use serde_json::{json, Value};
 use std::path::Path;
 

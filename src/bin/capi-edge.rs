@@ -3,11 +3,11 @@
 
 mod publishing;
 
+use capi_edge::base::random::random_event_id;
 use capi_edge::config::Config;
 use capi_edge::destination::RedactedSecrets;
 use capi_edge::hit::Hit;
-use capi_edge::normalize::{self, Key};
-use capi_edge::random::random_event_id;
+use capi_edge::identity::normalize::{self, Key};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -105,7 +105,7 @@ fn check(args: &[String]) -> Result<(), String> {
                     eprintln!("{}", w.render(path, &source));
                 }
             }
-            println!("{path}: {}", capi_edge::checker::ok_summary(&config));
+            println!("{path}: {}", capi_edge::check::json::ok_summary(&config));
             Ok(())
         }
         Err(errors) => {
@@ -160,7 +160,7 @@ fn run(args: &[String]) -> Result<(), String> {
             .join("\n")
     })?;
     // One hit, an array of hits, or the sample's export (`GET /r/api/sample`: each hit with its source).
-    let hits: Vec<Hit> = capi_edge::sample::read_sample(read(&hit_path)?.as_bytes())
+    let hits: Vec<Hit> = capi_edge::operations::sample::read_sample(read(&hit_path)?.as_bytes())
         .map_err(|e| format!("error: {hit_path}: {e}"))?
         .into_iter()
         .map(|(_, hit)| hit)
@@ -172,7 +172,8 @@ fn run(args: &[String]) -> Result<(), String> {
     for hit in &hits {
         if trace {
             let outcome = config.trace(hit, now_ms, &mut random_event_id);
-            let json = capi_edge::preview::trace_json(&config, hit, &outcome, &RedactedSecrets);
+            let json =
+                capi_edge::pipeline::preview::trace_json(&config, hit, &outcome, &RedactedSecrets);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
@@ -199,7 +200,7 @@ fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn reconcile(args: &[String]) -> Result<(), String> {
-    use capi_edge::reconcile::{self, Verdict};
+    use capi_edge::operations::reconcile::{self, Verdict};
     let (mut orders_path, mut ledger_path, mut days, mut only) =
         (None, "ledger.json".to_string(), 7u32, None);
     let mut it = args.iter();
@@ -335,7 +336,7 @@ fn replay(args: &[String]) -> Result<(), String> {
     }
     let body = serde_json::Value::Object(request).to_string();
     let report = admin_post(&url, "/api/replay", &body)?;
-    let (text, clean) = capi_edge::replay::report_text(&report);
+    let (text, clean) = capi_edge::operations::replay::report_text(&report);
     println!("{text}");
     if clean {
         Ok(())

@@ -3,8 +3,8 @@
 
 pub mod batch;
 
+use crate::config::operations::LedgerMode;
 use crate::destination::{Destination, ErrorReading};
-use crate::operations::LedgerMode;
 use crate::pipeline::{Delivery, Dropped, Outcome};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -18,9 +18,9 @@ pub enum Action {
     Send,
     /// Only record it in the ledger with this status (consent-blocked, dropped by a platform rule).
     Record { status: String, reason: String },
-    /// Keep the payload (a sampled hit, `crate::sample`) in the `hit_samples` table; it goes to no destination.
+    /// Keep the payload (a sampled hit, `crate::operations::sample`) in the `hit_samples` table; it goes to no destination.
     Sample,
-    /// Add the payload (`crate::tally::Tally`: hits that fired no tag, values redacted) to `intake_counts`.
+    /// Add the payload (`crate::operations::tally::Tally`: hits that fired no tag, values redacted) to `intake_counts`.
     Tally,
 }
 
@@ -142,7 +142,7 @@ impl DeliveryMessage {
             value: d.value,
             currency: d.currency.clone(),
             action: Action::Send,
-            intake_id: crate::random::random_event_id(),
+            intake_id: crate::base::random::random_event_id(),
             missing: d.missing.join(","),
             test: false,
             ledger: d.ledger,
@@ -169,7 +169,7 @@ impl DeliveryMessage {
             value: None,
             currency: None,
             action: Action::Send,
-            intake_id: crate::random::random_event_id(),
+            intake_id: crate::base::random::random_event_id(),
             missing: String::new(),
             test: false,
             // One per page hit: counted, as page views are.
@@ -204,7 +204,7 @@ impl DeliveryMessage {
         }
     }
 
-    /// A request's tally (`crate::tally`) for the consumer to count; it goes to no destination.
+    /// A request's tally (`crate::operations::tally`) for the consumer to count; it goes to no destination.
     pub fn tally(payload: &Value, received_ms: i64) -> DeliveryMessage {
         DeliveryMessage {
             action: Action::Tally,
@@ -228,7 +228,7 @@ impl DeliveryMessage {
                 status: d.status.to_string(),
                 reason: d.reason.clone(),
             },
-            intake_id: crate::random::random_event_id(),
+            intake_id: crate::base::random::random_event_id(),
             missing: String::new(),
             test: false,
             ledger: d.ledger,

@@ -6,7 +6,7 @@
 
 use super::platform::{Destination, DestinationConfig, Parts, Platform};
 use crate::event::Event;
-use crate::field::percent_encode;
+use crate::hit::field::percent_encode;
 use serde_json::{json, Value};
 
 /// Google's collection endpoint (`region1.google-analytics.com` keeps EU data in the EU: set it as `endpoint`).

@@ -5,7 +5,7 @@
 
 use super::meta_style;
 use super::platform::{object, Destination, DestinationConfig, ErrorReading, Parts, Platform};
-use crate::diagnostic::Diagnostic;
+use crate::base::diagnostic::Diagnostic;
 use crate::event::Event;
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ pub fn default_endpoint(version: Option<&str>, pixel_id: &str) -> String {
     format!(
         "https://graph.facebook.com/{}/{}/events",
         version.unwrap_or(DEFAULT_API_VERSION),
-        crate::field::percent_encode(pixel_id)
+        crate::hit::field::percent_encode(pixel_id)
     )
 }
 

@@ -3,14 +3,14 @@
 //! `test_event_code` rule.
 
 use super::platform::{put, whole, Destination, ErrorReading};
+use crate::event::standard;
 use crate::event::Event;
-use crate::standard_event;
 use serde_json::{Map, Value};
 
 /// Meta requires `value` and `currency` on a Purchase (developers.facebook.com/docs/meta-pixel/reference, the
 /// standard events table): without them the event is dropped here, never sent to fail a batch.
 fn check_rules(ev: &Event) -> Result<(), String> {
-    let purchase = standard_event::lookup(&ev.name).is_some_and(|e| e.meta == "Purchase");
+    let purchase = standard::lookup(&ev.name).is_some_and(|e| e.meta == "Purchase");
     let missing: Vec<&str> = [
         ("data.value", ev.value.is_none()),
         ("data.currency", ev.currency.is_none()),

@@ -19,7 +19,7 @@ pub use platform::{
 };
 pub use registry::Kind;
 
-use crate::diagnostic::{suggestion, Diagnostic};
+use crate::base::diagnostic::{suggestion, Diagnostic};
 use crate::event::Event;
 use serde_json::Value;
 

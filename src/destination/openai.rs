@@ -6,10 +6,10 @@ use super::platform::{
     check_platform_rules, object, put, whole, Destination, DestinationConfig, ErrorReading, Parts,
     Platform,
 };
+use crate::event::standard::{self, OpenAiDataType};
 use crate::event::Event;
-use crate::mapping::minor_units;
-use crate::normalize::Key;
-use crate::standard_event::{self, OpenAiDataType};
+use crate::identity::normalize::Key;
+use crate::rules::mapping::minor_units;
 use serde_json::{Map, Value};
 
 pub const DEFAULT_ENDPOINT: &str = "https://bzr.openai.com/v1/events";
@@ -32,7 +32,7 @@ const PLAIN: [(&str, Key); 4] = [
 
 /// The OpenAI event type and data type for a tag's event name; anything not standard is `custom`.
 pub fn event_type(name: &str) -> (String, OpenAiDataType) {
-    match standard_event::lookup(name) {
+    match standard::lookup(name) {
         Some(e) => (e.openai.to_string(), e.data_type),
         None => ("custom".to_string(), OpenAiDataType::Custom),
     }
@@ -76,7 +76,7 @@ pub fn is_unknown_pixel(status: u16, message: &str) -> bool {
 
 /// `plan_id` of a plan_enrollment event, from the tag's `data.plan_id`: OpenAI types it as a string.
 fn plan_id(ev: &Event) -> Option<String> {
-    let id = crate::trigger::as_text(ev.custom.get("plan_id")?)?;
+    let id = crate::rules::trigger::as_text(ev.custom.get("plan_id")?)?;
     let id = id.trim();
     (!id.is_empty()).then(|| id.to_string())
 }
@@ -193,7 +193,7 @@ impl Platform for OpenAi {
         let url = format!(
             "{}{sep}pid={}",
             dest.endpoint,
-            crate::field::percent_encode(&dest.pixel_id)
+            crate::hit::field::percent_encode(&dest.pixel_id)
         );
         let token = token.unwrap_or_default();
         let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];

@@ -3,7 +3,7 @@
 //! file that implements `Platform` and one line in `registry.rs`.
 
 use super::registry::Kind;
-use crate::diagnostic::Diagnostic;
+use crate::base::diagnostic::Diagnostic;
 use crate::event::{ActionSource, Event};
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -2,7 +2,7 @@
 //! Identifiers are hashed here too: raw customer information never leaves the worker.
 
 use super::platform::{object, put, Destination, DestinationConfig, Parts, Platform};
-use crate::diagnostic::Diagnostic;
+use crate::base::diagnostic::Diagnostic;
 use crate::event::Event;
 use serde_json::{json, Map, Value};
 

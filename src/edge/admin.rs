@@ -3,8 +3,8 @@
 
 use super::ledger;
 use super::respond::json_error;
-use crate::dashboard::{self, CountRow, FailureRow, LedgerRow, TrendRow};
-use crate::reconcile::{self, Conversion};
+use crate::operations::dashboard::{self, CountRow, FailureRow, LedgerRow, TrendRow};
+use crate::operations::reconcile::{self, Conversion};
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use worker::*;
@@ -17,6 +17,9 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
     let presented = super::settings::bearer(&req);
     let how = "send the debug token: Authorization: Bearer <token>";
     if let Err(refusal) = super::settings::authorize_debug(env, &presented, "the dashboard", how) {
+        // Read what was sent before refusing: a client still sending its body when the answer comes may see the
+        // connection reset instead of the 401 (seen with Node's fetch under load).
+        let _ = req.bytes().await;
         return refusal;
     }
     let Some(db) = ledger::open(env) else {
@@ -31,7 +34,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
         })
     };
     let days: f64 = param("days")
-        .and_then(|d| crate::number::parse_f64(&d))
+        .and_then(|d| crate::base::number::parse_f64(&d))
         .filter(|d: &f64| *d > 0.0 && *d <= 90.0)
         .unwrap_or(7.0);
     let since = now - days * DAY_MS;
@@ -47,7 +50,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
                     db.prepare(dashboard::FAILURES_SQL)
                         .bind(&[JsValue::from_f64(since)])?,
                     db.prepare("SELECT destination, opened_ms, summary, notified FROM incidents"),
-                    db.prepare(crate::tally::WINDOW_SQL).bind(std::slice::from_ref(&first_hour))?,
+                    db.prepare(crate::operations::tally::WINDOW_SQL).bind(std::slice::from_ref(&first_hour))?,
                 ])
                 .await?;
             let [counts, trend, failures, incidents, intake] = <[D1Result; 5]>::try_from(results)
@@ -59,9 +62,9 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
             let mut stats = dashboard::stats(&counts, &failures, &trend, now, days * DAY_MS);
             stats["incidents"] = incidents.into();
             // Hits that fired no tag, with the tag event each most likely meant (from the config in force).
-            let intake = intake.results::<crate::tally::WindowRow>()?;
+            let intake = intake.results::<crate::operations::tally::WindowRow>()?;
             let config = super::settings::config(env).await.ok();
-            stats["intake"] = crate::tally::window_json(&intake, config.as_deref());
+            stats["intake"] = crate::operations::tally::window_json(&intake, config.as_deref());
             Response::from_json(&stats)
         }
         (Method::Get, "/api/ledger") => {
@@ -110,7 +113,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
 /// `POST /api/erase {"event_id": "…"}`: deletes an event's ledger rows and kept events, every destination (a
 /// customer's erasure request names their order; the order id is the event id of its purchase).
 async fn erase(body: &[u8], db: &D1Database) -> Result<Response> {
-    let event_id = match crate::operations::erasure_request(body) {
+    let event_id = match crate::config::operations::erasure_request(body) {
         Ok(id) => id,
         Err(e) => return json_error(400, "invalid_erase", &e),
     };

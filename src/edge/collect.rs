@@ -1,13 +1,13 @@
 //! The browser event endpoint's shell: CORS refusal, preflight, rate limit, size guard, the debug token, then the
-//! core's answer (`crate::collect`: consent, cookies, pipeline, messages, response headers), queued and written.
+//! core's answer (`crate::intake::respond`: consent, cookies, pipeline, messages, response headers), queued and written.
 
 use super::js::{self, RequestHeaders};
 use super::respond::{error_body, preflight};
+use crate::base::random::{random_event_id, random_u64};
 use crate::config::Config;
-use crate::cors::{self, Cors};
 use crate::delivery::DeliveryMessage;
+use crate::intake::cors::{self, Cors};
 use crate::intake::RequestFacts;
-use crate::random::{random_event_id, random_u64};
 use std::collections::BTreeMap;
 use worker::worker_sys::web_sys;
 use worker::*;
@@ -51,7 +51,7 @@ pub async fn browser(
 ) -> Result<web_sys::Response> {
     let headers = RequestHeaders::read(&req, READ_HEADERS);
     let header = |name: &str| headers.get(name).map(str::to_string);
-    let own_origin = cors::origin_of(raw_url).unwrap_or_default();
+    let own_origin = crate::base::url::origin_of(raw_url).unwrap_or_default();
     let origin = header("origin");
     let referer = header("referer");
     // The origin to echo in CORS headers: none for a same-origin page, which needs none.
@@ -62,7 +62,7 @@ pub async fn browser(
         &own_origin,
     ) {
         Cors::Allowed(o) => Some(o),
-        Cors::AnyOrigin => Some(crate::collect::ANY_ORIGIN.to_string()),
+        Cors::AnyOrigin => Some(crate::intake::respond::ANY_ORIGIN.to_string()),
         Cors::SameOrigin | Cors::NoOrigin => None,
         Cors::Refused(o) => {
             return refuse(
@@ -83,7 +83,7 @@ pub async fn browser(
             "rate_limited",
             "too many events from this address; retry later",
         );
-        let mut reply = crate::collect::json_reply(429, &body, allowed_origin.as_deref());
+        let mut reply = crate::intake::respond::json_reply(429, &body, allowed_origin.as_deref());
         reply.headers.push(("retry-after", retry_after.to_string()));
         return write(&reply);
     }
@@ -112,7 +112,7 @@ pub async fn browser(
     // without the token the header is ignored, so no request chooses the config that serves.
     let preview = match (debug, header("x-capi-config")) {
         (true, Some(selector)) => {
-            let selector = match crate::config_store::parse_selector(&selector) {
+            let selector = match crate::config::store::parse_selector(&selector) {
                 Ok(s) => s,
                 Err(e) => {
                     return refuse(400, "invalid_config_version", &e, allowed_origin.as_deref())
@@ -148,7 +148,7 @@ pub async fn browser(
         exposed_headers: exposed,
         max_body_bytes: max,
     };
-    let ctx = crate::collect::Context {
+    let ctx = crate::intake::respond::Context {
         config,
         cors_origin: allowed_origin.as_deref(),
         debug,
@@ -156,9 +156,11 @@ pub async fn browser(
     };
     let mut reply = match client {
         Client::Pixel => {
-            crate::collect::browser(&ctx, &facts, &mut random_event_id, &mut random_u64)
+            crate::intake::respond::browser(&ctx, &facts, &mut random_event_id, &mut random_u64)
         }
-        Client::Ga4 => crate::collect::ga4(&ctx, &facts, &mut random_event_id, &mut random_u64),
+        Client::Ga4 => {
+            crate::intake::respond::ga4(&ctx, &facts, &mut random_event_id, &mut random_u64)
+        }
     };
     if debug {
         // The trace says which config version ran.
@@ -178,10 +180,10 @@ pub async fn browser(
                 }
                 note
             }
-            None => crate::preview::serving_note(super::config_store::status()),
+            None => crate::pipeline::preview::serving_note(super::config_store::status()),
         };
         if let Some(body) = reply.body.take() {
-            reply.body = Some(crate::preview::with_config(body, ran));
+            reply.body = Some(crate::pipeline::preview::with_config(body, ran));
         }
     }
     if !reply.messages.is_empty() {
@@ -199,7 +201,7 @@ pub async fn browser(
 }
 
 /// Writes a reply the core decided, as it is.
-fn write(reply: &crate::collect::Reply) -> Result<web_sys::Response> {
+fn write(reply: &crate::intake::respond::Reply) -> Result<web_sys::Response> {
     let pairs: Vec<(&str, &str)> = reply
         .headers
         .iter()
@@ -215,7 +217,7 @@ fn refuse(
     detail: &str,
     origin: Option<&str>,
 ) -> Result<web_sys::Response> {
-    write(&crate::collect::json_reply(
+    write(&crate::intake::respond::json_reply(
         status,
         &error_body(error, detail),
         origin,

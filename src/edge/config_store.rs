@@ -1,17 +1,17 @@
 //! The config store's shell: reads and writes Workers KV (binding `CONFIG_STORE`) for the decisions in
-//! `crate::config_store`. The live config is cached per isolate (`settings::config`); this module refreshes it, loads
+//! `crate::config::store`. The live config is cached per isolate (`settings::config`); this module refreshes it, loads
 //! a version for a preview, and serves the history and rollback endpoints behind the debug token.
 //!
 //! Intake never waits on a failing store: every KV error leaves the config serving as it is.
 
 use super::kv::Namespace;
 use super::respond::json_error;
-use crate::config::Config;
 #[cfg(feature = "intake")]
-use crate::config_store::Selector;
-use crate::config_store::{
+use crate::config::store::Selector;
+use crate::config::store::{
     self as store, LiveState, Next, Pointer, Refusal, VersionInfo, LIVE_KEY,
 };
+use crate::config::Config;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 #[cfg(feature = "intake")]
@@ -172,6 +172,9 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
     let presented = super::settings::bearer(&req);
     let how = "send the debug token: Authorization: Bearer <token>";
     if let Err(refusal) = super::settings::authorize_debug(env, &presented, "the dashboard", how) {
+        // Read what was sent before refusing: a client still sending its body when the answer comes may see the
+        // connection reset instead of the 401 (seen with Node's fetch under load).
+        let _ = req.bytes().await;
         return refusal;
     }
     let Some(kv) = Namespace::bound(env, BINDING) else {
@@ -304,7 +307,7 @@ async fn publish(kv: &Namespace, body: &str) -> Result<Response> {
     let config = match crate::check(&request.source) {
         Ok(c) => c,
         Err(_) => {
-            let mut answer = crate::checker::check_json(&request.source);
+            let mut answer = crate::check::json::check_json(&request.source);
             answer["error"] = "config_invalid".into();
             answer["detail"] = "the config has errors; nothing was published".into();
             return Ok(Response::from_json(&answer)?.with_status(422));
@@ -312,7 +315,7 @@ async fn publish(kv: &Namespace, body: &str) -> Result<Response> {
     };
     let by: String = request
         .by
-        .filter(|b| crate::guard::safe_id(b, 128))
+        .filter(|b| crate::base::guard::safe_id(b, 128))
         .unwrap_or_else(|| "dashboard".into());
     let message: String = request
         .message

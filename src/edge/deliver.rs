@@ -4,14 +4,14 @@
 use super::js;
 use super::ledger::{self, Claim};
 use super::settings::{self, WorkerSecrets};
-use crate::counters::Counters;
 use crate::delivery::batch::{settle, Outcome, Round, Settle};
 use crate::delivery::{
     classify, Action, DeliveryMessage, Verdict, BACKOFF_BASE_S, UPSTREAM_TIMEOUT_MS,
 };
 use crate::destination::{Destination, OutboundRequest};
-use crate::replay::Replayed;
-use crate::tally::Tally;
+use crate::operations::counters::Counters;
+use crate::operations::replay::Replayed;
+use crate::operations::tally::Tally;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
 use worker::*;
@@ -208,19 +208,19 @@ async fn keep_tallies(db: Option<&D1Database>, tallies: &[Queued], dead_letter_q
         sum.merge(Tally::from_payload(m.body().payload.json()));
         last_ms = last_ms.max(m.body().received_ms);
     }
-    let hour = (last_ms.max(0) / crate::counters::HOUR_MS) as f64;
+    let hour = (last_ms.max(0) / crate::operations::counters::HOUR_MS) as f64;
     let statements: Result<Vec<D1PreparedStatement>> = sum
         .rows()
         .into_iter()
         .map(|(kind, name, hits)| {
-            db.prepare(crate::tally::ADD_SQL).bind(&[
+            db.prepare(crate::operations::tally::ADD_SQL).bind(&[
                 hour.into(),
                 kind.into(),
                 name.into(),
                 hits.into(),
                 (last_ms as f64).into(),
-                crate::tally::MAX_NAMES_PER_HOUR.into(),
-                crate::tally::OTHER_NAMES.into(),
+                crate::operations::tally::MAX_NAMES_PER_HOUR.into(),
+                crate::operations::tally::OTHER_NAMES.into(),
             ])
         })
         .collect();
@@ -436,7 +436,7 @@ pub(super) async fn send_all(
             r.response = format!(
                 "{}; not recorded in the ledger ({e}): a replay after {} minutes sends it again",
                 r.response,
-                crate::replay::STALE_CLAIM_MS / 60_000
+                crate::operations::replay::STALE_CLAIM_MS / 60_000
             );
         }
     }

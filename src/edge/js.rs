@@ -6,7 +6,7 @@
 //! - Outbound requests (`fetch_upstream`): the wrappers' `Request::new_with_init` and `Fetch` link ~20 KB of
 //!   Wasm for options this worker never sets.
 
-use crate::guard::header_lines;
+use crate::base::guard::header_lines;
 use wasm_bindgen::prelude::*;
 #[cfg(feature = "intake")]
 use wasm_bindgen::JsCast;

@@ -1,8 +1,8 @@
 //! The delivery ledger in D1 (schema: migrations/0001_ledger.sql). It is also the dedup: the row's primary key
 //! (destination, event_name, event_id) admits one owner, and only the owner's message is ever sent.
 
-use crate::counters::{Delta, Key};
 use crate::delivery::{Action, DeliveryMessage};
+use crate::operations::counters::{Delta, Key};
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Result};
@@ -54,13 +54,13 @@ pub fn trim_samples(db: &D1Database, now_ms: i64) -> Result<D1PreparedStatement>
         "DELETE FROM hit_samples WHERE id <= (SELECT max(id) FROM hit_samples) - ?1 OR received_ms < ?2",
     )
     .bind(&[
-        JsValue::from_f64(crate::sample::KEEP_ROWS as f64),
-        JsValue::from_f64((now_ms - crate::sample::KEEP_MS) as f64),
+        JsValue::from_f64(crate::operations::sample::KEEP_ROWS as f64),
+        JsValue::from_f64((now_ms - crate::operations::sample::KEEP_MS) as f64),
     ])
 }
 
 /// The sampled hits, oldest first, as `GET <prefix>/api/sample` exports them.
-pub async fn samples(db: &D1Database) -> Result<Vec<crate::sample::SampledHit>> {
+pub async fn samples(db: &D1Database) -> Result<Vec<crate::operations::sample::SampledHit>> {
     #[derive(Deserialize)]
     struct Row {
         received_ms: f64,
@@ -69,14 +69,16 @@ pub async fn samples(db: &D1Database) -> Result<Vec<crate::sample::SampledHit>> 
     }
     let rows: Vec<Row> = db
         .prepare("SELECT received_ms, source, hit FROM hit_samples ORDER BY id LIMIT ?1")
-        .bind(&[JsValue::from_f64(crate::sample::KEEP_ROWS as f64 * 2.0)])?
+        .bind(&[JsValue::from_f64(
+            crate::operations::sample::KEEP_ROWS as f64 * 2.0,
+        )])?
         .all()
         .await?
         .results()?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            Some(crate::sample::SampledHit {
+            Some(crate::operations::sample::SampledHit {
                 received_ms: r.received_ms as i64,
                 source: serde_json::from_value(serde_json::Value::String(r.source)).ok()?,
                 hit: serde_json::from_str(&r.hit).ok()?,
@@ -300,7 +302,7 @@ pub fn add_counts(db: &D1Database, (key, d): &(Key, Delta)) -> Result<D1Prepared
          quality_sum, q0, q2, q4, q6, q8, miss_em, miss_ph, miss_external_id, miss_click_id, miss_client_ip_address, \
          miss_client_user_agent, last_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-        crate::counters::add_to_counter!()
+        crate::operations::counters::add_to_counter!()
     ))
     .bind(&[
         (key.hour as f64).into(),

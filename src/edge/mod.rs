@@ -26,7 +26,7 @@ mod scheduled;
 mod server;
 mod settings;
 
-use crate::routes::{builtin, Builtin};
+use crate::config::routes::{builtin, Builtin};
 #[cfg(feature = "intake")]
 use collect::Client;
 use respond::json_error;
@@ -64,7 +64,7 @@ async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
     };
     // The raw URL string, split by hand: `url::Url` would link the url crate's IDNA tables (~200 KB of Wasm).
     let url = raw.url();
-    let path = crate::cors::path_of(&url);
+    let path = crate::base::url::path_of(&url);
     #[cfg(feature = "intake")]
     match path
         .strip_prefix(config.site.path_prefix.as_str())
@@ -135,7 +135,7 @@ async fn other_routes(
         }
         return respond::not_found(path);
     };
-    // The same table as `capi-edge check` reads (src/routes.rs): a `[[proxy]]` can claim none of these paths.
+    // The same table as `capi-edge check` reads (src/config/routes.rs): a `[[proxy]]` can claim none of these paths.
     match (builtin(rest), req.method()) {
         (Some(Builtin::Health), Method::Get) => respond::health(config, config_store::status()),
         (Some(Builtin::Admin | Builtin::Dashboard), _) => {

@@ -6,7 +6,9 @@
 use super::deliver::{self, Item};
 use super::respond::json_error;
 use super::settings;
-use crate::replay::{self, Candidate, ReplayRequest, Replayed, Selection, STALE_CLAIM_MS};
+use crate::operations::replay::{
+    self, Candidate, ReplayRequest, Replayed, Selection, STALE_CLAIM_MS,
+};
 use std::collections::BTreeMap;
 use wasm_bindgen::JsValue;
 use worker::*;
@@ -39,7 +41,7 @@ pub async fn handle(body: &[u8], env: &Env, db: &D1Database, now: i64) -> Result
     if selection.dry_run {
         return Response::from_json(&replay::report(&selection, &plan, &[], 0, more));
     }
-    let replay_id = format!("replay-{}", crate::random::random_event_id());
+    let replay_id = format!("replay-{}", crate::base::random::random_event_id());
     let owned = take(db, &plan, &replay_id, now).await?;
     let taken_elsewhere = plan.send.len() - owned.len();
     let mut by_destination: BTreeMap<String, Vec<Item>> = BTreeMap::new();

@@ -56,7 +56,7 @@ pub fn health(config: &Config, served: serde_json::Value) -> Result<Response> {
 #[cfg(feature = "intake")]
 /// CORS headers for an allowed origin, as the core decides them for every browser answer.
 pub fn cors_headers(headers: &mut Headers, origin: &str) -> Result<()> {
-    for (name, value) in crate::collect::cors_headers(Some(origin)) {
+    for (name, value) in crate::intake::respond::cors_headers(Some(origin)) {
         headers.set(name, &value)?;
     }
     Ok(())

@@ -3,9 +3,10 @@
 //! delivery, so a webhook that is down delays nothing but its own message (tried again on the next run).
 
 use super::{js, ledger, settings};
-use crate::alerts::{self, HourCount, Incident};
-use crate::counters;
-use crate::operations::{DAY_MS, REPLAY_WINDOW_MS};
+use crate::base::time::DAY_MS;
+use crate::config::operations::REPLAY_WINDOW_MS;
+use crate::operations::alerts::{self, HourCount, Incident};
+use crate::operations::counters;
 use wasm_bindgen::JsValue;
 use worker::*;
 
@@ -225,13 +226,13 @@ struct DayRow {
 /// counters. In chunks, so a long backlog never makes one long statement; the next run goes on.
 async fn retention(
     db: &D1Database,
-    retention: &crate::operations::Retention,
+    retention: &crate::config::operations::Retention,
     now: i64,
 ) -> Result<()> {
     let ledger_before = now - i64::from(retention.ledger_days) * DAY_MS;
     let kept_before = now - REPLAY_WINDOW_MS - DAY_MS;
     let counts_before_hour =
-        (now - i64::from(retention.counts_days) * DAY_MS) / crate::counters::HOUR_MS;
+        (now - i64::from(retention.counts_days) * DAY_MS) / crate::operations::counters::HOUR_MS;
     let jobs = [
         (
             "DELETE FROM ledger WHERE rowid IN (SELECT rowid FROM ledger WHERE received_ms < ?1 LIMIT ?2)",
@@ -255,7 +256,7 @@ async fn retention(
         // The hit sample (the consumer trims it as it writes; this covers the days no hit is sampled).
         (
             "DELETE FROM hit_samples WHERE rowid IN (SELECT rowid FROM hit_samples WHERE received_ms < ?1 LIMIT ?2)",
-            now - crate::sample::KEEP_MS,
+            now - crate::operations::sample::KEEP_MS,
         ),
     ];
     for (sql, before) in jobs {

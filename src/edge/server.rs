@@ -5,11 +5,11 @@ use super::collect::enqueue;
 use super::js;
 use super::respond::json_error;
 use super::settings;
-use crate::collect;
+use crate::base::random::random_event_id;
 use crate::config::Config;
+use crate::intake::respond;
+use crate::intake::sources::{self, WebhookKind};
 use crate::intake::RequestFacts;
-use crate::random::random_event_id;
-use crate::sources::{self, WebhookKind};
 use worker::*;
 
 /// `POST <prefix>/api/events` with `Authorization: Bearer <key>`: a verdict per event.
@@ -44,7 +44,7 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
         ..RequestFacts::default()
     };
     let now = Date::now().as_millis() as i64;
-    let mut reply = collect::backend(config, &facts, now, &mut random_event_id);
+    let mut reply = respond::backend(config, &facts, now, &mut random_event_id);
     if let Err(e) = enqueue(env, std::mem::take(&mut reply.messages)).await {
         console_error!("capi-edge: enqueue failed: {e}");
         return json_error(
@@ -57,7 +57,7 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
 }
 
 /// Writes a reply the core decided, as it is.
-fn write(reply: collect::Reply) -> Result<Response> {
+fn write(reply: respond::Reply) -> Result<Response> {
     let mut resp = Response::from_bytes(reply.body.unwrap_or_default())?.with_status(reply.status);
     for (name, value) in &reply.headers {
         resp.headers_mut().set(name, value)?;
@@ -112,10 +112,10 @@ pub async fn webhook(
     let topic = first_header(&req, kind.topic_headers()).unwrap_or_default();
     let shop_url = config.sources.shop_url.clone().or_else(|| {
         first_header(&req, kind.shop_domain_headers())
-            .and_then(|d| sources::shop_base_from_domain(&d))
+            .and_then(|d| crate::base::url::shop_base_from_domain(&d))
     });
     let now = Date::now().as_millis() as i64;
-    let mut reply = collect::webhook(
+    let mut reply = respond::webhook(
         config,
         kind,
         &topic,

@@ -4,8 +4,8 @@
 
 use super::config_store::{self, STATE};
 use super::respond::json_error;
+use crate::config::store::LiveState;
 use crate::config::Config;
-use crate::config_store::LiveState;
 #[cfg(feature = "admin")]
 use crate::destination::Secrets;
 use std::rc::Rc;
@@ -68,7 +68,9 @@ fn check_every_ms(env: &Env) -> i64 {
     env.var("CONFIG_CHECK_SECONDS")
         .ok()
         .and_then(|v| v.to_string().parse::<u32>().ok())
-        .map_or(crate::config_store::CHECK_EVERY_MS, |s| i64::from(s) * 1000)
+        .map_or(crate::config::store::CHECK_EVERY_MS, |s| {
+            i64::from(s) * 1000
+        })
 }
 
 #[cfg(feature = "intake")]
@@ -106,7 +108,10 @@ pub fn delivery_queue(env: &Env) -> &'static str {
                 })
                 .count()
                 .max(1);
-            let start = crate::random::random_event_id().bytes().next().unwrap_or(0);
+            let start = crate::base::random::random_event_id()
+                .bytes()
+                .next()
+                .unwrap_or(0);
             next = usize::from(start) % bound;
         }
         q.set((bound, (next + 1) % bound));
@@ -147,7 +152,7 @@ pub fn authorize_debug(
             &format!("{what} is off: set the DEBUG_TOKEN secret"),
         ));
     };
-    if !crate::sources::key_matches(presented, &[token]) {
+    if !crate::intake::sources::key_matches(presented, &[token]) {
         return Err(json_error(401, "unauthorized", how));
     }
     Ok(())

@@ -47,8 +47,8 @@ describe('a browser Purchase', () => {
   });
 
   test('non-ASCII names and cities are lowercased as the native core does before hashing', async () => {
-    // The worker maps case through the runtime's toLowerCase (src/text.rs); these are the native core's
-    // normalized forms (src/normalize.rs tests), including Greek's final sigma and the dotted İ.
+    // The worker maps case through the runtime's toLowerCase (src/base/text.rs); these are the native core's
+    // normalized forms (src/identity/normalize.rs tests), including Greek's final sigma and the dotted İ.
     const res = await post(purchase('ord-unicode', {
       user: { email: 'JOSÉ@Example.COM', first_name: 'ÉLOÏSE', last_name: 'ΟΔΥΣΣΕΥΣ', city: 'İZMİR', country: 'TR' },
     }));
@@ -117,7 +117,7 @@ describe('the transports the pixel uses', () => {
   });
 
   test("a GET beacon with the pixel's short names (n, i, u, d.*) reads as the long ones", async () => {
-    // The pixel sends these because EasyPrivacy blocks '?event=pageview&' (src/intake.rs lists the rules checked).
+    // The pixel sends these because EasyPrivacy blocks '?event=pageview&' (src/intake/mod.rs lists the rules checked).
     // capi.toml sends a PageView to openai only with an oppref, read here from the u= page URL.
     const q = 'n=PageView&i=pv-short-1&u=' + encodeURIComponent('https://shop.example.com/p/boots?oppref=opp_7') + '&d.value=149&d.currency=USD';
     const res = await w.fetch('/r/e?' + q, { headers: { 'user-agent': 'UA-gif', 'cf-connecting-ip': '203.0.113.7' } });

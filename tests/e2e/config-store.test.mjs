@@ -126,7 +126,7 @@ test('a corrupt version, or one in a newer format, is refused: v1 keeps serving,
   await settle();
   config = await health();
   assert.equal(config.version, 1);
-  assert.match(config.refused.reason, /version 4 is in format 99, newer than this worker reads \(1\)/);
+  assert.match(config.refused.reason, /version 4 is in format 99, newer than this worker reads \(2\)/);
 
   const cliRefuses = await cli('rollback', '4');
   assert.equal(cliRefuses.code, 1, 'the CLI will not make a version live that the worker refuses');

@@ -20,7 +20,7 @@ test('intake carries only intake: the consumer, the dashboard API and the schedu
 });
 
 // Intake only: the admin worker links the TOML parser (it checks what the dashboard publishes), which parses floats.
-test("core's float parser stays out of intake: every f64 parse goes through src/number.rs", () => {
+test("core's float parser stays out of intake: every f64 parse goes through src/base/number.rs", () => {
   assert.ok(!intake.includes('dec2flt'), 'a str::parse::<f64> is linked again (about 14 KB gzip); use number::parse_f64');
 });
 

@@ -1,14 +1,14 @@
 //! `capi-edge publish | versions | rollback | diff`: config versions in the worker's KV namespace, without a build.
 //! The KV calls go through wrangler (`kv_cli`), local (`--local`, `make dev`'s state) or remote (the default), so
 //! wrangler's own login and account settings apply. The record format and its rules are in
-//! `capi_edge::config_store`.
+//! `capi_edge::config::store`.
 
 mod kv_cli;
 
+use capi_edge::config::diff;
+use capi_edge::config::store::{self as store, Pointer, VersionInfo, FORMAT, LIVE_KEY};
 use capi_edge::config::Config;
-use capi_edge::config_diff;
-use capi_edge::config_store::{self as store, Pointer, VersionInfo, FORMAT, LIVE_KEY};
-use capi_edge::sample_diff;
+use capi_edge::operations::sample_diff;
 use kv_cli::Kv;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -258,10 +258,10 @@ pub fn diff(args: &[String]) -> Result<(), String> {
     let new = side(&kv, b)?;
     println!(
         "{}",
-        config_diff::render(&old.0, &new.0, &old.tree()?, &new.tree()?)
+        diff::render(&old.0, &new.0, &old.tree()?, &new.tree()?)
     );
     if let Some(path) = hits_path {
-        let sample = capi_edge::sample::read_sample(super::read(&path)?.as_bytes())
+        let sample = capi_edge::operations::sample::read_sample(super::read(&path)?.as_bytes())
             .map_err(|e| format!("error: {path}: {e}"))?;
         let now = now_ms();
         let hits: Vec<sample_diff::SampleHit> = sample
@@ -295,14 +295,15 @@ impl Side {
         let what = &self.0;
         match &self.1 {
             SideSource::File(source) => {
-                config_diff::tree_from_toml(source).map_err(|e| format!("error: {what}: {e}"))
+                diff::tree_from_toml(source).map_err(|e| format!("error: {what}: {e}"))
             }
             SideSource::Version(_, text) => {
                 let record: Value = serde_json::from_str(text)
                     .map_err(|e| format!("error: {what} is not JSON: {e}"))?;
                 match record.get("source").and_then(Value::as_str) {
-                    Some(source) => config_diff::tree_from_toml(source)
-                        .map_err(|e| format!("error: {what}: {e}")),
+                    Some(source) => {
+                        diff::tree_from_toml(source).map_err(|e| format!("error: {what}: {e}"))
+                    }
                     None => Ok(record.get("config").cloned().unwrap_or(Value::Null)),
                 }
             }
