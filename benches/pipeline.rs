@@ -66,8 +66,9 @@ fn measure(n: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
 
 fn per_hit(config: &Config) {
     let hit = Hit::from_json(black_box(HIT)).expect("the bench hit parses");
-    let outcome = config.process(&hit, NOW_MS, &mut || "generated".to_string());
-    let requests = config.requests(outcome.deliveries, &RedactedSecrets);
+    let outcome =
+        capi_edge::pipeline::process(config, &hit, NOW_MS, &mut || "generated".to_string());
+    let requests = capi_edge::pipeline::requests(config, outcome.deliveries, &RedactedSecrets);
     assert_eq!(requests.len(), 2);
     black_box(requests);
 }
@@ -126,9 +127,9 @@ fn main() {
     println!("GA4 client, a batched /g/collect request of 4 events (page_view, view_item, add_to_cart, purchase with 2 items)");
     println!("  parse + 4 hits: median {median:.2} µs  (min {min:.2}, max {max:.2}; 15 runs × 5,000 requests)");
     let hit = Hit::from_json(HIT).expect("the bench hit parses");
-    let deliveries = config
-        .process(&hit, NOW_MS, &mut || "generated".to_string())
-        .deliveries;
+    let deliveries =
+        capi_edge::pipeline::process(&config, &hit, NOW_MS, &mut || "generated".to_string())
+            .deliveries;
     assert_eq!(deliveries.len(), 2);
     let (median, min, max) = measure(5_000, || {
         black_box(queue_texts(&deliveries));
@@ -151,16 +152,26 @@ fn main() {
         let hit = Hit::from_json(HIT).unwrap();
         let t = Instant::now();
         for _ in 0..n {
-            black_box(config.process(&hit, NOW_MS, &mut || "generated".to_string()));
+            black_box(capi_edge::pipeline::process(
+                &config,
+                &hit,
+                NOW_MS,
+                &mut || "generated".to_string(),
+            ));
         }
         println!(
             "  of which process: {:.2} µs",
             t.elapsed().as_secs_f64() * 1e6 / n as f64
         );
-        let out = config.process(&hit, NOW_MS, &mut || "generated".to_string());
+        let out =
+            capi_edge::pipeline::process(&config, &hit, NOW_MS, &mut || "generated".to_string());
         let t = Instant::now();
         for _ in 0..n {
-            black_box(config.requests(out.deliveries.clone(), &RedactedSecrets));
+            black_box(capi_edge::pipeline::requests(
+                &config,
+                out.deliveries.clone(),
+                &RedactedSecrets,
+            ));
         }
         println!(
             "  of which requests: {:.2} µs",

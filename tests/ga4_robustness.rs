@@ -97,7 +97,7 @@ proptest! {
             prop_assert!(!data.contains("jane@"), "{data}");
             // Warnings reach the trace: they name what was dropped, never its value.
             prop_assert!(!out.warnings.concat().contains("jane@"), "{:?}", out.warnings);
-            let outcome = config.process(&out.hit, 1_764_000_000_000, &mut || "id".into());
+            let outcome = capi_edge::pipeline::process(&config, &out.hit, 1_764_000_000_000, &mut || "id".into());
             for d in &outcome.deliveries {
                 prop_assert!(!d.payload.to_string().contains("jane@"), "{}", d.payload);
             }

@@ -18,14 +18,14 @@ fn run_fixture(name: &str) {
     let mut n = 0;
     let mut deliveries = Vec::new();
     for hit in &hits {
-        let outcome = config.process(hit, NOW_MS, &mut || {
+        let outcome = capi_edge::pipeline::process(&config, hit, NOW_MS, &mut || {
             n += 1;
             format!("generated-{n}")
         });
         deliveries.extend(outcome.deliveries);
     }
     let mut actual = String::new();
-    for request in config.requests(deliveries, &RedactedSecrets) {
+    for request in capi_edge::pipeline::requests(&config, deliveries, &RedactedSecrets) {
         let r = request.unwrap();
         let line = serde_json::json!({"destination": r.destination, "method": r.method, "url": r.url,
                                       "headers": r.headers, "body": r.body});

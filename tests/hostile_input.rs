@@ -99,7 +99,8 @@ fn a_mapped_order_id_with_a_line_break_never_becomes_a_header() {
     assert_no_injection("GET data.order_id", &headers);
     assert_eq!(id_header(&headers), "generated-1");
 
-    let outcome = config.process(
+    let outcome = capi_edge::pipeline::process(
+        &config,
         &browser_hits(&post, NOW_MS).unwrap()[0],
         NOW_MS,
         &mut || "g".into(),

@@ -34,7 +34,7 @@ fn phone_hashes(billing: &str) -> (Vec<String>, Vec<String>) {
             "data": {{"billing": {billing}, "value": 10, "currency": "USD"}}, "context": {{"ip": "198.51.100.4", "user_agent": "Mozilla/5.0"}}}}"#
     );
     let hit = Hit::from_json(hit.as_bytes()).unwrap();
-    let outcome = config.process(&hit, NOW_MS, &mut || "id-1".to_string());
+    let outcome = capi_edge::pipeline::process(&config, &hit, NOW_MS, &mut || "id-1".to_string());
     let delivery = outcome.deliveries.first().expect("one delivery");
     let ph = delivery.payload["user_data"]["ph"]
         .as_array()

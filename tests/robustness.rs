@@ -101,13 +101,13 @@ proptest! {
     fn arbitrary_hits_give_deliveries_or_reasons(value in hit_value(), now in 0i64..4_000_000_000_000) {
         let config = Config::parse(EXAMPLE).unwrap();
         let Ok(hit) = Hit::from_value(value) else { return Ok(()) };
-        let outcome = config.process(&hit, now, &mut || "id".into());
+        let outcome = capi_edge::pipeline::process(&config, &hit, now, &mut || "id".into());
         for d in &outcome.deliveries {
             // Nothing raw: no '@' in the user data sent, whatever the email field held.
             let user = d.payload.get("user").or_else(|| d.payload.get("user_data")).cloned().unwrap_or_default();
             prop_assert!(!user.to_string().contains('@'), "{}", d.payload);
         }
-        for r in config.requests(outcome.deliveries, &RedactedSecrets) {
+        for r in capi_edge::pipeline::requests(&config, outcome.deliveries, &RedactedSecrets) {
             prop_assert!(r.is_ok());
         }
     }

@@ -34,21 +34,22 @@ fn run(kind: WebhookKind, topic: &str, fixture: &str) -> Value {
     )
     .unwrap()
     .expect("an order, not a ping");
-    let outcome = config.process(&hit, ARRIVAL_MS, &mut || "generated".into());
+    let outcome =
+        capi_edge::pipeline::process(&config, &hit, ARRIVAL_MS, &mut || "generated".into());
     let dropped: Vec<Value> = outcome
         .dropped
         .iter()
         .map(|d| json!({"destination": d.destination_name, "status": d.status, "reason": d.reason}))
         .collect();
     let warnings = outcome.warnings();
-    let requests: Vec<Value> = config
-        .requests(outcome.deliveries, &RedactedSecrets)
-        .into_iter()
-        .map(|r| {
-            let r = r.unwrap();
-            json!({"destination": r.destination, "url": r.url, "body": r.body})
-        })
-        .collect();
+    let requests: Vec<Value> =
+        capi_edge::pipeline::requests(&config, outcome.deliveries, &RedactedSecrets)
+            .into_iter()
+            .map(|r| {
+                let r = r.unwrap();
+                json!({"destination": r.destination, "url": r.url, "body": r.body})
+            })
+            .collect();
     json!({"requests": requests, "dropped": dropped, "warnings": warnings})
 }
 
@@ -242,8 +243,9 @@ fn an_unpaid_order_is_not_a_purchase() {
     )
     .unwrap()
     .unwrap();
-    assert!(config
-        .process(&hit, ARRIVAL_MS, &mut || "g".into())
-        .deliveries
-        .is_empty());
+    assert!(
+        capi_edge::pipeline::process(&config, &hit, ARRIVAL_MS, &mut || "g".into())
+            .deliveries
+            .is_empty()
+    );
 }

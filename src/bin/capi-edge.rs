@@ -171,7 +171,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let mut deliveries = Vec::new();
     for hit in &hits {
         if trace {
-            let outcome = config.trace(hit, now_ms, &mut random_event_id);
+            let outcome = capi_edge::pipeline::trace(&config, hit, now_ms, &mut random_event_id);
             let json =
                 capi_edge::pipeline::preview::trace_json(&config, hit, &outcome, &RedactedSecrets);
             println!(
@@ -180,7 +180,7 @@ fn run(args: &[String]) -> Result<(), String> {
             );
             continue;
         }
-        let outcome = config.process(hit, now_ms, &mut random_event_id);
+        let outcome = capi_edge::pipeline::process(&config, hit, now_ms, &mut random_event_id);
         for w in outcome.warnings() {
             eprintln!("warning: event {}: {w}", outcome.event_id);
         }
@@ -192,7 +192,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         deliveries.extend(outcome.deliveries);
     }
-    for request in config.requests(deliveries, &RedactedSecrets) {
+    for request in capi_edge::pipeline::requests(&config, deliveries, &RedactedSecrets) {
         let request = request.map_err(|e| format!("error: {e}"))?;
         println!("{}", request.summary());
     }

@@ -71,7 +71,7 @@ pub fn trace_json(source: &str, hit_json: &str, now_ms: i64) -> Value {
         n += 1;
         format!("trace-{n}")
     };
-    let outcome = config.trace(&hit, now_ms, &mut new_id);
+    let outcome = crate::pipeline::trace(&config, &hit, now_ms, &mut new_id);
     crate::pipeline::preview::trace_json(&config, &hit, &outcome, &RedactedSecrets)
 }
 

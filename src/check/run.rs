@@ -31,7 +31,7 @@ fn run_test(config: &Config, test: &TestConfig) -> Vec<Diagnostic> {
     };
     let now = hit.time.map_or(TEST_NOW_MS, |_| hit.time_ms(0));
     let mut counter = 0;
-    let outcome = config.trace(&hit, now, &mut || {
+    let outcome = crate::pipeline::trace(config, &hit, now, &mut || {
         counter += 1;
         format!("test-event-{counter}")
     });

@@ -190,13 +190,15 @@ fn a_tag_that_did_not_fire_names_the_failing_condition_in_the_trace_only() {
     )
     .unwrap();
     assert_eq!(
-        config.process(&hit, 0, &mut || "x".into()).tags[0].reason,
+        crate::pipeline::process(&config, &hit, 0, &mut || "x".into()).tags[0].reason,
         None,
         "the hot path explains nothing"
     );
-    assert!(config.trace(&hit, 0, &mut || "x".into()).tags[0]
-        .reason
-        .is_some());
+    assert!(
+        crate::pipeline::trace(&config, &hit, 0, &mut || "x".into()).tags[0]
+            .reason
+            .is_some()
+    );
 }
 
 #[test]
@@ -211,8 +213,8 @@ fn the_compiled_config_behaves_like_the_parsed_one() {
     ];
     for raw in hits {
         let hit = crate::hit::Hit::from_json(raw).unwrap();
-        let a = parsed.trace(&hit, 1_767_225_600_000, &mut || "id".into());
-        let b = compiled.trace(&hit, 1_767_225_600_000, &mut || "id".into());
+        let a = crate::pipeline::trace(&parsed, &hit, 1_767_225_600_000, &mut || "id".into());
+        let b = crate::pipeline::trace(&compiled, &hit, 1_767_225_600_000, &mut || "id".into());
         assert_eq!(a.deliveries, b.deliveries);
         assert_eq!(a.dropped, b.dropped);
         let reasons = |o: &crate::pipeline::Outcome| {

@@ -445,7 +445,7 @@ mod tests {
         .unwrap();
         // No page URL: OpenAI drops the website event, the webhook takes it.
         let hit = crate::hit::Hit::from_json(br#"{"event":"Lead","event_id":"e1"}"#).unwrap();
-        let outcome = config.process(&hit, 0, &mut || "x".into());
+        let outcome = crate::pipeline::process(&config, &hit, 0, &mut || "x".into());
         let m = messages_for(&outcome, "server", 7);
         let kinds: Vec<(&str, bool)> = m
             .iter()

@@ -66,7 +66,7 @@ fn the_timestamp_window_drops_only_out_of_window_events() {
         let h = hit(&format!(
             r#"{{"event":"Purchase","time":{t},{PAID},{WEB}}}"#
         ));
-        let out = c.process(&h, NOW, &mut || "id".into());
+        let out = crate::pipeline::process(&c, &h, NOW, &mut || "id".into());
         let ad_platforms = out
             .deliveries
             .iter()
@@ -85,7 +85,7 @@ fn the_timestamp_window_drops_only_out_of_window_events() {
 fn website_events_need_url_and_user_agent_where_the_platform_does() {
     let c = config("");
     let no_ua = hit(r#"{"event":"Purchase","page":{"url":"https://s.example/ty"}}"#);
-    let out = c.process(&no_ua, NOW, &mut || "id".into());
+    let out = crate::pipeline::process(&c, &no_ua, NOW, &mut || "id".into());
     let sent: Vec<&str> = out
         .deliveries
         .iter()
@@ -99,7 +99,7 @@ fn website_events_need_url_and_user_agent_where_the_platform_does() {
     assert!(out.dropped[0].reason.contains("client_user_agent"));
 
     let no_url = hit(r#"{"event":"Purchase","context":{"user_agent":"UA"}}"#);
-    let out = c.process(&no_url, NOW, &mut || "id".into());
+    let out = crate::pipeline::process(&c, &no_url, NOW, &mut || "id".into());
     assert_eq!(out.dropped.len(), 2);
     assert!(out
         .dropped
@@ -115,18 +115,18 @@ fn batches_never_exceed_the_destination_limit() {
     let mut deliveries = Vec::new();
     for _ in 0..2500 {
         deliveries.extend(
-            c.process(&h, NOW, &mut || {
+            crate::pipeline::process(&c, &h, NOW, &mut || {
                 n += 1;
                 format!("e{n}")
             })
             .deliveries,
         );
     }
-    let requests: Vec<OutboundRequest> = c
-        .requests(deliveries, &RedactedSecrets)
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let requests: Vec<OutboundRequest> =
+        crate::pipeline::requests(&c, deliveries, &RedactedSecrets)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
     let sizes: Vec<(String, usize)> = requests
         .iter()
         .map(|r| {
@@ -147,13 +147,12 @@ fn batches_never_exceed_the_destination_limit() {
 fn requests_carry_tokens_from_secrets_and_fail_without_them() {
     let c = config("");
     let h = hit(&format!(r#"{{"event":"Purchase",{PAID},{WEB}}}"#));
-    let d = c.process(&h, NOW, &mut || "id".into()).deliveries;
+    let d = crate::pipeline::process(&c, &h, NOW, &mut || "id".into()).deliveries;
     let secrets = Map(HashMap::from([
         ("OPENAI_KEY", "sk-live"),
         ("META_TOKEN", "EAAB"),
     ]));
-    let reqs: Vec<OutboundRequest> = c
-        .requests(d.clone(), &secrets)
+    let reqs: Vec<OutboundRequest> = crate::pipeline::requests(&c, d.clone(), &secrets)
         .into_iter()
         .map(Result::unwrap)
         .collect();
@@ -170,10 +169,14 @@ fn requests_carry_tokens_from_secrets_and_fail_without_them() {
     );
 
     let partial = Map(HashMap::from([("META_TOKEN", "EAAB")]));
-    let err = c.requests(d.clone(), &partial).remove(0).unwrap_err();
+    let err = crate::pipeline::requests(&c, d.clone(), &partial)
+        .remove(0)
+        .unwrap_err();
     assert!(err.contains("OPENAI_KEY is not set"), "{err}");
 
-    let redacted = c.requests(d.clone(), &RedactedSecrets).remove(0).unwrap();
+    let redacted = crate::pipeline::requests(&c, d.clone(), &RedactedSecrets)
+        .remove(0)
+        .unwrap();
     assert!(redacted
         .headers
         .contains(&("authorization".into(), "Bearer <secret OPENAI_KEY>".into())));
@@ -194,7 +197,7 @@ event = "QuizDone"
     let h = hit(&format!(
         r#"{{"event":"Purchase","data":{{"value":"19.99","currency":"jpy","contents":[{{"sku":"A1","qty":2,"price":1000}}]}},{WEB}}}"#
     ));
-    let out = c.process(&h, NOW, &mut || "id".into());
+    let out = crate::pipeline::process(&c, &h, NOW, &mut || "id".into());
     let p = &out.deliveries[0].payload;
     assert_eq!(p["type"], "order_created");
     assert_eq!(
@@ -210,7 +213,7 @@ event = "QuizDone"
     let quiz = hit(&format!(
         r#"{{"event":"QuizDone","data":{{"score":"7.6"}},{WEB}}}"#
     ));
-    let out = c.process(&quiz, NOW, &mut || "id".into());
+    let out = crate::pipeline::process(&c, &quiz, NOW, &mut || "id".into());
     let p = &out.deliveries[0].payload;
     assert_eq!(
         (p["type"].as_str(), p["custom_event_name"].as_str()),
@@ -224,7 +227,7 @@ fn denied_consent_keeps_the_event_from_ad_platforms_only() {
     let c = config("");
     let h = hit(&format!(r#"{{"event":"Purchase",{PAID},{WEB}}}"#)
         .replace(r#""ip""#, r#""consent":{"ad_storage":"denied"},"ip""#));
-    let out = c.process(&h, NOW, &mut || "id".into());
+    let out = crate::pipeline::process(&c, &h, NOW, &mut || "id".into());
     assert!(out.consent_denied);
     let sent: Vec<&str> = out
         .deliveries
@@ -237,7 +240,7 @@ fn denied_consent_keeps_the_event_from_ad_platforms_only() {
     let granted = hit(&format!(r#"{{"event":"Purchase",{PAID},{WEB}}}"#)
         .replace(r#""ip""#, r#""consent":{"ad_storage":"granted"},"ip""#));
     assert_eq!(
-        c.process(&granted, NOW, &mut || "id".into())
+        crate::pipeline::process(&c, &granted, NOW, &mut || "id".into())
             .deliveries
             .len(),
         3
@@ -277,12 +280,11 @@ fn event_ids_are_the_ones_sent() {
     let h = hit(&format!(
         r#"{{"event":"Purchase","event_id":"page-id","data":{{"order_id":"ord-7"}},{WEB}}}"#
     ));
-    let out = c.process(&h, NOW, &mut || "generated".into());
+    let out = crate::pipeline::process(&c, &h, NOW, &mut || "generated".into());
     assert_eq!(out.event_ids(), ["ord-7"]);
     let none = hit(r#"{"event":"Other"}"#);
     assert_eq!(
-        c.process(&none, NOW, &mut || "generated".into())
-            .event_ids(),
+        crate::pipeline::process(&c, &none, NOW, &mut || "generated".into()).event_ids(),
         ["generated"]
     );
 }
@@ -336,7 +338,7 @@ fn openai_custom_event_names_start_and_end_with_a_letter_or_digit() {
     for (name, expected) in cases {
         let c = single("openai", name, "");
         let h = hit(&format!(r#"{{"event":"{name}",{WEB}}}"#));
-        let out = c.process(&h, NOW, &mut || "id".into());
+        let out = crate::pipeline::process(&c, &h, NOW, &mut || "id".into());
         match expected {
             Some(want) => {
                 let p = &out.deliveries[0].payload;
@@ -373,7 +375,7 @@ fn openai_plan_enrollment_events_carry_the_plan_id() {
         let h = hit(&format!(
             r#"{{"event":"{event}","data":{{"plan_id":"pro"}},{WEB}}}"#
         ));
-        let p = &c.process(&h, NOW, &mut || "id".into()).deliveries[0].payload;
+        let p = &crate::pipeline::process(&c, &h, NOW, &mut || "id".into()).deliveries[0].payload;
         assert_eq!(p["type"], kind, "{event}");
         assert_eq!(p["data"]["plan_id"].as_str(), plan, "{event}: {p}");
     }
@@ -382,7 +384,7 @@ fn openai_plan_enrollment_events_carry_the_plan_id() {
     let h = hit(&format!(
         r#"{{"event":"Subscribe","data":{{"plan_id":42}},{WEB}}}"#
     ));
-    let p = &c.process(&h, NOW, &mut || "id".into()).deliveries[0].payload;
+    let p = &crate::pipeline::process(&c, &h, NOW, &mut || "id".into()).deliveries[0].payload;
     assert_eq!(p["data"]["plan_id"], "42");
 }
 
@@ -400,7 +402,7 @@ fn a_purchase_without_value_or_currency_is_dropped_for_the_meta_layouts() {
             for (data, reason) in cases {
                 let c = single(kind, event, "");
                 let h = hit(&format!(r#"{{"event":"{event}","data":{data},{WEB}}}"#));
-                let out = c.process(&h, NOW, &mut || "id".into());
+                let out = crate::pipeline::process(&c, &h, NOW, &mut || "id".into());
                 match reason {
                     None => assert_eq!(out.deliveries.len(), 1, "{kind} {event} {data}"),
                     Some(r) => {
@@ -419,7 +421,9 @@ fn a_purchase_without_value_or_currency_is_dropped_for_the_meta_layouts() {
         let c = single(kind, "Lead", "");
         let lead = hit(&format!(r#"{{"event":"Lead",{WEB}}}"#));
         assert_eq!(
-            c.process(&lead, NOW, &mut || "id".into()).deliveries.len(),
+            crate::pipeline::process(&c, &lead, NOW, &mut || "id".into())
+                .deliveries
+                .len(),
             1
         );
     }
@@ -431,7 +435,9 @@ fn a_purchase_without_value_or_currency_is_dropped_for_the_meta_layouts() {
         .unwrap();
         let h = hit(&format!(r#"{{"event":"Purchase",{WEB}}}"#));
         assert_eq!(
-            c.process(&h, NOW, &mut || "id".into()).deliveries.len(),
+            crate::pipeline::process(&c, &h, NOW, &mut || "id".into())
+                .deliveries
+                .len(),
             1,
             "{kind}"
         );
@@ -453,7 +459,7 @@ fn meta_num_items_is_an_integer() {
         let h = hit(&format!(
             r#"{{"event":"Purchase","data":{{"value":1,"currency":"USD","contents":{contents}}},{WEB}}}"#
         ));
-        let p = &c.process(&h, NOW, &mut || "id".into()).deliveries[0].payload;
+        let p = &crate::pipeline::process(&c, &h, NOW, &mut || "id".into()).deliveries[0].payload;
         let got = &p["custom_data"]["num_items"];
         assert!(got.is_i64(), "{got} must be an integer");
         assert_eq!(got.as_i64(), Some(n));

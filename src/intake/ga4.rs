@@ -921,7 +921,8 @@ mod tests {
         // What the edge adds, as for the pixel's hits (`intake::browser_hits`).
         hit.context.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/122.0.0.0".into());
         hit.context.ip = Some("2001:db8::1".into());
-        let outcome = config.process(&hit, 1_764_000_000_000, &mut || "generated".into());
+        let outcome =
+            crate::pipeline::process(&config, &hit, 1_764_000_000_000, &mut || "generated".into());
         let sent: Vec<&str> = outcome
             .deliveries
             .iter()
@@ -1057,7 +1058,8 @@ mod tests {
         let hit = to_hit(&one(&denied, b""), &EventTable::default()).hit;
         assert_eq!(hit.context.consent["ad_storage"], "denied");
         let config = Config::parse(include_str!("../../capi.toml")).unwrap();
-        let outcome = config.process(&hit, 1_764_000_000_000, &mut || "generated".into());
+        let outcome =
+            crate::pipeline::process(&config, &hit, 1_764_000_000_000, &mut || "generated".into());
         assert!(outcome.consent_denied);
         assert!(outcome.deliveries.is_empty(), "{:?}", outcome.deliveries);
         assert!(outcome

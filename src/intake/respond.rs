@@ -218,7 +218,7 @@ fn respond(
         }
         let source = hit.source.as_str();
         if ctx.debug {
-            let outcome = config.trace(&hit, ctx.now_ms, new_id);
+            let outcome = crate::pipeline::trace(config, &hit, ctx.now_ms, new_id);
             let mut trace = preview::trace_json(config, &hit, &outcome, &RedactedSecrets);
             // Which client took the hit (the pixel, GA4, the dataLayer or a platform pixel's bridge), and what it
             // left out on the way (a raw email in a GA4 parameter, an unreadable item).
@@ -228,7 +228,7 @@ fn respond(
             messages.extend(test_messages(config, &outcome, source, ctx.now_ms));
             continue;
         }
-        let outcome = config.process(&hit, ctx.now_ms, new_id);
+        let outcome = crate::pipeline::process(config, &hit, ctx.now_ms, new_id);
         messages.extend(delivery::messages_for(&outcome, source, ctx.now_ms));
         messages.extend(sample::message(config, &hit, &outcome.event_id, ctx.now_ms));
         event_ids.extend(outcome.event_ids());
@@ -294,7 +294,7 @@ pub fn backend(
     for (index, event) in events.into_iter().enumerate() {
         match event {
             Ok(hit) => {
-                let outcome = config.process(&hit, now_ms, new_id);
+                let outcome = crate::pipeline::process(config, &hit, now_ms, new_id);
                 results.push(accepted(index, &outcome));
                 messages.extend(delivery::messages_for(&outcome, "server", now_ms));
                 messages.extend(sample::message(config, &hit, &outcome.event_id, now_ms));
@@ -330,7 +330,7 @@ pub fn webhook(
         Ok(None) => return json_reply(200, &json!({"ok": true, "ping": true}), None),
         Err(r) => return json_reply(r.status, &r.body(), None),
     };
-    let outcome = config.process(&hit, now_ms, new_id);
+    let outcome = crate::pipeline::process(config, &hit, now_ms, new_id);
     let fired = outcome.tags.iter().filter(|t| t.fired).count();
     let body = json!({"ok": true, "event_id": outcome.event_ids().join(","), "tags_fired": fired});
     let mut messages = delivery::messages_for(&outcome, "webhook", now_ms);

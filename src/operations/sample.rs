@@ -370,10 +370,9 @@ event = "Purchase"
         );
         let sampled = hit(sampled_hit(&config, &raw).unwrap());
         let payload = |h: &Hit| {
-            config
-                .process(h, 1_800_000_000_000, &mut || "id".into())
-                .deliveries[0]
-                .payload["user_data"]
+            crate::pipeline::process(&config, h, 1_800_000_000_000, &mut || "id".into()).deliveries
+                [0]
+            .payload["user_data"]
                 .clone()
         };
         let (a, b) = (payload(&raw), payload(&sampled));

@@ -65,8 +65,8 @@ pub fn compare(a: &Config, b: &Config, hits: &[SampleHit]) -> SampleDiff {
     };
     for (i, s) in hits.iter().enumerate() {
         let id = format!("sample-{}", i + 1);
-        let run_a = a.trace(&s.hit, s.now_ms, &mut || id.clone());
-        let run_b = b.trace(&s.hit, s.now_ms, &mut || id.clone());
+        let run_a = crate::pipeline::trace(a, &s.hit, s.now_ms, &mut || id.clone());
+        let run_b = crate::pipeline::trace(b, &s.hit, s.now_ms, &mut || id.clone());
         let (sent_a, sent_b) = (sent(&run_a), sent(&run_b));
         let keys: std::collections::BTreeSet<&Key> = sent_a.keys().chain(sent_b.keys()).collect();
         for key in keys {

@@ -144,7 +144,7 @@ mod tests {
         [[tag]]\nname = \"purchase\"\ndestination = \"w\"\nevent = \"Purchase\"\n";
 
     fn outcome(config: &Config, hit: &Hit) -> Outcome {
-        config.process(hit, 0, &mut || "id".into())
+        crate::pipeline::process(config, hit, 0, &mut || "id".into())
     }
 
     fn hit(event: &str, url: &str) -> Hit {

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 pub struct TagTrace {
     pub tag: String,
     pub fired: bool,
-    /// When it did not fire, in `Config::trace`: the condition that failed, in words.
+    /// When it did not fire, in `pipeline::trace`: the condition that failed, in words.
     pub reason: Option<String>,
     /// When it fired: the event built.
     pub event: Option<Event>,
@@ -101,124 +101,132 @@ impl Outcome {
     }
 }
 
-impl Config {
-    /// Runs one hit through every tag. `now_ms` is the clock; `new_id` makes an event_id when the hit has none.
-    pub fn process(&self, hit: &Hit, now_ms: i64, new_id: &mut dyn FnMut() -> String) -> Outcome {
-        self.run(hit, now_ms, new_id, false)
-    }
+/// Runs one hit through every tag of `config`. `now_ms` is the clock; `new_id` makes an event_id when the hit has none.
+pub fn process(
+    config: &Config,
+    hit: &Hit,
+    now_ms: i64,
+    new_id: &mut dyn FnMut() -> String,
+) -> Outcome {
+    run(config, hit, now_ms, new_id, false)
+}
 
-    /// Like `process`, and each tag that did not fire says which condition failed (the debug trace).
-    pub fn trace(&self, hit: &Hit, now_ms: i64, new_id: &mut dyn FnMut() -> String) -> Outcome {
-        self.run(hit, now_ms, new_id, true)
-    }
+/// Like `process`, and each tag that did not fire says which condition failed (the debug trace).
+pub fn trace(
+    config: &Config,
+    hit: &Hit,
+    now_ms: i64,
+    new_id: &mut dyn FnMut() -> String,
+) -> Outcome {
+    run(config, hit, now_ms, new_id, true)
+}
 
-    fn run(
-        &self,
-        hit: &Hit,
-        now_ms: i64,
-        new_id: &mut dyn FnMut() -> String,
-        explain: bool,
-    ) -> Outcome {
-        // Before anything reads the hit: no tag, payload or trace sees an email or phone number in its URLs.
-        let (hit, redacted) = self.site.redact_query.hit(hit);
-        let hit = hit.as_ref();
-        let event_id = hit.event_id.clone().unwrap_or_else(new_id);
-        let mut outcome = Outcome {
-            event_id: event_id.clone(),
-            consent_denied: self.site.consent_denied.matches(hit),
-            redacted,
-            ..Outcome::default()
+fn run(
+    config: &Config,
+    hit: &Hit,
+    now_ms: i64,
+    new_id: &mut dyn FnMut() -> String,
+    explain: bool,
+) -> Outcome {
+    // Before anything reads the hit: no tag, payload or trace sees an email or phone number in its URLs.
+    let (hit, redacted) = config.site.redact_query.hit(hit);
+    let hit = hit.as_ref();
+    let event_id = hit.event_id.clone().unwrap_or_else(new_id);
+    let mut outcome = Outcome {
+        event_id: event_id.clone(),
+        consent_denied: config.site.consent_denied.matches(hit),
+        redacted,
+        ..Outcome::default()
+    };
+    let consent_denied = outcome.consent_denied;
+    for tag in &config.tags {
+        let fired = match &tag.trigger {
+            Some(condition) => condition.matches(hit),
+            None => hit.event == tag.event,
         };
-        let consent_denied = outcome.consent_denied;
-        for tag in &self.tags {
-            let fired = match &tag.trigger {
-                Some(condition) => condition.matches(hit),
-                None => hit.event == tag.event,
-            };
-            if !fired {
-                let reason = explain.then(|| match &tag.trigger {
-                    Some(condition) => condition.check(hit).err().unwrap_or_default(),
-                    None => format!("event equals {:?} (was {:?})", tag.event, hit.event),
-                });
-                outcome.tags.push(TagTrace {
+        if !fired {
+            let reason = explain.then(|| match &tag.trigger {
+                Some(condition) => condition.check(hit).err().unwrap_or_default(),
+                None => format!("event equals {:?} (was {:?})", tag.event, hit.event),
+            });
+            outcome.tags.push(TagTrace {
+                tag: tag.name.clone(),
+                fired: false,
+                reason,
+                event: None,
+            });
+            continue;
+        }
+        let event = build_event(tag, hit, &event_id, now_ms);
+        for &d in &tag.destinations {
+            let dest = &config.destinations[d];
+            if consent_denied && dest.kind.is_ad_platform() {
+                outcome.dropped.push(Dropped {
+                    status: "consent_blocked",
+                    event_name: dest.event_name(&event),
+                    destination_name: dest.name.clone(),
                     tag: tag.name.clone(),
-                    fired: false,
-                    reason,
-                    event: None,
+                    event_id: event.event_id.clone(),
+                    reason: "the visitor denied consent for ads".into(),
+                    ledger: tag.ledger,
                 });
                 continue;
             }
-            let event = build_event(tag, hit, &event_id, now_ms);
-            for &d in &tag.destinations {
-                let dest = &self.destinations[d];
-                if consent_denied && dest.kind.is_ad_platform() {
-                    outcome.dropped.push(Dropped {
-                        status: "consent_blocked",
-                        event_name: dest.event_name(&event),
-                        destination_name: dest.name.clone(),
-                        tag: tag.name.clone(),
-                        event_id: event.event_id.clone(),
-                        reason: "the visitor denied consent for ads".into(),
-                        ledger: tag.ledger,
-                    });
-                    continue;
-                }
-                match dest.event_payload(&event, now_ms) {
-                    Ok(payload) => outcome.deliveries.push(Delivery {
-                        destination: d,
-                        destination_name: dest.name.clone(),
-                        tag: tag.name.clone(),
-                        event_name: dest.event_name(&event),
-                        event_id: event.event_id.clone(),
-                        payload,
-                        match_quality: event.match_quality,
-                        missing: quality::missing(&event.user),
-                        value: event.value,
-                        currency: event.currency.clone(),
-                        ledger: tag.ledger,
-                    }),
-                    Err(reason) => outcome.dropped.push(Dropped {
-                        status: "dropped",
-                        event_name: dest.event_name(&event),
-                        destination_name: dest.name.clone(),
-                        tag: tag.name.clone(),
-                        event_id: event.event_id.clone(),
-                        reason,
-                        ledger: tag.ledger,
-                    }),
-                }
+            match dest.event_payload(&event, now_ms) {
+                Ok(payload) => outcome.deliveries.push(Delivery {
+                    destination: d,
+                    destination_name: dest.name.clone(),
+                    tag: tag.name.clone(),
+                    event_name: dest.event_name(&event),
+                    event_id: event.event_id.clone(),
+                    payload,
+                    match_quality: event.match_quality,
+                    missing: quality::missing(&event.user),
+                    value: event.value,
+                    currency: event.currency.clone(),
+                    ledger: tag.ledger,
+                }),
+                Err(reason) => outcome.dropped.push(Dropped {
+                    status: "dropped",
+                    event_name: dest.event_name(&event),
+                    destination_name: dest.name.clone(),
+                    tag: tag.name.clone(),
+                    event_id: event.event_id.clone(),
+                    reason,
+                    ledger: tag.ledger,
+                }),
             }
-            outcome.tags.push(TagTrace {
-                tag: tag.name.clone(),
-                fired: true,
-                reason: None,
-                event: Some(event),
-            });
         }
-        outcome
+        outcome.tags.push(TagTrace {
+            tag: tag.name.clone(),
+            fired: true,
+            reason: None,
+            event: Some(event),
+        });
     }
+    outcome
+}
 
-    /// Takes the deliveries (their payloads move into the requests, uncopied) and groups them per destination
-    /// (in config order) into requests of at most `max_batch` events.
-    pub fn requests(
-        &self,
-        mut deliveries: Vec<Delivery>,
-        secrets: &dyn Secrets,
-    ) -> Vec<Result<OutboundRequest, String>> {
-        let mut out = Vec::new();
-        for (i, dest) in self.destinations.iter().enumerate() {
-            let mut payloads = deliveries
-                .iter_mut()
-                .filter(|d| d.destination == i)
-                .map(|d| d.payload.take())
-                .peekable();
-            while payloads.peek().is_some() {
-                let batch: Vec<Value> = payloads.by_ref().take(dest.max_batch).collect();
-                out.push(dest.request(batch, secrets));
-            }
+/// Takes the deliveries (their payloads move into the requests, uncopied) and groups them per destination
+/// (in config order) into requests of at most `max_batch` events.
+pub fn requests(
+    config: &Config,
+    mut deliveries: Vec<Delivery>,
+    secrets: &dyn Secrets,
+) -> Vec<Result<OutboundRequest, String>> {
+    let mut out = Vec::new();
+    for (i, dest) in config.destinations.iter().enumerate() {
+        let mut payloads = deliveries
+            .iter_mut()
+            .filter(|d| d.destination == i)
+            .map(|d| d.payload.take())
+            .peekable();
+        while payloads.peek().is_some() {
+            let batch: Vec<Value> = payloads.by_ref().take(dest.max_batch).collect();
+            out.push(dest.request(batch, secrets));
         }
-        out
     }
+    out
 }
 
 /// Applies the tag's mapping rules to the hit: the destination-neutral event.

@@ -16,7 +16,7 @@ pub fn test_mode_refusal(dest: &Destination) -> Option<String> {
     dest.test_mode_refusal()
 }
 
-/// The trace of one hit through `Config::trace`. Outbound bodies are built in test mode with `secrets`
+/// The trace of one hit through `pipeline::trace`. Outbound bodies are built in test mode with `secrets`
 /// (redacted in the CLI); destinations that cannot take test traffic are listed as not sent.
 pub fn trace_json(config: &Config, hit: &Hit, outcome: &Outcome, secrets: &dyn Secrets) -> Value {
     let tags: Vec<Value> = outcome
@@ -145,7 +145,7 @@ mod tests {
                 "context":{"user_agent":"UA","ip":"203.0.113.1"}}"#,
         )
         .unwrap();
-        let outcome = config.trace(&hit, 1_767_225_600_000, &mut || "x".into());
+        let outcome = crate::pipeline::trace(&config, &hit, 1_767_225_600_000, &mut || "x".into());
         let t = trace_json(&config, &hit, &outcome, &RedactedSecrets);
         let purchase = &t["tags"][0];
         assert_eq!(purchase["fired"], true);
