@@ -1,6 +1,6 @@
 //! One destination's round of sending, pure: the events cut into batches within the platform's limit, a refused
 //! batch split until the bad event is alone, a config error failing the rest; then, once the outcomes are
-//! written, what to do with each queue message. The consumer (`edge::deliver`) only sends and writes.
+//! written, what to do with each queue message. The consumer (`edge::admin::consumer`) only sends and writes.
 //!
 //! The order is the guarantee: outcomes are written first, and a message is acked only when its outcome is on
 //! disk. Cloudflare keeps an explicit ack even when the invocation dies afterwards, so an ack before the write

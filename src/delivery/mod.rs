@@ -90,7 +90,7 @@ impl<'de> Deserialize<'de> for Payload {
     }
 }
 
-/// One event for one destination, as it travels through the queue: as JSON text (`edge::collect::enqueue`),
+/// One event for one destination, as it travels through the queue: as JSON text (`edge::intake::browser::enqueue`),
 /// with the destination's payload inside as JSON (`Payload`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryMessage {

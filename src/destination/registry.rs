@@ -2,16 +2,15 @@
 //! by name in the compiled config.
 
 use super::platform::Platform;
-use super::{capi, ga4, meta, openai, webhook};
 use std::fmt;
 
 /// The kinds, in the order `check`'s hints list them. A new kind is its file and one line here.
-static PLATFORMS: [&dyn Platform; 5] = [
-    &openai::OpenAi,
-    &capi::Capi,
-    &meta::Meta,
-    &webhook::Webhook,
-    &ga4::Ga4Forward,
+static PLATFORMS: &[&dyn Platform] = &[
+    &super::openai::OpenAi,
+    &super::capi::Capi,
+    &super::meta::Meta,
+    &super::webhook::Webhook,
+    &super::ga4::Ga4Forward,
 ];
 
 /// A destination kind.

@@ -169,9 +169,9 @@ pub fn status() -> Value {
 #[cfg(feature = "admin")]
 /// `GET /api/config/versions` and `POST /api/config/rollback {"version": N}`, behind the debug token.
 pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response> {
-    let presented = super::settings::bearer(&req);
+    let presented = super::auth::bearer(&req);
     let how = "send the debug token: Authorization: Bearer <token>";
-    if let Err(refusal) = super::settings::authorize_debug(env, &presented, "the dashboard", how) {
+    if let Err(refusal) = super::auth::authorize_debug(env, &presented, "the dashboard", how) {
         // Read what was sent before refusing: a client still sending its body when the answer comes may see the
         // connection reset instead of the 401 (seen with Node's fetch under load).
         let _ = req.bytes().await;

@@ -8,27 +8,18 @@
 
 #[cfg(feature = "admin")]
 mod admin;
-#[cfg(feature = "intake")]
-mod collect;
+mod auth;
 mod config_store;
-#[cfg(feature = "admin")]
-mod deliver;
+#[cfg(feature = "intake")]
+mod intake;
 mod js;
 mod kv;
-#[cfg(feature = "admin")]
-mod ledger;
-#[cfg(feature = "admin")]
-mod replay;
 mod respond;
-#[cfg(feature = "admin")]
-mod scheduled;
-#[cfg(feature = "intake")]
-mod server;
 mod settings;
 
 use crate::config::routes::{builtin, Builtin};
 #[cfg(feature = "intake")]
-use collect::Client;
+use intake::browser::Client;
 use respond::json_error;
 use worker::worker_sys::web_sys;
 use worker::*;
@@ -71,10 +62,10 @@ async fn route(raw: web_sys::Request, env: &Env) -> Result<web_sys::Response> {
         .and_then(builtin)
     {
         Some(Builtin::Intake) => {
-            return collect::browser(raw, &url, env, &config, Client::Pixel).await
+            return intake::browser::browser(raw, &url, env, &config, Client::Pixel).await
         }
         Some(Builtin::Ga4Collect) => {
-            return collect::browser(raw, &url, env, &config, Client::Ga4).await
+            return intake::browser::browser(raw, &url, env, &config, Client::Ga4).await
         }
         _ => {}
     }
@@ -91,7 +82,7 @@ async fn admin_routes(req: Request, env: &Env, prefix: &str, rest: &str) -> Resu
         (Some(Builtin::Admin), _) if rest.starts_with("/api/config/") => {
             config_store::admin(req, env, rest).await
         }
-        (Some(Builtin::Admin), _) => admin::handle(req, env, rest).await,
+        (Some(Builtin::Admin), _) => admin::api::handle(req, env, rest).await,
         (Some(Builtin::Dashboard), Method::Get) => {
             respond::static_file_missing(&format!("{prefix}{rest}"))
         }
@@ -145,11 +136,11 @@ async fn other_routes(
             respond::static_file_missing(path)
         }
         #[cfg(feature = "intake")]
-        (Some(Builtin::BackendEvents), _) => server::backend(req, env, config).await,
+        (Some(Builtin::BackendEvents), _) => intake::server::backend(req, env, config).await,
         #[cfg(feature = "intake")]
         (Some(Builtin::Webhook), Method::Post) => {
             let platform = rest.strip_prefix("/webhooks/").unwrap_or("");
-            server::webhook(platform, req, env, config).await
+            intake::server::webhook(platform, req, env, config).await
         }
         (Some(_), _) => respond::json_error(
             405,
@@ -157,7 +148,7 @@ async fn other_routes(
             &format!("this method is not accepted at {path}"),
         ),
         #[cfg(feature = "intake")]
-        (None, _) => match server::proxy(req, env, config, rest).await? {
+        (None, _) => match intake::server::proxy(req, env, config, rest).await? {
             Some(resp) => Ok(resp),
             None => respond::not_found(path),
         },
@@ -169,12 +160,12 @@ async fn other_routes(
 #[cfg(feature = "admin")]
 #[event(queue)]
 async fn queue(
-    batch: MessageBatch<wasm_bindgen::JsValue>, // bodies are read raw: see deliver::Queued
+    batch: MessageBatch<wasm_bindgen::JsValue>, // bodies are read raw: see admin::consumer::Queued
     env: Env,
     _ctx: Context,
 ) -> Result<()> {
     // Never return Err: the macro turns it into a trap that resets the isolate. Each message is acked or retried.
-    deliver::batch(batch, &env).await;
+    admin::consumer::batch(batch, &env).await;
     Ok(())
 }
 
@@ -182,5 +173,5 @@ async fn queue(
 #[cfg(feature = "admin")]
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    scheduled::run_job(event.schedule() as i64, &env).await;
+    admin::scheduled::run_job(event.schedule() as i64, &env).await;
 }

@@ -3,13 +3,12 @@
 //! `CAPI_CONFIG_JSON` variable when set (tests, previews); secrets; and the local-mock upstream override.
 
 use super::config_store::{self, STATE};
-use super::respond::json_error;
 use crate::config::store::LiveState;
 use crate::config::Config;
 #[cfg(feature = "admin")]
 use crate::destination::Secrets;
 use std::rc::Rc;
-use worker::{Date, Env, Request, Response, Result};
+use worker::{Date, Env, Result};
 
 /// `capi.toml` as `capi-edge compile` wrote it. Build with scripts/build.sh (or `make build`), which writes it.
 const EMBEDDED_CONFIG: &str = include_str!("../../build/capi.compiled.json");
@@ -137,27 +136,6 @@ pub fn upstream_url(env: &Env, url: &str) -> String {
     }
 }
 
-/// Checks a debug token against the `DEBUG_TOKEN` secret: `what` is off (404) without the secret; a wrong
-/// token gets 401 with `how` (how to send it). `Err` carries the response to answer with.
-pub fn authorize_debug(
-    env: &Env,
-    presented: &str,
-    what: &str,
-    how: &str,
-) -> std::result::Result<(), Result<Response>> {
-    let Some(token) = env.secret("DEBUG_TOKEN").ok().map(|s| s.to_string()) else {
-        return Err(json_error(
-            404,
-            "debug_off",
-            &format!("{what} is off: set the DEBUG_TOKEN secret"),
-        ));
-    };
-    if !crate::intake::sources::key_matches(presented, &[token]) {
-        return Err(json_error(401, "unauthorized", how));
-    }
-    Ok(())
-}
-
 #[cfg(feature = "admin")]
 /// Worker secrets, by the names the config gives.
 pub struct WorkerSecrets<'a>(pub &'a Env);
@@ -167,15 +145,4 @@ impl Secrets for WorkerSecrets<'_> {
     fn secret(&self, name: &str) -> Option<String> {
         self.0.secret(name).ok().map(|s| s.to_string())
     }
-}
-
-/// The token of an `Authorization: Bearer <token>` header, or "".
-pub fn bearer(req: &Request) -> String {
-    let auth = req
-        .headers()
-        .get("authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    auth.strip_prefix("Bearer ").unwrap_or("").to_string()
 }

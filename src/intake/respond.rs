@@ -1,7 +1,7 @@
 //! Intake in the core, one step per way in: a request's facts in; the messages to queue and the exact response
 //! out (status, headers, body). For browser hits, consent, click-id cookies, the debug trace and the response
 //! headers are decided here; for the backend API and order webhooks, the verdicts. A native test reaches all of
-//! it. The edge shell (`edge::collect`, `edge::server`) reads the request, checks what needs a secret or a binding
+//! it. The edge shell (`edge::intake::browser`, `edge::intake::server`) reads the request, checks what needs a secret or a binding
 //! (the rate limit, the debug token, API keys, webhook signatures), queues the messages and writes this answer.
 
 use crate::base::guard;

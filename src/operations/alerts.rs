@@ -1,7 +1,7 @@
 //! Alerts: the scheduled check compares each destination's recent hours with its own history, and says which
 //! incidents open (with the alert to post) and which close (with the recovery message). One incident per
 //! destination: every event and condition of it in one message, so a destination that stops is one alert, not
-//! one per event. Pure; the worker (`edge/scheduled.rs`) reads the counters and the open incidents, posts, and
+//! one per event. Pure; the worker (`edge/admin/scheduled.rs`) reads the counters and the open incidents, posts, and
 //! records.
 
 use crate::config::operations::Alerts;

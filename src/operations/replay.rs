@@ -1,6 +1,6 @@
 //! Replay: sending again the events that ended `dead_letter` or `failed`, once the cause is fixed. Pure: what a
 //! replay request asks for, which kept events are still inside the platforms' window, and the report. The
-//! worker (`edge/replay.rs`) claims the rows, sends through the consumer's own batching, and records outcomes.
+//! worker (`edge/admin/replay.rs`) claims the rows, sends through the consumer's own batching, and records outcomes.
 
 use crate::config::operations::REPLAY_WINDOW_MS;
 use crate::delivery::DeliveryMessage;

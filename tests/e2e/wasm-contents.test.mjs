@@ -14,9 +14,9 @@ test('intake carries only intake: the consumer, the dashboard API and the schedu
   for (const name of ['deliver', 'replay', 'scheduled', 'dashboard', 'reconcile']) {
     assert.ok(!intake.includes(`capi_edge::edge::${name}`) && !intake.includes(`capi_edge::${name}::`), `${name} is linked into intake`);
   }
-  assert.ok(intake.includes('capi_edge::edge::collect'), 'the names copy has names (else this test checks nothing)');
-  assert.ok(admin.includes('capi_edge::edge::deliver'), 'the admin worker has the consumer');
-  assert.ok(!admin.includes('capi_edge::edge::collect'), 'browser intake is not in the admin worker');
+  assert.ok(intake.includes('capi_edge::edge::intake::browser'), 'the names copy has names (else this test checks nothing)');
+  assert.ok(admin.includes('capi_edge::edge::admin::consumer'), 'the admin worker has the consumer');
+  assert.ok(!admin.includes('capi_edge::edge::intake::browser'), 'browser intake is not in the admin worker');
 });
 
 // Intake only: the admin worker links the TOML parser (it checks what the dashboard publishes), which parses floats.

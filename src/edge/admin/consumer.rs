@@ -1,14 +1,14 @@
 //! The queue consumer: claims each event in the ledger (dedup), sends per destination in batches, and acts on
 //! the platform's answer: ack, retry with backoff, split out a bad event, or record a dead letter.
 
-use super::js;
 use super::ledger::{self, Claim};
-use super::settings::{self, WorkerSecrets};
 use crate::delivery::batch::{settle, Outcome, Round, Settle};
 use crate::delivery::{
     classify, Action, DeliveryMessage, Verdict, BACKOFF_BASE_S, UPSTREAM_TIMEOUT_MS,
 };
 use crate::destination::{Destination, OutboundRequest};
+use crate::edge::js;
+use crate::edge::settings::{self, WorkerSecrets};
 use crate::operations::counters::Counters;
 use crate::operations::replay::Replayed;
 use crate::operations::tally::Tally;
@@ -17,7 +17,7 @@ use wasm_bindgen::JsValue;
 use worker::*;
 
 /// One message on its way, with the attempts the ledger counted so far.
-pub(super) struct Item {
+pub(crate) struct Item {
     message: Queued,
     attempts: u32,
     /// A replay's event: the status it had, restored (with the new answer) if the platform still fails.
@@ -26,7 +26,7 @@ pub(super) struct Item {
 
 impl Item {
     /// A kept event a replay sends again (no queue message behind it).
-    pub(super) fn replay(body: DeliveryMessage, status: String) -> Item {
+    pub(crate) fn replay(body: DeliveryMessage, status: String) -> Item {
         Item {
             message: Queued { raw: None, body },
             attempts: 0,
@@ -43,7 +43,7 @@ impl Item {
     }
 
     /// A replay's event and the status it had.
-    pub(super) fn replayed(&self) -> (&DeliveryMessage, &str) {
+    pub(crate) fn replayed(&self) -> (&DeliveryMessage, &str) {
         (
             self.message.body(),
             self.restore.as_deref().unwrap_or("dead_letter"),
@@ -55,7 +55,7 @@ impl Item {
     }
 }
 
-/// A queue message with its body read. Intake sends JSON text (`collect::enqueue`); an object body is what an
+/// A queue message with its body read. Intake sends JSON text (`edge::intake::browser::enqueue`); an object body is what an
 /// earlier version queued, and is read too, so an upgrade strands nothing in flight. A replay's event has no
 /// queue message: acking and retrying it do nothing.
 struct Queued {
@@ -373,7 +373,7 @@ async fn admit(messages: Vec<Queued>, db: Option<&D1Database>, base: u32, now: i
 /// an ack never comes before its outcome is on disk. Returns how each replayed item ended (queue items answer
 /// through their messages).
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn send_all(
+pub(crate) async fn send_all(
     dest: &Destination,
     items: Vec<Item>,
     env: &Env,
@@ -561,7 +561,7 @@ fn short(response: &str) -> String {
 }
 
 /// Runs statements in one batch (nothing to do for none).
-pub(super) async fn run(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<()> {
+pub(crate) async fn run(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<()> {
     if statements.is_empty() {
         return Ok(());
     }

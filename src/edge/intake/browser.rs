@@ -1,11 +1,11 @@
 //! The browser event endpoint's shell: CORS refusal, preflight, rate limit, size guard, the debug token, then the
 //! core's answer (`crate::intake::respond`: consent, cookies, pipeline, messages, response headers), queued and written.
 
-use super::js::{self, RequestHeaders};
-use super::respond::{error_body, preflight};
 use crate::base::random::{random_event_id, random_u64};
 use crate::config::Config;
 use crate::delivery::DeliveryMessage;
+use crate::edge::js::{self, RequestHeaders};
+use crate::edge::respond::{error_body, preflight};
 use crate::intake::cors::{self, Cors};
 use crate::intake::RequestFacts;
 use std::collections::BTreeMap;
@@ -118,7 +118,7 @@ pub async fn browser(
                     return refuse(400, "invalid_config_version", &e, allowed_origin.as_deref())
                 }
             };
-            match super::config_store::preview(env, selector).await {
+            match crate::edge::config_store::preview(env, selector).await {
                 Ok(p) => Some(p),
                 Err(resp) => return resp.map(Into::into),
             }
@@ -180,7 +180,7 @@ pub async fn browser(
                 }
                 note
             }
-            None => crate::pipeline::preview::serving_note(super::config_store::status()),
+            None => crate::pipeline::preview::serving_note(crate::edge::config_store::status()),
         };
         if let Some(body) = reply.body.take() {
             reply.body = Some(crate::pipeline::preview::with_config(body, ran));
@@ -241,7 +241,7 @@ fn debug_mode(env: &Env, presented: Option<&str>) -> std::result::Result<bool, R
     let Some(presented) = presented else {
         return Ok(false);
     };
-    super::settings::authorize_debug(env, presented, "preview mode", "wrong debug token")?;
+    crate::edge::auth::authorize_debug(env, presented, "preview mode", "wrong debug token")?;
     Ok(true)
 }
 
@@ -252,7 +252,7 @@ pub async fn enqueue(env: &Env, messages: Vec<DeliveryMessage>) -> Result<()> {
         .map(|m| serde_json::to_string(m).map_err(|e| Error::RustError(e.to_string())))
         .collect::<Result<_>>()?;
     for chunk in texts.chunks(100) {
-        js::send_texts(env, super::settings::delivery_queue(env), chunk).await?;
+        js::send_texts(env, crate::edge::settings::delivery_queue(env), chunk).await?;
     }
     Ok(())
 }

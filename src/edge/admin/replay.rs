@@ -1,11 +1,11 @@
 //! `POST <prefix>/api/replay` (behind the debug token): sends again the kept events of `dead_letter` and
 //! `failed` rows, once the cause is fixed. Each row is first taken in one atomic UPDATE (status `replaying`,
 //! owned by this replay's id), so two replays that overlap never send the same event; a replay's outcome is
-//! written as the consumer writes its own (`deliver::send_all`).
+//! written as the consumer writes its own (`consumer::send_all`).
 
-use super::deliver::{self, Item};
-use super::respond::json_error;
-use super::settings;
+use super::consumer::{self, Item};
+use crate::edge::respond::json_error;
+use crate::edge::settings;
 use crate::operations::replay::{
     self, Candidate, ReplayRequest, Replayed, Selection, STALE_CLAIM_MS,
 };
@@ -56,7 +56,7 @@ pub async fn handle(body: &[u8], env: &Env, db: &D1Database, now: i64) -> Result
     for (name, items) in by_destination {
         match config.destination(&name) {
             Some(dest) => results
-                .extend(deliver::send_all(dest, items, env, Some(db), base, now, false).await),
+                .extend(consumer::send_all(dest, items, env, Some(db), base, now, false).await),
             None => {
                 // Taken, but its destination left the config: give the rows back as they were.
                 let mut statements = Vec::new();
@@ -80,7 +80,7 @@ pub async fn handle(body: &[u8], env: &Env, db: &D1Database, now: i64) -> Result
                         response: "its destination is no longer in the config".into(),
                     });
                 }
-                deliver::run(db, statements).await?;
+                consumer::run(db, statements).await?;
             }
         }
     }

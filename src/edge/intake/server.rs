@@ -1,12 +1,12 @@
 //! Server-side ways in: the backend events API, Shopify and WooCommerce order webhooks, and the first-party
 //! proxy for the platforms' own browser scripts.
 
-use super::collect::enqueue;
-use super::js;
-use super::respond::json_error;
-use super::settings;
+use super::browser::enqueue;
 use crate::base::random::random_event_id;
 use crate::config::Config;
+use crate::edge::js;
+use crate::edge::respond::json_error;
+use crate::edge::settings;
 use crate::intake::respond;
 use crate::intake::sources::{self, WebhookKind};
 use crate::intake::RequestFacts;
@@ -27,7 +27,7 @@ pub async fn backend(mut req: Request, env: &Env, config: &Config) -> Result<Res
             "the backend events API is off: set [sources] backend_key_secrets",
         );
     }
-    if !sources::key_matches(&super::settings::bearer(&req), &keys) {
+    if !sources::key_matches(&crate::edge::auth::bearer(&req), &keys) {
         return json_error(
             401,
             "unauthorized",

@@ -2,7 +2,7 @@
 //! dashboard's numbers, a ledger export for `capi-edge reconcile`, and reconciliation of an uploaded orders CSV.
 
 use super::ledger;
-use super::respond::json_error;
+use crate::edge::respond::json_error;
 use crate::operations::dashboard::{self, CountRow, FailureRow, LedgerRow, TrendRow};
 use crate::operations::reconcile::{self, Conversion};
 use serde_json::json;
@@ -14,9 +14,10 @@ const DAY_MS: f64 = 24.0 * 3600.0 * 1000.0;
 const MAX_ROWS: u32 = 50_000;
 
 pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response> {
-    let presented = super::settings::bearer(&req);
+    let presented = crate::edge::auth::bearer(&req);
     let how = "send the debug token: Authorization: Bearer <token>";
-    if let Err(refusal) = super::settings::authorize_debug(env, &presented, "the dashboard", how) {
+    if let Err(refusal) = crate::edge::auth::authorize_debug(env, &presented, "the dashboard", how)
+    {
         // Read what was sent before refusing: a client still sending its body when the answer comes may see the
         // connection reset instead of the 401 (seen with Node's fetch under load).
         let _ = req.bytes().await;
@@ -63,7 +64,7 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
             stats["incidents"] = incidents.into();
             // Hits that fired no tag, with the tag event each most likely meant (from the config in force).
             let intake = intake.results::<crate::operations::tally::WindowRow>()?;
-            let config = super::settings::config(env).await.ok();
+            let config = crate::edge::settings::config(env).await.ok();
             stats["intake"] = crate::operations::tally::window_json(&intake, config.as_deref());
             Response::from_json(&stats)
         }

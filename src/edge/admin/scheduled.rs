@@ -2,9 +2,10 @@
 //! run that overlaps the previous one does nothing; the alert webhook is called from here only, never from
 //! delivery, so a webhook that is down delays nothing but its own message (tried again on the next run).
 
-use super::{js, ledger, settings};
+use super::ledger;
 use crate::base::time::DAY_MS;
 use crate::config::operations::REPLAY_WINDOW_MS;
+use crate::edge::{js, settings};
 use crate::operations::alerts::{self, HourCount, Incident};
 use crate::operations::counters;
 use wasm_bindgen::JsValue;
