@@ -100,3 +100,69 @@ fn every_import_points_down_the_layers() {
         wrong.join("\n")
     );
 }
+
+/// The module a `crate::a::b::c` path names: its longest prefix that is a file of `src/`.
+fn module_of(src: &Path, path: &[&str]) -> Option<String> {
+    (1..=path.len()).rev().find_map(|k| {
+        let rel = path[..k].join("/");
+        let exists =
+            src.join(format!("{rel}.rs")).exists() || src.join(&rel).join("mod.rs").exists();
+        exists.then(|| path[..k].join("::"))
+    })
+}
+
+#[test]
+fn no_module_imports_itself_through_another() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    let mut graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for path in all {
+        let rel = path.strip_prefix(&src).unwrap().with_extension("");
+        let mut name = rel.to_string_lossy().replace('/', "::");
+        if rel.starts_with("bin") || rel.ends_with("tests") {
+            continue;
+        }
+        if let Some(parent) = name.strip_suffix("::mod") {
+            name = parent.to_string();
+        }
+        let text = fs::read_to_string(&path).unwrap();
+        let deps = graph.entry(name.clone()).or_default();
+        for (_, code) in product_code(&text) {
+            for (at, _) in code.match_indices("crate::") {
+                let rest = &code[at + "crate::".len()..];
+                let path: Vec<&str> = rest
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                    .next()
+                    .unwrap_or("")
+                    .split("::")
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                if let Some(m) = module_of(&src, &path).filter(|m| *m != name) {
+                    deps.insert(m);
+                }
+            }
+        }
+    }
+    // A module that reaches itself again, by depth-first search from each.
+    for start in graph.keys() {
+        let mut stack = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some((module, trail)) = stack.pop() {
+            for dep in graph.get(&module).into_iter().flatten() {
+                assert!(
+                    dep != start,
+                    "an import circle: {} -> {dep}",
+                    trail.join(" -> ")
+                );
+                if seen.insert(dep.clone()) {
+                    let mut next = trail.clone();
+                    next.push(dep.clone());
+                    stack.push((dep.clone(), next));
+                }
+            }
+        }
+    }
+    assert!(graph.len() > 40);
+}

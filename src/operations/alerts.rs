@@ -46,7 +46,7 @@ pub fn first_hour(now_ms: i64, rules: &Alerts) -> i64 {
 }
 
 fn now_hour(now_ms: i64) -> i64 {
-    now_ms.div_euclid(crate::operations::counters::HOUR_MS)
+    now_ms.div_euclid(crate::base::time::HOUR_MS)
 }
 
 /// What the check found wrong with one destination now, in words (one line per event and condition).
@@ -202,7 +202,7 @@ pub fn recovery_message(destination: &str, summary: &str, rules: &Alerts) -> Val
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operations::counters::HOUR_MS;
+    use crate::base::time::HOUR_MS;
 
     const NOW_HOUR: i64 = 500_000;
     const NOW: i64 = NOW_HOUR * HOUR_MS + 30 * 60 * 1000;

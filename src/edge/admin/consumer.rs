@@ -208,7 +208,7 @@ async fn keep_tallies(db: Option<&D1Database>, tallies: &[Queued], dead_letter_q
         sum.merge(Tally::from_payload(m.body().payload.json()));
         last_ms = last_ms.max(m.body().received_ms);
     }
-    let hour = (last_ms.max(0) / crate::operations::counters::HOUR_MS) as f64;
+    let hour = (last_ms.max(0) / crate::base::time::HOUR_MS) as f64;
     let statements: Result<Vec<D1PreparedStatement>> = sum
         .rows()
         .into_iter()

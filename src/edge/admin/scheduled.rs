@@ -233,7 +233,7 @@ async fn retention(
     let ledger_before = now - i64::from(retention.ledger_days) * DAY_MS;
     let kept_before = now - REPLAY_WINDOW_MS - DAY_MS;
     let counts_before_hour =
-        (now - i64::from(retention.counts_days) * DAY_MS) / crate::operations::counters::HOUR_MS;
+        (now - i64::from(retention.counts_days) * DAY_MS) / crate::base::time::HOUR_MS;
     let jobs = [
         (
             "DELETE FROM ledger WHERE rowid IN (SELECT rowid FROM ledger WHERE received_ms < ?1 LIMIT ?2)",
