@@ -8,60 +8,179 @@ use capi_edge::config::Config;
 use capi_edge::destination::RedactedSecrets;
 use capi_edge::hit::Hit;
 use capi_edge::identity::normalize::{self, Key};
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const USAGE: &str = "usage:
-  capi-edge check [CONFIG] [--format human|github]
-                                               validate a config and run its [[test]] blocks (default capi.toml);
-                                               github: each error as a workflow command, an annotation on its line
-  capi-edge compile [CONFIG|-] [--out FILE]    check a config (tests included) and write it as the worker's JSON
-  capi-edge normalize KEY VALUE                print the normalized value and its SHA-256, tab-separated
-                                               KEY: em, ph, fn, ln, db, ge, ct, st, zp, country, external_id
-    capi-edge run [--config CONFIG] --hit FILE [--trace]
-                                               print each outbound request as one JSON line (secrets redacted);
-                                               --trace: the debug trace of each hit instead (tags, fields, bodies);
-                                               FILE: a hit, an array of hits, or GET /r/api/sample's export
-  capi-edge reconcile --orders ORDERS.csv [--ledger LEDGER.json] [--days 7] [--destination NAME]
-                                               compare the shop's orders with what reached each destination;
-                                               exit 1 on FAIL (over 10% apart)
-  capi-edge replay [--url URL] [--destination NAME] [--status dead_letter|failed|all] [--since TIME] [--dry-run]
-                                               send again what ended dead_letter or failed, once the cause is
-                                               fixed (same event ids; never twice; not past the 7-day window);
-                                               exit 1 while some still fail
-  capi-edge erase EVENT_ID [--url URL]         delete an event's ledger rows and kept events (an erasure request)
-    URL: the worker's path prefix, default $CAPI_EDGE_URL or http://127.0.0.1:8787/r (make dev);
-    the token: $CAPI_EDGE_TOKEN (the DEBUG_TOKEN secret; make dev prints its local one)
-  capi-edge publish [CONFIG] [--message TEXT] [--draft] [--by NAME] [--if-changed]
-                                               check (tests included), then store as a new version in the worker's
-                                               KV namespace and make it live; --draft stores it without;
-                                               --if-changed: nothing when it is the live version already
-  capi-edge versions                           the published versions, newest first; * marks the live one
-  capi-edge rollback N                         make version N live again
-  capi-edge diff A B [--hits SAMPLE]           what changed between two configs: versions (3, live, draft) or files;
-                                               --hits: what each would send for the sampled hits (GET /r/api/sample)
-    publish, versions, rollback and diff call wrangler: remote by default; --local for `make dev`'s state
-    (--persist-to DIR for another folder); --wrangler-config FILE; CAPI_EDGE_WRANGLER names wrangler";
+/// The commands, their arguments and their help (`capi-edge help`, `capi-edge COMMAND --help`).
+#[derive(Parser)]
+#[command(
+    name = "capi-edge",
+    version,
+    about = "Server-side tag for ad platforms' Conversions APIs: check and publish capi.toml, dry-run hits, replay and reconcile.",
+    after_help = "The worker's commands (replay, erase, reconcile without --ledger) call the worker at --url, default \
+$CAPI_EDGE_URL or http://127.0.0.1:8787/r (make dev), with the token in $CAPI_EDGE_TOKEN (the DEBUG_TOKEN secret; make \
+dev prints its local one). publish, versions, rollback and diff call wrangler (CAPI_EDGE_WRANGLER names it): your \
+Cloudflare account's store by default, --local for make dev's."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Validate a config and run its [[test]] blocks: every mistake with its line; exit 1 on an error.
+    #[command(
+        after_help = "Example:\n  capi-edge check capi.toml\n  capi-edge check capi.toml --format github   # annotations on a pull request"
+    )]
+    Check {
+        /// The config (default capi.toml).
+        #[arg(default_value = "capi.toml")]
+        config: String,
+        /// human, or github: each error as a workflow command, an annotation on its line.
+        #[arg(long, default_value = "human")]
+        format: String,
+    },
+    /// Check a config (tests included) and write it as the JSON the worker embeds.
+    #[command(
+        after_help = "Example:\n  capi-edge compile capi.toml --out build/capi.compiled.json\n  capi-edge compile - < capi.toml"
+    )]
+    Compile {
+        /// The config, or - for standard input.
+        #[arg(default_value = "capi.toml")]
+        config: String,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<String>,
+    },
+    /// Print a value normalized as the platforms want it, and its SHA-256, tab-separated.
+    #[command(after_help = "Example:\n  capi-edge normalize em ' Jane.Doe@Example.com '")]
+    Normalize {
+        /// em, ph, fn, ln, db, ge, ct, st, zp, country or external_id.
+        key: String,
+        value: String,
+    },
+    /// Dry-run hits: print each outbound request as one JSON line (secrets redacted), or the debug trace.
+    #[command(
+        after_help = "Example:\n  capi-edge run --hit hit.json\n  capi-edge run --hit hit.json --trace"
+    )]
+    Run {
+        #[arg(long, default_value = "capi.toml", value_name = "CONFIG")]
+        config: String,
+        /// A hit, an array of hits, or GET /r/api/sample's export.
+        #[arg(long, value_name = "FILE")]
+        hit: String,
+        /// The debug trace of each hit instead (tags, fields, bodies).
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Compare the shop's orders with what reached each destination; exit 1 on FAIL (over 10% apart).
+    #[command(
+        after_help = "Example:\n  capi-edge reconcile --orders orders.csv                  # the ledger from the worker ($CAPI_EDGE_URL)\n  capi-edge reconcile --orders orders.csv --ledger ledger.json"
+    )]
+    Reconcile {
+        /// The orders export (CSV: Shopify, WooCommerce, or your own columns).
+        #[arg(long, value_name = "ORDERS.csv")]
+        orders: String,
+        /// The ledger export (GET /r/api/ledger); without it, fetched from the worker.
+        #[arg(long, value_name = "LEDGER.json")]
+        ledger: Option<String>,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Only this destination.
+        #[arg(long, value_name = "NAME")]
+        destination: Option<String>,
+        /// The worker's path prefix (default $CAPI_EDGE_URL or http://127.0.0.1:8787/r).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Send again what ended dead_letter or failed, once the cause is fixed; exit 1 while some still fail.
+    #[command(
+        after_help = "Example:\n  capi-edge replay --dry-run\n  capi-edge replay --destination meta --since 2026-12-01"
+    )]
+    Replay {
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        destination: Option<String>,
+        /// dead_letter, failed or all.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only events received since (ISO 8601 or unix time).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// List what would be sent; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete an event's ledger rows and kept events (an erasure request).
+    #[command(after_help = "Example:\n  capi-edge erase 1001")]
+    Erase {
+        event_id: String,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Check (tests included), then store as a new version in the worker's KV namespace and make it live.
+    #[command(
+        after_help = "Example:\n  capi-edge publish capi.toml --message \"tighter purchase trigger\"\n  capi-edge publish --local --if-changed   # make dev's store"
+    )]
+    Publish(publishing::PublishArgs),
+    /// The published versions, newest first; * marks the live one.
+    #[command(after_help = "Example:\n  capi-edge versions --local")]
+    Versions(publishing::StoreOptions),
+    /// Make version N live again.
+    #[command(after_help = "Example:\n  capi-edge rollback 3")]
+    Rollback {
+        version: String,
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        store: publishing::StoreOptions,
+    },
+    /// What changed between two configs (versions: 3, live, draft; or files); --hits: on the sampled hits.
+    #[command(
+        after_help = "Example:\n  capi-edge diff live capi.toml\n  capi-edge diff 3 live --hits sample.json"
+    )]
+    Diff {
+        a: String,
+        b: String,
+        /// The sample's export (GET /r/api/sample): what each config would send for those hits.
+        #[arg(long, value_name = "SAMPLE")]
+        hits: Option<String>,
+        #[command(flatten)]
+        store: publishing::StoreOptions,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("check") => check(&args[1..]),
-        Some("normalize") if args.len() == 3 => normalize_cmd(&args[1], &args[2]),
-        Some("run") => run(&args[1..]),
-        Some("compile") => compile(&args[1..]),
-        Some("reconcile") => reconcile(&args[1..]),
-        Some("replay") => replay(&args[1..]),
-        Some("erase") => erase(&args[1..]),
-        Some("publish") => publishing::publish(&args[1..]),
-        Some("versions") => publishing::versions(&args[1..]),
-        Some("rollback") => publishing::rollback(&args[1..]),
-        Some("diff") => publishing::diff(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        _ => Err(USAGE.to_string()),
+    // `--help`, `--version` and usage errors print and exit as clap decides (0 for help and version, 2 for a
+    // mistake in the arguments, with a suggestion for a near miss).
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Check { config, format } => check(&config, &format),
+        Cmd::Compile { config, out } => compile(&config, out),
+        Cmd::Normalize { key, value } => normalize_cmd(&key, &value),
+        Cmd::Run { config, hit, trace } => run(&config, &hit, trace),
+        Cmd::Reconcile {
+            orders,
+            ledger,
+            days,
+            destination,
+            url,
+        } => reconcile(&orders, ledger, days, destination, url),
+        Cmd::Replay {
+            url,
+            destination,
+            status,
+            since,
+            dry_run,
+        } => replay(url, destination, status, since, dry_run),
+        Cmd::Erase { event_id, url } => erase(&event_id, url),
+        Cmd::Publish(args) => publishing::publish(args),
+        Cmd::Versions(store) => publishing::versions(store),
+        Cmd::Rollback { version, by, store } => publishing::rollback(&version, by, store),
+        Cmd::Diff { a, b, hits, store } => publishing::diff(&a, &b, hits, store),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -76,24 +195,12 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("error: cannot read {path}: {e}"))
 }
 
-fn check(args: &[String]) -> Result<(), String> {
-    let mut path = "capi.toml".to_string();
-    let mut github = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--format" => match it.next().map(String::as_str) {
-                Some("human") => github = false,
-                Some("github") => github = true,
-                _ => return Err("error: --format takes human or github".to_string()),
-            },
-            other if other.starts_with("--") => {
-                return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}"))
-            }
-            other => path = other.to_string(),
-        }
-    }
-    let path = path.as_str();
+fn check(path: &str, format: &str) -> Result<(), String> {
+    let github = match format {
+        "human" => false,
+        "github" => true,
+        _ => return Err("error: --format takes human or github".to_string()),
+    };
     let source = read(path)?;
     match capi_edge::check(&source) {
         Ok(config) => {
@@ -137,30 +244,17 @@ fn normalize_cmd(key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let mut config_path = "capi.toml".to_string();
-    let mut hit_path = None;
-    let mut trace = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" => config_path = it.next().ok_or("error: --config needs a file")?.clone(),
-            "--hit" => hit_path = Some(it.next().ok_or("error: --hit needs a file")?.clone()),
-            "--trace" => trace = true,
-            other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
-        }
-    }
-    let hit_path = hit_path.ok_or_else(|| format!("error: run needs --hit FILE\n{USAGE}"))?;
-    let source = read(&config_path)?;
+fn run(config_path: &str, hit_path: &str, trace: bool) -> Result<(), String> {
+    let source = read(config_path)?;
     let config = Config::parse(&source).map_err(|errors| {
         errors
             .iter()
-            .map(|e| e.render(&config_path, &source))
+            .map(|e| e.render(config_path, &source))
             .collect::<Vec<_>>()
             .join("\n")
     })?;
     // One hit, an array of hits, or the sample's export (`GET /r/api/sample`: each hit with its source).
-    let hits: Vec<Hit> = capi_edge::operations::sample::read_sample(read(&hit_path)?.as_bytes())
+    let hits: Vec<Hit> = capi_edge::operations::sample::read_sample(read(hit_path)?.as_bytes())
         .map_err(|e| format!("error: {hit_path}: {e}"))?
         .into_iter()
         .map(|(_, hit)| hit)
@@ -199,34 +293,29 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn reconcile(args: &[String]) -> Result<(), String> {
+fn reconcile(
+    orders_path: &str,
+    ledger_path: Option<String>,
+    days: u32,
+    only: Option<String>,
+    url: Option<String>,
+) -> Result<(), String> {
     use capi_edge::operations::reconcile::{self, Verdict};
-    let (mut orders_path, mut ledger_path, mut days, mut only) =
-        (None, "ledger.json".to_string(), 7u32, None);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or(format!("error: {a} needs a value"))
-        };
-        match a.as_str() {
-            "--orders" => orders_path = Some(value()?),
-            "--ledger" => ledger_path = value()?,
-            "--days" => {
-                days = value()?
-                    .parse()
-                    .map_err(|_| "error: --days takes a whole number".to_string())?
-            }
-            "--destination" => only = Some(value()?),
-            other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
+    // Without --ledger, the worker's own export (what the dashboard reads).
+    let (ledger_text, ledger_path) = match ledger_path {
+        Some(path) => (read(&path)?, path),
+        None => {
+            let base = url.unwrap_or_else(admin_url);
+            let answer = admin_call("GET", &base, &format!("/api/ledger?days={days}"), None)?;
+            (
+                answer.to_string(),
+                format!("{}/api/ledger", base.trim_end_matches('/')),
+            )
         }
-    }
-    let orders_path =
-        orders_path.ok_or_else(|| format!("error: reconcile needs --orders FILE\n{USAGE}"))?;
-    let orders = reconcile::parse_orders_csv(&read(&orders_path)?)
+    };
+    let orders = reconcile::parse_orders_csv(&read(orders_path)?)
         .map_err(|e| format!("error: {orders_path}: {e}"))?;
-    let ledger = reconcile::parse_ledger_json(&read(&ledger_path)?)
+    let ledger = reconcile::parse_ledger_json(&ledger_text)
         .map_err(|e| format!("error: {ledger_path}: {e}"))?;
     let reports: Vec<_> = reconcile::reconcile(&orders, &ledger, days)
         .into_iter()
@@ -265,29 +354,16 @@ fn reconcile(args: &[String]) -> Result<(), String> {
 }
 
 /// The worker embeds the checked config as JSON (see `Config::to_compiled_json`); scripts/build.sh calls this.
-fn compile(args: &[String]) -> Result<(), String> {
-    let mut path = "capi.toml".to_string();
-    let mut out = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--out" => out = Some(it.next().ok_or("error: --out needs a file")?.clone()),
-            other => path = other.to_string(),
-        }
-    }
+fn compile(path: &str, out: Option<String>) -> Result<(), String> {
     let source = if path == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
             .map_err(|e| format!("error: stdin: {e}"))?;
         s
     } else {
-        read(&path)?
+        read(path)?
     };
-    let name = if path == "-" {
-        "capi.toml"
-    } else {
-        path.as_str()
-    };
+    let name = if path == "-" { "capi.toml" } else { path };
     let config = capi_edge::check(&source).map_err(|errors| {
         let rendered: Vec<String> = errors.iter().map(|e| e.render(name, &source)).collect();
         format!(
@@ -307,32 +383,26 @@ fn compile(args: &[String]) -> Result<(), String> {
 }
 
 /// `capi-edge replay`: POSTs the selection to the worker's `/api/replay` and prints the report.
-fn replay(args: &[String]) -> Result<(), String> {
-    let mut url = admin_url();
+fn replay(
+    url: Option<String>,
+    destination: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    dry_run: bool,
+) -> Result<(), String> {
+    let url = url.unwrap_or_else(admin_url);
     let mut request = serde_json::Map::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or(format!("error: {a} needs a value"))
-        };
-        match a.as_str() {
-            "--url" => url = value()?,
-            "--destination" => {
-                request.insert("destination".into(), value()?.into());
-            }
-            "--status" => {
-                request.insert("status".into(), value()?.into());
-            }
-            "--since" => {
-                request.insert("since".into(), value()?.into());
-            }
-            "--dry-run" => {
-                request.insert("dry_run".into(), true.into());
-            }
-            other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
+    for (key, value) in [
+        ("destination", destination),
+        ("status", status),
+        ("since", since),
+    ] {
+        if let Some(v) = value {
+            request.insert(key.into(), v.into());
         }
+    }
+    if dry_run {
+        request.insert("dry_run".into(), true.into());
     }
     let body = serde_json::Value::Object(request).to_string();
     let report = admin_post(&url, "/api/replay", &body)?;
@@ -349,20 +419,8 @@ fn replay(args: &[String]) -> Result<(), String> {
 }
 
 /// `capi-edge erase EVENT_ID`.
-fn erase(args: &[String]) -> Result<(), String> {
-    let mut url = admin_url();
-    let mut event_id = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--url" => url = it.next().ok_or("error: --url needs a value")?.clone(),
-            other if event_id.is_none() && !other.starts_with("--") => {
-                event_id = Some(other.to_string())
-            }
-            other => return Err(format!("error: unexpected argument \"{other}\"\n{USAGE}")),
-        }
-    }
-    let event_id = event_id.ok_or_else(|| format!("error: erase needs an EVENT_ID\n{USAGE}"))?;
+fn erase(event_id: &str, url: Option<String>) -> Result<(), String> {
+    let url = url.unwrap_or_else(admin_url);
     let body = serde_json::json!({ "event_id": event_id }).to_string();
     let answer = admin_post(&url, "/api/erase", &body)?;
     println!(
@@ -379,6 +437,16 @@ fn admin_url() -> String {
 /// POSTs JSON to one of the worker's admin endpoints with curl, the token on stdin (never on the command line,
 /// where other users could read it in the process list). The answer's JSON, or its error in words.
 fn admin_post(base: &str, path: &str, body: &str) -> Result<serde_json::Value, String> {
+    admin_call("POST", base, path, Some(body))
+}
+
+/// Calls one of the worker's admin endpoints (`GET` without a body, `POST` with one).
+fn admin_call(
+    method: &str,
+    base: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<serde_json::Value, String> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let token = std::env::var("CAPI_EDGE_TOKEN")
@@ -391,13 +459,14 @@ fn admin_post(base: &str, path: &str, body: &str) -> Result<serde_json::Value, S
         .args([
             "-sS",
             "-X",
-            "POST",
+            method,
             "-H",
             "@-",
             "-H",
             "content-type: application/json",
         ])
-        .args(["--data-binary", body, "-w", "\n%{http_code}", &url])
+        .args(body.map(|b| ["--data-binary", b]).into_iter().flatten())
+        .args(["-w", "\n%{http_code}", &url])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -2,9 +2,12 @@
 // (which also takes the README's screenshot), including reconciliation of an uploaded orders CSV.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launchChromium } from '../support/chromium.mjs';
-import { start } from '../support/harness.mjs';
+import { CLI, start } from '../support/harness.mjs';
 
 const HOUR = 3600 * 1000;
 let w;
@@ -89,6 +92,17 @@ test('the ledger export feeds `capi-edge reconcile`, and the same report runs in
   assert.ok(left.left_out.orders > 0, JSON.stringify(left.left_out));
   assert.ok(left.discrepancy_pct < openai.discrepancy_pct, 'never-paid orders no longer count as missing');
   assert.match(left.text, /left out: \d+ orders \(/);
+
+  // The CLI without --ledger fetches the ledger from the worker (--url or $CAPI_EDGE_URL), as an operator runs it.
+  const dir = mkdtempSync(join(tmpdir(), 'capi-edge-reconcile-'));
+  writeFileSync(join(dir, 'orders.csv'), csv);
+  const cli = spawnSync(CLI, ['reconcile', '--orders', join(dir, 'orders.csv'), '--destination', 'openai'], {
+    encoding: 'utf8', env: { ...process.env, CAPI_EDGE_URL: `${w.url}/r`, CAPI_EDGE_TOKEN: 'test-debug-token' },
+  });
+  assert.equal(cli.status, 1, `FAIL exits 1: ${cli.stderr}`);
+  assert.match(cli.stdout, new RegExp(`^reconciliation: .*orders.csv \\(60 orders\\) against ${w.url}/r/api/ledger\n`));
+  assert.match(cli.stdout, /overall: FAIL/);
+  assert.equal(cli.stdout.split('\n').filter((l) => l.includes('ord-2007')).length, 1, 'the same report as the worker\'s');
 });
 
 test('the dashboard page shows each event type, in headless Chromium', async () => {

@@ -23,34 +23,31 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Options every store command takes; the rest are returned in order.
-fn store_args(args: &[String]) -> Result<(Kv, Vec<String>), String> {
-    let mut kv = Kv::from_env();
-    let mut rest = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--local" => kv.local = true,
-            "--remote" => kv.local = false,
-            "--persist-to" => {
-                kv.persist_to = Some(
-                    it.next()
-                        .ok_or("error: --persist-to needs a folder")?
-                        .clone(),
-                );
-                kv.local = true;
-            }
-            "--wrangler-config" => {
-                kv.wrangler_config = Some(
-                    it.next()
-                        .ok_or("error: --wrangler-config needs a file")?
-                        .clone(),
-                )
-            }
-            _ => rest.push(a.clone()),
-        }
+/// Where the config store is: the options every store command takes.
+#[derive(Debug, clap::Args)]
+pub struct StoreOptions {
+    /// The local store of `make dev` (`.dev-state/`), not your Cloudflare account's.
+    #[arg(long)]
+    local: bool,
+    /// Your Cloudflare account's store (the default).
+    #[arg(long, conflicts_with = "local")]
+    remote: bool,
+    /// The local store in this folder (implies --local).
+    #[arg(long, value_name = "DIR")]
+    persist_to: Option<String>,
+    /// The wrangler config naming the CONFIG_STORE namespace (default wrangler.toml).
+    #[arg(long, value_name = "FILE")]
+    wrangler_config: Option<String>,
+}
+
+impl StoreOptions {
+    fn kv(self) -> Kv {
+        let mut kv = Kv::from_env();
+        kv.local = (self.local || self.persist_to.is_some()) && !self.remote;
+        kv.persist_to = self.persist_to;
+        kv.wrangler_config = self.wrangler_config;
+        kv
     }
-    Ok((kv, rest))
 }
 
 /// Who publishes: `--by`, else `CAPI_EDGE_PUBLISHER`, else git's user.email, else the login name.
@@ -68,28 +65,38 @@ fn publisher(by: Option<String>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-pub fn publish(args: &[String]) -> Result<(), String> {
-    let (kv, rest) = store_args(args)?;
-    let (mut path, mut message, mut draft, mut by, mut if_changed) =
-        ("capi.toml".to_string(), String::new(), false, None, false);
-    let mut it = rest.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--message" | "-m" => {
-                message = it.next().ok_or("error: --message needs a text")?.clone()
-            }
-            "--draft" => draft = true,
-            "--if-changed" => if_changed = true,
-            "--by" => by = Some(it.next().ok_or("error: --by needs a name")?.clone()),
-            other if other.starts_with('-') => {
-                return Err(format!(
-                    "error: unexpected argument \"{other}\"\n{}",
-                    super::USAGE
-                ))
-            }
-            other => path = other.to_string(),
-        }
-    }
+/// `capi-edge publish`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The config to publish.
+    #[arg(default_value = "capi.toml")]
+    config: String,
+    /// What changed, in a few words (shown in the history).
+    #[arg(long, short, default_value = "", hide_default_value = true)]
+    message: String,
+    /// Store it as a draft: not live until you roll it forward (preview it with x-capi-config).
+    #[arg(long)]
+    draft: bool,
+    /// Who publishes (default $CAPI_EDGE_PUBLISHER, git's user.email, or your login).
+    #[arg(long)]
+    by: Option<String>,
+    /// Do nothing when it is the live version already.
+    #[arg(long)]
+    if_changed: bool,
+    #[command(flatten)]
+    store: StoreOptions,
+}
+
+pub fn publish(args: PublishArgs) -> Result<(), String> {
+    let PublishArgs {
+        config: path,
+        message,
+        draft,
+        by,
+        if_changed,
+        store,
+    } = args;
+    let kv = store.kv();
     // A config that fails `check` (its [[test]] blocks included) is never stored.
     let source = super::read(&path)?;
     let config = capi_edge::check(&source).map_err(|errors| {
@@ -167,14 +174,8 @@ pub fn publish(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-pub fn versions(args: &[String]) -> Result<(), String> {
-    let (kv, rest) = store_args(args)?;
-    if let Some(other) = rest.first() {
-        return Err(format!(
-            "error: unexpected argument \"{other}\"\n{}",
-            super::USAGE
-        ));
-    }
+pub fn versions(store: StoreOptions) -> Result<(), String> {
+    let kv = store.kv();
     let versions = kv.versions()?;
     let live = kv.pointer()?;
     println!(
@@ -192,18 +193,8 @@ pub fn versions(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-pub fn rollback(args: &[String]) -> Result<(), String> {
-    let (kv, rest) = store_args(args)?;
-    let (version, by) = match rest.as_slice() {
-        [n] => (n, None),
-        [n, flag, name] if flag == "--by" => (n, Some(name.clone())),
-        _ => {
-            return Err(format!(
-                "error: rollback takes a version number\n{}",
-                super::USAGE
-            ))
-        }
-    };
+pub fn rollback(version: &str, by: Option<String>, store: StoreOptions) -> Result<(), String> {
+    let kv = store.kv();
     let version = store::parse_version(version)
         .ok_or_else(|| format!("error: \"{version}\" is not a version number (1, 2, …)"))?;
     let Some(text) = kv.get(&store::version_key(version))? else {
@@ -237,23 +228,13 @@ pub fn rollback(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-pub fn diff(args: &[String]) -> Result<(), String> {
-    let (kv, rest) = store_args(args)?;
-    let mut hits_path = None;
-    let mut names = Vec::new();
-    let mut it = rest.into_iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--hits" => hits_path = Some(it.next().ok_or("error: --hits needs a file")?),
-            _ => names.push(a),
-        }
-    }
-    let [a, b] = names.as_slice() else {
-        return Err(format!(
-            "error: diff takes two configs: versions (3, live, draft) or files\n{}",
-            super::USAGE
-        ));
-    };
+pub fn diff(
+    a: &str,
+    b: &str,
+    hits_path: Option<String>,
+    store: StoreOptions,
+) -> Result<(), String> {
+    let kv = store.kv();
     let old = side(&kv, a)?;
     let new = side(&kv, b)?;
     println!(
