@@ -168,3 +168,51 @@ mod tests {
         }
     }
 }
+
+/// A unix time in ms as its UTC calendar parts: (year, month, day, hour, minute, second, millisecond).
+pub fn utc_parts(ms: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
+    let (mi, rest) = (rest / 60_000, rest % 60_000);
+    (
+        year,
+        month,
+        day,
+        h as u32,
+        mi as u32,
+        (rest / 1000) as u32,
+        (rest % 1000) as u32,
+    )
+}
+
+/// `2026-08-22T12:34:56.789Z`: ISO 8601 in UTC with milliseconds.
+pub fn iso8601_ms(ms: i64) -> String {
+    let (y, mo, d, h, mi, s, milli) = utc_parts(ms);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::*;
+
+    #[test]
+    fn unix_times_become_their_utc_calendar_dates() {
+        assert_eq!(iso8601_ms(0), "1970-01-01T00:00:00.000Z");
+        // 2026-01-01T00:00:00Z, and a leap day with milliseconds.
+        assert_eq!(iso8601_ms(1_767_225_600_000), "2026-01-01T00:00:00.000Z");
+        assert_eq!(iso8601_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(iso8601_ms(1_787_402_096_789), "2026-08-22T12:34:56.789Z");
+        assert_eq!(iso8601_ms(-1), "1969-12-31T23:59:59.999Z");
+    }
+}

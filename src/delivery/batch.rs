@@ -91,6 +91,26 @@ impl Round {
                 self.notes.push(format!("an event was refused: {message}"));
                 self.end(&batch, Outcome::Failed(message));
             }
+            // Taken, but for the events it named: those fail alone, the rest are sent.
+            Verdict::Partial(failed) => {
+                for (bad, reason) in &failed {
+                    if let Some(&event) = batch.get(*bad) {
+                        self.end(&[event], Outcome::Failed(reason.clone()));
+                    }
+                }
+                self.notes.push(format!(
+                    "{} of {} events were refused",
+                    failed.len(),
+                    batch.len()
+                ));
+                let sent: Vec<usize> = batch
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| !failed.iter().any(|(bad, _)| bad == i))
+                    .map(|(_, e)| e)
+                    .collect();
+                self.end(&sent, Outcome::Sent);
+            }
             // A setting no retry can fix: the destination's other batches would get the same answer.
             Verdict::ConfigError(reason) => {
                 let rest: Vec<usize> = batch

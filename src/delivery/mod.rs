@@ -266,6 +266,20 @@ pub enum Verdict {
     /// The destination's settings are wrong (OpenAI does not know the pixel id): no retry and no split can
     /// help, so every event fails at once with this reason, shown in the dashboard.
     ConfigError(String),
+    /// The platform took the batch except these events (index in the batch, why): they fail, the rest are sent.
+    Partial(Vec<(usize, String)>),
+}
+
+impl Verdict {
+    fn from_reading(reading: ErrorReading) -> Verdict {
+        match reading {
+            ErrorReading::Retry(reason) => Verdict::Retry(reason),
+            ErrorReading::Config(reason) => Verdict::ConfigError(reason),
+            ErrorReading::Rejected { index, message } => Verdict::Rejected { index, message },
+            ErrorReading::Partial(failed) if failed.is_empty() => Verdict::Delivered,
+            ErrorReading::Partial(failed) => Verdict::Partial(failed),
+        }
+    }
 }
 
 /// Classifies a response from `dest`; `status = None` is a timeout or network error.
@@ -277,18 +291,18 @@ pub fn classify(dest: &Destination, status: Option<u16>, body: &str) -> Verdict 
             body.to_string()
         });
     };
-    if (200..300).contains(&status) {
-        return Verdict::Delivered;
-    }
     let parsed: Value = serde_json::from_slice(body.as_bytes()).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return dest
+            .read_success(&parsed)
+            .map_or(Verdict::Delivered, Verdict::from_reading);
+    }
     let message = error_message(&parsed).unwrap_or_else(|| truncate(body, 300));
     if status == 429 || status >= 500 || status == 408 {
         return Verdict::Retry(format!("HTTP {status}: {message}"));
     }
-    match dest.read_error(status, &parsed, &message) {
-        Some(ErrorReading::Retry(reason)) => return Verdict::Retry(reason),
-        Some(ErrorReading::Config(reason)) => return Verdict::ConfigError(reason),
-        None => {}
+    if let Some(reading) = dest.read_error(status, &parsed, &message) {
+        return Verdict::from_reading(reading);
     }
     if status == 401 || status == 403 {
         // A token problem is ours to fix, not the event's: keep retrying until the dead-letter queue, so the
@@ -394,6 +408,7 @@ mod tests {
             test_event_code: None,
             validate_only: false,
             max_batch: 1000,
+            settings: Default::default(),
         }
     }
 

@@ -3,7 +3,9 @@
 //! Its events and errors are Meta's (`meta_style`).
 
 use super::meta_style;
-use super::platform::{object, Destination, DestinationConfig, ErrorReading, Parts, Platform};
+use super::platform::{
+    object, Auth, Destination, DestinationConfig, ErrorReading, Parts, Platform,
+};
 use crate::event::Event;
 use serde_json::Value;
 
@@ -24,16 +26,10 @@ impl Platform for Capi {
         meta_style::event_json(event)
     }
 
-    fn request(
-        &self,
-        dest: &Destination,
-        events: Vec<Value>,
-        token: Option<&str>,
-        _test: bool,
-    ) -> Parts {
+    fn request(&self, dest: &Destination, events: Vec<Value>, auth: &Auth, _test: bool) -> Parts {
         let body = object([
             ("pixel_id", dest.pixel_id.clone().into()),
-            ("access_token", token.unwrap_or_default().into()),
+            ("access_token", auth.token().into()),
             ("data", Value::Array(events)),
         ]);
         (

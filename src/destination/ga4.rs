@@ -4,7 +4,7 @@
 //! parameter Google reads for a server-side sender) unless analytics storage was denied, and the user agent as
 //! the request's own header.
 
-use super::platform::{Destination, DestinationConfig, Parts, Platform};
+use super::platform::{Auth, Destination, DestinationConfig, Parts, Platform};
 use crate::event::Event;
 use crate::hit::field::percent_encode;
 use serde_json::{json, Value};
@@ -87,13 +87,7 @@ impl Platform for Ga4Forward {
         ))
     }
 
-    fn request(
-        &self,
-        dest: &Destination,
-        events: Vec<Value>,
-        _token: Option<&str>,
-        _test: bool,
-    ) -> Parts {
+    fn request(&self, dest: &Destination, events: Vec<Value>, _auth: &Auth, _test: bool) -> Parts {
         request(dest, events)
     }
 
@@ -120,6 +114,7 @@ mod tests {
             test_event_code: None,
             validate_only: false,
             max_batch: 1,
+            settings: Default::default(),
         }
     }
 

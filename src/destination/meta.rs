@@ -4,7 +4,9 @@
 //! Its events and error codes are the Meta-style layout's (`meta_style`), shared with `capi`.
 
 use super::meta_style;
-use super::platform::{object, Destination, DestinationConfig, ErrorReading, Parts, Platform};
+use super::platform::{
+    object, Auth, Destination, DestinationConfig, ErrorReading, Parts, Platform,
+};
 use crate::base::diagnostic::Diagnostic;
 use crate::event::Event;
 use serde_json::Value;
@@ -39,6 +41,10 @@ impl Platform for Meta {
         "meta"
     }
 
+    fn settings(&self) -> &'static [&'static str] {
+        &["api_version"]
+    }
+
     fn check_settings(&self, config: &DestinationConfig, errors: &mut Vec<Diagnostic>) {
         if let Some(v) = config
             .api_version
@@ -68,16 +74,10 @@ impl Platform for Meta {
         meta_style::event_json(event)
     }
 
-    fn request(
-        &self,
-        dest: &Destination,
-        events: Vec<Value>,
-        token: Option<&str>,
-        _test: bool,
-    ) -> Parts {
+    fn request(&self, dest: &Destination, events: Vec<Value>, auth: &Auth, _test: bool) -> Parts {
         let body = object([
             ("data", Value::Array(events)),
-            ("access_token", token.unwrap_or_default().into()),
+            ("access_token", auth.token().into()),
             ("partner_agent", "capi-edge".into()),
         ]);
         (

@@ -5,17 +5,26 @@
 
 mod capi;
 pub mod ga4;
+mod ga4_mp;
+mod google_ads;
+mod linkedin;
 mod meta;
 mod meta_style;
+mod oauth1;
 mod openai;
+mod pinterest;
 mod platform;
+mod reddit;
 mod registry;
+mod snap;
+mod tiktok;
 mod webhook;
+mod x;
 
 pub use platform::{
-    check_platform_rules, is_secret_name, object, put, rebase_url, whole, Destination,
-    DestinationConfig, ErrorReading, OutboundRequest, Parts, Platform, RedactedSecrets, Secrets,
-    MAX_EVENT_AGE_MS, MAX_EVENT_FUTURE_MS, PLATFORM_MAX_BATCH,
+    check_platform_rules, is_secret_name, object, put, rebase_url, whole, Auth, Destination,
+    DestinationConfig, ErrorReading, OutboundRequest, Parts, PerEvent, Platform, RedactedSecrets,
+    Secrets, TokenRequest, MAX_EVENT_AGE_MS, MAX_EVENT_FUTURE_MS, PLATFORM_MAX_BATCH,
 };
 pub use registry::Kind;
 
@@ -65,21 +74,24 @@ impl Destination {
             );
         }
         let kind = kind?;
-        let pixel_id = config
-            .pixel_id
-            .as_ref()
+        let platform = kind.platform();
+        let account_key = platform.account_setting();
+        let account = account_key.and_then(|key| config.account(key));
+        let pixel_id = account
             .map(|p| p.get_ref().trim().to_string())
             .unwrap_or_default();
-        if kind.is_ad_platform() && pixel_id.is_empty() {
+        if let (Some(key), true) = (account_key, pixel_id.is_empty()) {
             errors.push(
                 Diagnostic::new(
-                    format!("destination \"{name}\" needs a pixel_id"),
-                    Some(config.name.span()),
+                    format!("destination \"{name}\" needs a {key}"),
+                    Some(account.map_or(config.name.span(), |a| a.span())),
                 )
-                .with_hint("copy it from the platform's events manager: pixel_id = \"…\""),
+                .with_hint(format!(
+                    "copy it from the platform's events manager: {key} = \"…\""
+                )),
             );
         }
-        if kind.is_ad_platform() && config.token_secret.is_none() {
+        if platform.needs_token() && config.token_secret.is_none() {
             let upper = name.to_ascii_uppercase().replace('-', "_");
             errors.push(
                 Diagnostic::new(format!("destination \"{name}\" needs token_secret"), Some(config.name.span())).with_hint(
@@ -87,7 +99,44 @@ impl Destination {
                 ),
             );
         }
-        let platform = kind.platform();
+        if let (Some(key), Some(p)) = (account_key.filter(|k| *k != "pixel_id"), &config.pixel_id) {
+            errors.push(
+                Diagnostic::new(
+                    format!(
+                        "a {} destination names its account with {key}, not pixel_id",
+                        kind.as_str()
+                    ),
+                    Some(p.span()),
+                )
+                .with_hint(format!("write {key} = \"{}\"", p.get_ref())),
+            );
+        }
+        for (key, span) in config.kind_settings() {
+            if !platform.settings().contains(&key) && account_key != Some(key) {
+                errors.push(
+                    Diagnostic::new(
+                        format!("{key} is not a setting of a {} destination", kind.as_str()),
+                        Some(span),
+                    )
+                    .with_hint(format!(
+                        "remove it, or check kind = \"{}\" (see the README's list of kinds and their settings)",
+                        kind.as_str()
+                    )),
+                );
+            }
+        }
+        for (key, secret) in config.settings_map() {
+            let names_secret = key.ends_with("_secret") || key.starts_with("oauth_secrets.");
+            if names_secret && !is_secret_name(&secret) {
+                errors.push(
+                    Diagnostic::new(
+                        format!("{key} must be the NAME of a Worker secret, not the secret itself"),
+                        Some(config.name.span()),
+                    )
+                    .with_hint("use capital letters, digits and _, e.g. \"GA4_API_SECRET\"; keep the value itself out of this file"),
+                );
+            }
+        }
         platform.check_settings(config, errors);
         let endpoint = match &config.endpoint {
             Some(e) => {
@@ -131,8 +180,9 @@ impl Destination {
             pixel_id,
             token_secret: config.token_secret.as_ref().map(|s| s.get_ref().clone()),
             test_event_code: config.test_event_code.clone(),
-            validate_only: config.validate_only.unwrap_or(false),
+            validate_only: config.validate_only.or(config.test).unwrap_or(false),
             max_batch,
+            settings: config.settings_map(),
         })
     }
 
@@ -158,6 +208,11 @@ impl Destination {
             .read_error(self, status, error, message)
     }
 
+    /// What a 2xx answer says beyond "taken" (`Platform::read_success`).
+    pub fn read_success(&self, body: &Value) -> Option<ErrorReading> {
+        self.kind.platform().read_success(self, body)
+    }
+
     /// Why debug traffic cannot go here (the kind has no validation mode, or lacks its setting), if it cannot.
     pub fn test_mode_refusal(&self) -> Option<String> {
         self.kind.platform().test_mode_refusal(self)
@@ -180,16 +235,9 @@ impl Destination {
         secrets: &dyn Secrets,
         test: bool,
     ) -> Result<OutboundRequest, String> {
-        let token = match &self.token_secret {
-            Some(name) => Some(secrets.secret(name).ok_or_else(|| {
-                format!("secret {name} is not set (run `wrangler secret put {name}`)")
-            })?),
-            None => None,
-        };
-        let (url, mut headers, body) =
-            self.kind
-                .platform()
-                .request(self, events, token.as_deref(), test);
+        let platform = self.kind.platform();
+        let auth = self.auth(secrets)?;
+        let (url, mut headers, body) = platform.request(self, events, &auth, test);
         if !headers.iter().any(|(name, _)| name == "content-type") {
             headers.insert(
                 0,
@@ -203,6 +251,34 @@ impl Destination {
             headers,
             body,
         })
+    }
+
+    /// The secrets, access token, time and nonce a request of this destination is built with. Fails only when a
+    /// secret is missing.
+    pub fn auth(&self, secrets: &dyn Secrets) -> Result<Auth, String> {
+        let platform = self.kind.platform();
+        let mut auth = Auth {
+            access_token: secrets.access_token(&self.name),
+            now_ms: secrets.now_ms(),
+            nonce: secrets.nonce(),
+            ..Auth::default()
+        };
+        for name in platform.secret_names(self) {
+            let value = secrets.secret(&name).ok_or_else(|| {
+                format!("secret {name} is not set (run `wrangler secret put {name}`)")
+            })?;
+            if self.token_secret.as_deref() == Some(name.as_str()) {
+                auth.token = Some(value.clone());
+            }
+            auth.secrets.insert(name, value);
+        }
+        Ok(auth)
+    }
+
+    /// The token exchange this destination needs before sending, if its kind has one (`Platform::token_request`).
+    pub fn token_request(&self, secrets: &dyn Secrets) -> Result<Option<TokenRequest>, String> {
+        let auth = self.auth(secrets)?;
+        Ok(self.kind.platform().token_request(self, &auth))
     }
 }
 

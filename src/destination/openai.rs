@@ -3,8 +3,8 @@
 //! `{"validate_only", "events": [...]}`, money in minor units, identifiers as lists of SHA-256.
 
 use super::platform::{
-    check_platform_rules, object, put, whole, Destination, DestinationConfig, ErrorReading, Parts,
-    Platform,
+    check_platform_rules, object, put, whole, Auth, Destination, DestinationConfig, ErrorReading,
+    Parts, Platform,
 };
 use crate::event::standard::{self, OpenAiDataType};
 use crate::event::Event;
@@ -178,13 +178,7 @@ impl Platform for OpenAi {
     }
 
     /// `POST <endpoint>?pid=<PIXEL_ID>` with a Bearer key; debug traffic with `validate_only`.
-    fn request(
-        &self,
-        dest: &Destination,
-        events: Vec<Value>,
-        token: Option<&str>,
-        test: bool,
-    ) -> Parts {
+    fn request(&self, dest: &Destination, events: Vec<Value>, auth: &Auth, test: bool) -> Parts {
         let sep = if dest.endpoint.contains('?') {
             '&'
         } else {
@@ -195,7 +189,7 @@ impl Platform for OpenAi {
             dest.endpoint,
             crate::hit::field::percent_encode(&dest.pixel_id)
         );
-        let token = token.unwrap_or_default();
+        let token = auth.token();
         let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
         let body = object([
             ("validate_only", (dest.validate_only || test).into()),

@@ -5,8 +5,10 @@
 use super::registry::Kind;
 use crate::base::diagnostic::Diagnostic;
 use crate::event::{ActionSource, Event};
+use crate::identity::normalize::{sha256_hex, Key};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// One destination kind: its settings, its event names and payload, its request and auth, how it reads an
@@ -30,8 +32,42 @@ pub trait Platform: Sync {
         false
     }
 
+    /// The setting that names the account the events go to (`pixel_id`, TikTok's `pixel_code`, Pinterest's
+    /// `ad_account_id`); its value is the destination's `pixel_id`. `None`: the kind has no such setting.
+    fn account_setting(&self) -> Option<&'static str> {
+        self.is_ad_platform().then_some("pixel_id")
+    }
+
+    /// Whether the block must name a `token_secret` (the kinds that sign or exchange other secrets do not).
+    fn needs_token(&self) -> bool {
+        self.is_ad_platform()
+    }
+
+    /// The settings of `[[destination]]` only this kind reads (`DestinationConfig::kind_settings`); a block that
+    /// sets another kind's setting is told so.
+    fn settings(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Checks the block's settings beyond the ones every kind shares (`Destination::build`).
     fn check_settings(&self, _config: &DestinationConfig, _errors: &mut Vec<Diagnostic>) {}
+
+    /// The Worker secrets a request needs, by name: `token_secret` unless the kind says otherwise.
+    fn secret_names(&self, dest: &Destination) -> Vec<String> {
+        dest.token_secret.iter().cloned().collect()
+    }
+
+    /// The request that trades the destination's long-lived secrets for a short-lived access token (Google's
+    /// OAuth refresh), when the kind needs one. The consumer sends it, caches the token (`read_token`) and
+    /// passes it as `Auth::access_token`.
+    fn token_request(&self, _dest: &Destination, _auth: &Auth) -> Option<TokenRequest> {
+        None
+    }
+
+    /// The access token and its lifetime in seconds from the answer to `token_request`, or why there is none.
+    fn read_token(&self, _status: u16, _body: &Value) -> Result<(String, i64), String> {
+        Err("this kind exchanges no token".into())
+    }
 
     /// Where to send when the block sets no `endpoint`; `None`: the block must set one.
     fn default_endpoint(&self, config: &DestinationConfig, pixel_id: &str) -> Option<String>;
@@ -55,15 +91,10 @@ pub trait Platform: Sync {
     /// The event's JSON for this platform, or why the platform would refuse it.
     fn event_json(&self, dest: &Destination, event: &Event) -> Result<Value, String>;
 
-    /// One request's URL, headers and body for `events` (within `max_batch`); `token` is the secret named by
-    /// `token_secret`; `test`: the platform's validation mode (debug traffic).
-    fn request(
-        &self,
-        dest: &Destination,
-        events: Vec<Value>,
-        token: Option<&str>,
-        test: bool,
-    ) -> Parts;
+    /// One request's URL, headers and body for `events` (within `max_batch`); `auth` holds the secrets named
+    /// by `secret_names` (`auth.token()`: the one `token_secret` names); `test`: the platform's validation mode
+    /// (debug traffic).
+    fn request(&self, dest: &Destination, events: Vec<Value>, auth: &Auth, test: bool) -> Parts;
 
     /// What the platform's error body says beyond its HTTP status (throttling codes, an unknown pixel).
     /// `None`: the status alone decides (`delivery::classify`).
@@ -77,6 +108,12 @@ pub trait Platform: Sync {
         None
     }
 
+    /// What a 2xx answer says beyond "taken", for the platforms that answer refusals with 200 (TikTok's
+    /// non-zero `code`) or report each event's fate (Pinterest's `events[i].status`). `None`: all taken.
+    fn read_success(&self, _dest: &Destination, _body: &Value) -> Option<ErrorReading> {
+        None
+    }
+
     /// Why debug traffic cannot go to this destination (it has no validation mode), if it cannot.
     fn test_mode_refusal(&self, _dest: &Destination) -> Option<String> {
         None
@@ -85,6 +122,41 @@ pub trait Platform: Sync {
 
 /// A request's URL, headers and body, as a kind builds them (`OutboundRequest` adds the rest).
 pub type Parts = (String, Vec<(String, String)>, Value);
+
+/// A token exchange to make before sending: URL, form body (`application/x-www-form-urlencoded`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRequest {
+    pub url: String,
+    pub form: String,
+}
+
+/// What a request is built with: the secrets its kind named, an access token from an exchange, and the time and
+/// nonce a signature needs (X's OAuth 1.0a). Values only: building a request sends and logs nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    /// The value of the secret `token_secret` names.
+    pub token: Option<String>,
+    /// Every secret the kind asked for (`secret_names`), by name.
+    pub secrets: BTreeMap<String, String>,
+    /// A short-lived token from `token_request`, when the kind has one.
+    pub access_token: Option<String>,
+    pub now_ms: i64,
+    pub nonce: String,
+}
+
+impl Auth {
+    pub fn token(&self) -> &str {
+        self.token.as_deref().unwrap_or_default()
+    }
+
+    /// The value of the secret named by setting `key` of `dest` (`api_secret_secret`, `oauth_secrets.token`).
+    pub fn setting_secret(&self, dest: &Destination, key: &str) -> &str {
+        dest.settings
+            .get(key)
+            .and_then(|name| self.secrets.get(name))
+            .map_or("", String::as_str)
+    }
+}
 
 /// A destination as written in `[[destination]]`.
 ///
@@ -120,6 +192,123 @@ pub struct DestinationConfig {
     pub api_version: Option<Spanned<String>>,
     /// Most events per request; defaults to the platform's limit (1,000).
     pub max_batch: Option<Spanned<usize>>,
+    /// TikTok: the pixel the events belong to (Events Manager, the pixel's "ID").
+    pub pixel_code: Option<Spanned<String>>,
+    /// Pinterest, Reddit: the ad account the events belong to.
+    pub ad_account_id: Option<Spanned<String>>,
+    /// Pinterest: send as test events (`?test=true`): validated, not counted.
+    pub test: Option<bool>,
+    /// Reddit: the test id from Events Manager → Event Testing; the events then show there (`data.test_id`).
+    pub test_mode: Option<Spanned<String>>,
+    /// LinkedIn: the conversion rule the events count for, by id or URN; or one per event name
+    /// (`{ Purchase = "123", Lead = "456" }`).
+    pub conversion_rule: Option<Spanned<PerEvent>>,
+    /// GA4 Measurement Protocol: the web stream's measurement id (`G-…`).
+    pub measurement_id: Option<Spanned<String>>,
+    /// GA4 Measurement Protocol: the NAME of the Worker secret holding the stream's API secret.
+    pub api_secret_secret: Option<Spanned<String>>,
+    /// Google Ads: the account the conversions belong to (`123-456-7890` or digits).
+    pub customer_id: Option<Spanned<String>>,
+    /// Google Ads: the manager account the OAuth user reaches the account through, when there is one.
+    pub login_customer_id: Option<Spanned<String>>,
+    /// Google Ads: the conversion action, by id or resource name; or one per event name.
+    pub conversion_action: Option<Spanned<PerEvent>>,
+    /// Google Ads: the NAME of the Worker secret holding the API developer token.
+    pub developer_token_secret: Option<Spanned<String>>,
+    /// The NAMES of the Worker secrets holding the OAuth values: Google Ads `client_id`, `client_secret`,
+    /// `refresh_token`; X `consumer_key`, `consumer_secret`, `token`, `token_secret`.
+    pub oauth_secrets: Option<Spanned<BTreeMap<String, String>>>,
+    /// X: the conversion event id (`tw-…-…`, from Events Manager) per event name, or one for every event.
+    pub event_id: Option<Spanned<PerEvent>>,
+}
+
+/// A setting given once for every event, or per event name (`{ Purchase = "…", Lead = "…" }`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PerEvent {
+    One(String),
+    ByEvent(BTreeMap<String, String>),
+}
+
+impl DestinationConfig {
+    /// The kind-specific settings this block sets, by key, with their span (for "not a setting of this kind").
+    pub fn kind_settings(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        fn span<T>(
+            key: &'static str,
+            v: &Option<Spanned<T>>,
+        ) -> Option<(&'static str, std::ops::Range<usize>)> {
+            v.as_ref().map(|v| (key, v.span()))
+        }
+        let flag = |key: &'static str, v: Option<bool>| v.map(|_| (key, self.name.span()));
+        [
+            span("pixel_code", &self.pixel_code),
+            span("ad_account_id", &self.ad_account_id),
+            flag("test", self.test),
+            span("test_mode", &self.test_mode),
+            span("conversion_rule", &self.conversion_rule),
+            span("measurement_id", &self.measurement_id),
+            span("api_secret_secret", &self.api_secret_secret),
+            span("customer_id", &self.customer_id),
+            span("login_customer_id", &self.login_customer_id),
+            span("conversion_action", &self.conversion_action),
+            span("developer_token_secret", &self.developer_token_secret),
+            span("oauth_secrets", &self.oauth_secrets),
+            span("event_id", &self.event_id),
+            span("api_version", &self.api_version),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The kind-specific settings as the checked destination keeps them: text by key, a per-event setting as
+    /// `key.<event name>`, a table of secret names as `key.<name>`.
+    pub fn settings_map(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let mut text = |key: &str, v: &Option<Spanned<String>>| {
+            if let Some(v) = v {
+                out.insert(key.to_string(), v.get_ref().trim().to_string());
+            }
+        };
+        text("measurement_id", &self.measurement_id);
+        text("test_mode", &self.test_mode);
+        text("api_secret_secret", &self.api_secret_secret);
+        text("login_customer_id", &self.login_customer_id);
+        text("developer_token_secret", &self.developer_token_secret);
+        for (key, v) in [
+            ("conversion_rule", &self.conversion_rule),
+            ("conversion_action", &self.conversion_action),
+            ("event_id", &self.event_id),
+        ] {
+            match v.as_ref().map(Spanned::get_ref) {
+                Some(PerEvent::One(s)) => {
+                    out.insert(key.to_string(), s.trim().to_string());
+                }
+                Some(PerEvent::ByEvent(map)) => {
+                    for (event, s) in map {
+                        out.insert(format!("{key}.{event}"), s.trim().to_string());
+                    }
+                }
+                None => {}
+            }
+        }
+        for (name, secret) in self.oauth_secrets.iter().flat_map(|t| t.get_ref()) {
+            out.insert(format!("oauth_secrets.{name}"), secret.clone());
+        }
+        out
+    }
+
+    /// The value of an account setting by key (`Platform::account_setting`).
+    pub fn account(&self, key: &str) -> Option<&Spanned<String>> {
+        match key {
+            "pixel_id" => self.pixel_id.as_ref(),
+            "pixel_code" => self.pixel_code.as_ref(),
+            "ad_account_id" => self.ad_account_id.as_ref(),
+            "measurement_id" => self.measurement_id.as_ref(),
+            "customer_id" => self.customer_id.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// The platforms' limit on events per request.
@@ -140,6 +329,20 @@ pub struct Destination {
     pub test_event_code: Option<String>,
     pub validate_only: bool,
     pub max_batch: usize,
+    /// The kind's own settings (`DestinationConfig::settings_map`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, String>,
+}
+
+impl Destination {
+    /// A per-event setting for `event_name` (`conversion_rule.Purchase`), else the one for every event.
+    pub fn per_event(&self, key: &str, event_name: &str) -> Option<&str> {
+        self.settings
+            .get(&format!("{key}.{event_name}"))
+            .or_else(|| self.settings.get(key))
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
 }
 
 /// A platform's error body, read by the destination's own rules.
@@ -149,11 +352,34 @@ pub enum ErrorReading {
     Retry(String),
     /// A setting no retry can fix (OpenAI does not know the pixel id): fail the events now, with this reason.
     Config(String),
+    /// The platform refused the content: event `index` of the batch when it named one.
+    Rejected {
+        index: Option<usize>,
+        message: String,
+    },
+    /// The platform took the batch but refused these events of it (index, why); the others are taken.
+    Partial(Vec<(usize, String)>),
 }
 
 /// Where secrets come from: Worker secrets at the edge, a redacting stand-in for dry runs.
+/// What a request takes from where it is built: the secrets, and the clock and randomness a signature needs.
 pub trait Secrets {
     fn secret(&self, name: &str) -> Option<String>;
+
+    /// A cached access token of destination `destination` (from its kind's `token_request`), if one is held.
+    fn access_token(&self, _destination: &str) -> Option<String> {
+        None
+    }
+
+    /// Now, in unix milliseconds, for a signature's timestamp.
+    fn now_ms(&self) -> i64 {
+        0
+    }
+
+    /// A fresh random value for a signature's nonce.
+    fn nonce(&self) -> String {
+        "capi-edge-nonce".into()
+    }
 }
 
 /// Stands in for every secret with `<secret NAME>`, so dry runs show where a token goes without knowing it.
@@ -162,6 +388,10 @@ pub struct RedactedSecrets;
 impl Secrets for RedactedSecrets {
     fn secret(&self, name: &str) -> Option<String> {
         Some(format!("<secret {name}>"))
+    }
+
+    fn access_token(&self, destination: &str) -> Option<String> {
+        Some(format!("<access token of {destination}>"))
     }
 }
 
@@ -260,4 +490,53 @@ pub fn put<T: Into<Value>>(obj: &mut serde_json::Map<String, Value>, key: &str, 
     if let Some(v) = value {
         obj.insert(key.to_string(), v.into());
     }
+}
+
+/// The event's hashed identifier `key`, as the shared normalization made it (Meta's rules).
+pub fn hashed(event: &Event, key: Key) -> Option<String> {
+    event.user.identifiers.get(&key).map(|id| id.sha256.clone())
+}
+
+/// The phone hashed as E.164 *with* its `+` (`sha256("+14155550123")`), the rule of TikTok, Reddit, X and
+/// Google, where Meta hashes the digits alone. A phone that came already hashed is sent as it came: its digits
+/// are not known here.
+pub fn hashed_phone_e164(event: &Event) -> Option<String> {
+    let id = event.user.identifiers.get(&Key::Phone)?;
+    Some(match &id.normalized {
+        Some(digits) => sha256_hex(&format!("+{digits}")),
+        None => id.sha256.clone(),
+    })
+}
+
+/// The email hashed as Google matches it: the shared normalization, and for `gmail.com` and `googlemail.com`
+/// the dots of the name removed (`jane.doe@gmail.com` → `janedoe@gmail.com`; support.google.com/google-ads/
+/// answer/13262500). Any other address as the shared normalization made it.
+pub fn hashed_email_google(event: &Event) -> Option<String> {
+    let id = event.user.identifiers.get(&Key::Email)?;
+    let Some(email) = &id.normalized else {
+        return Some(id.sha256.clone());
+    };
+    Some(match email.split_once('@') {
+        Some((name, domain @ ("gmail.com" | "googlemail.com"))) => {
+            sha256_hex(&format!("{}@{domain}", name.replace('.', "")))
+        }
+        _ => id.sha256.clone(),
+    })
+}
+
+/// Money as a decimal string with two decimals (`"46.00"`), for the platforms that type it so.
+pub fn decimal_text(n: f64) -> String {
+    format!("{n:.2}")
+}
+
+/// The platform's name for a standard event, from a kind's table of (our standard name, theirs); `None` for
+/// an event that is not standard (the kind sends it as its custom event).
+pub fn standard_name(event: &Event, table: &[(&str, &'static str)]) -> Option<&'static str> {
+    let ours = crate::event::standard::lookup(&event.name).map_or(event.name.as_str(), |e| e.meta);
+    table.iter().find(|(o, _)| *o == ours).map(|(_, t)| *t)
+}
+
+/// Unix seconds of a time in ms, rounded down.
+pub fn unix_seconds(ms: i64) -> i64 {
+    ms.div_euclid(1000)
 }

@@ -11,6 +11,14 @@ static PLATFORMS: &[&dyn Platform] = &[
     &super::meta::Meta,
     &super::webhook::Webhook,
     &super::ga4::Ga4Forward,
+    &super::tiktok::TikTok,
+    &super::pinterest::Pinterest,
+    &super::snap::Snap,
+    &super::reddit::Reddit,
+    &super::linkedin::LinkedIn,
+    &super::ga4_mp::Ga4Mp,
+    &super::google_ads::GoogleAds,
+    &super::x::X,
 ];
 
 /// A destination kind.

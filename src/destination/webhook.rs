@@ -1,7 +1,7 @@
 //! A generic JSON webhook: `{"events": [...]}` to your own endpoint, with a Bearer token when configured.
 //! Identifiers are hashed here too: raw customer information never leaves the worker.
 
-use super::platform::{object, put, Destination, DestinationConfig, Parts, Platform};
+use super::platform::{object, put, Auth, Destination, DestinationConfig, Parts, Platform};
 use crate::base::diagnostic::Diagnostic;
 use crate::event::Event;
 use serde_json::{json, Map, Value};
@@ -81,14 +81,10 @@ impl Platform for Webhook {
     }
 
     /// `{"events": [...]}`, with the token as a Bearer header when `token_secret` is set.
-    fn request(
-        &self,
-        dest: &Destination,
-        events: Vec<Value>,
-        token: Option<&str>,
-        _test: bool,
-    ) -> Parts {
-        let headers = token
+    fn request(&self, dest: &Destination, events: Vec<Value>, auth: &Auth, _test: bool) -> Parts {
+        let headers = auth
+            .token
+            .as_deref()
             .map(|t| vec![("authorization".to_string(), format!("Bearer {t}"))])
             .unwrap_or_default();
         (

@@ -137,12 +137,41 @@ pub fn upstream_url(env: &Env, url: &str) -> String {
 }
 
 #[cfg(feature = "admin")]
-/// Worker secrets, by the names the config gives.
-pub struct WorkerSecrets<'a>(pub &'a Env);
+/// Worker secrets, by the names the config gives; the clock and randomness a signature needs; and the access
+/// token the consumer got for the destination being sent to (`Platform::token_request`), if any.
+pub struct WorkerSecrets<'a> {
+    pub env: &'a Env,
+    pub access_token: Option<(String, String)>,
+}
+
+#[cfg(feature = "admin")]
+impl<'a> WorkerSecrets<'a> {
+    pub fn new(env: &'a Env) -> WorkerSecrets<'a> {
+        WorkerSecrets {
+            env,
+            access_token: None,
+        }
+    }
+}
 
 #[cfg(feature = "admin")]
 impl Secrets for WorkerSecrets<'_> {
     fn secret(&self, name: &str) -> Option<String> {
-        self.0.secret(name).ok().map(|s| s.to_string())
+        self.env.secret(name).ok().map(|s| s.to_string())
+    }
+
+    fn access_token(&self, destination: &str) -> Option<String> {
+        self.access_token
+            .as_ref()
+            .filter(|(d, _)| d == destination)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn now_ms(&self) -> i64 {
+        js_sys::Date::now() as i64
+    }
+
+    fn nonce(&self) -> String {
+        crate::base::random::random_event_id()
     }
 }

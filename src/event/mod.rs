@@ -6,6 +6,7 @@ pub mod quality;
 pub mod standard;
 
 use crate::hit::Source;
+use crate::identity::click_ids::ClickId;
 use crate::identity::normalize::{Identifier, Key};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -103,6 +104,8 @@ pub struct UserData {
     pub fbc: Option<String>,
     pub fbp: Option<String>,
     pub oppref: Option<String>,
+    /// The other platforms' click ids and browser ids (`ttclid`, `_ttp`, `gclid`, …).
+    pub click_ids: BTreeMap<ClickId, String>,
 }
 
 /// One product line.

@@ -6,6 +6,206 @@
 use crate::hit::field::UrlParts;
 use crate::hit::Hit;
 
+/// The other platforms' click ids and browser ids: what each platform's pixel keeps, and each kind sends in its
+/// own field. A mapping target `user.<name>` each, filled by default from the landing URL's parameter and the
+/// first-party cookie the platform's pixel (or this worker) keeps it in.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum ClickId {
+    /// TikTok's click id (`ttclid` in the landing URL).
+    Ttclid,
+    /// TikTok's browser id, the pixel's `_ttp` cookie.
+    Ttp,
+    /// Pinterest's click id (`epik`; the pixel keeps it in `_epik`).
+    Epik,
+    /// Snap's click id (`ScCid`; kept in `_scclid`).
+    ScClickId,
+    /// Snap's browser id, the pixel's `_scid` cookie.
+    ScCookie1,
+    /// Reddit's click id (`rdt_cid`; kept in `_rdt_cid`).
+    RdtCid,
+    /// Reddit's browser id, the pixel's `_rdt_uuid` cookie.
+    RdtUuid,
+    /// LinkedIn's first-party ad tracking id (`li_fat_id`; kept in `li_fat_id`).
+    LiFatId,
+    /// Google's click id (`gclid`; kept in `_gcl_aw` as `GCL.<seconds>.<gclid>`).
+    Gclid,
+    /// Google's click id for iOS app-to-web (`gbraid`; kept in `_gcl_gb`).
+    Gbraid,
+    /// Google's click id for iOS web-to-app (`wbraid`; kept in `_gcl_gb`'s place by its own param).
+    Wbraid,
+    /// X's click id (`twclid`; kept in `_twclid`).
+    Twclid,
+    /// Google Analytics' client id: the last two parts of the `_ga` cookie (`GA1.1.<random>.<seconds>`).
+    GaClientId,
+}
+
+/// How a click id's cookie keeps it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    /// The id as it came.
+    Plain,
+    /// Google's `GCL.<unix seconds>.<id>`.
+    Gcl,
+    /// Google Analytics' `GA1.<depth>.<random>.<seconds>`: set and kept by gtag, never rewritten here (its
+    /// 2-year lifetime would shrink to this worker's 90 days).
+    Ga,
+}
+
+/// Each click id: its mapping name, the landing URL's parameter (none for a browser id), its cookie and format.
+const CLICK_IDS: [(ClickId, &str, Option<&str>, &str, Format); 13] = [
+    (
+        ClickId::Ttclid,
+        "ttclid",
+        Some("ttclid"),
+        "ttclid",
+        Format::Plain,
+    ),
+    (ClickId::Ttp, "ttp", None, "_ttp", Format::Plain),
+    (ClickId::Epik, "epik", Some("epik"), "_epik", Format::Plain),
+    (
+        ClickId::ScClickId,
+        "sc_click_id",
+        Some("ScCid"),
+        "_scclid",
+        Format::Plain,
+    ),
+    (
+        ClickId::ScCookie1,
+        "sc_cookie1",
+        None,
+        "_scid",
+        Format::Plain,
+    ),
+    (
+        ClickId::RdtCid,
+        "rdt_cid",
+        Some("rdt_cid"),
+        "_rdt_cid",
+        Format::Plain,
+    ),
+    (
+        ClickId::RdtUuid,
+        "rdt_uuid",
+        None,
+        "_rdt_uuid",
+        Format::Plain,
+    ),
+    (
+        ClickId::LiFatId,
+        "li_fat_id",
+        Some("li_fat_id"),
+        "li_fat_id",
+        Format::Plain,
+    ),
+    (
+        ClickId::Gclid,
+        "gclid",
+        Some("gclid"),
+        "_gcl_aw",
+        Format::Gcl,
+    ),
+    (
+        ClickId::Gbraid,
+        "gbraid",
+        Some("gbraid"),
+        "_gcl_gb",
+        Format::Gcl,
+    ),
+    (
+        ClickId::Wbraid,
+        "wbraid",
+        Some("wbraid"),
+        "_gcl_wb",
+        Format::Gcl,
+    ),
+    (
+        ClickId::Twclid,
+        "twclid",
+        Some("twclid"),
+        "_twclid",
+        Format::Plain,
+    ),
+    (ClickId::GaClientId, "ga_client_id", None, "_ga", Format::Ga),
+];
+
+impl ClickId {
+    pub const ALL: [ClickId; 13] = {
+        let mut all = [ClickId::Ttclid; 13];
+        let mut i = 0;
+        while i < 13 {
+            all[i] = CLICK_IDS[i].0;
+            i += 1;
+        }
+        all
+    };
+
+    fn entry(
+        self,
+    ) -> &'static (
+        ClickId,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        Format,
+    ) {
+        &CLICK_IDS[self as usize]
+    }
+
+    /// The mapping target's name after `user.` (`ttclid`, `sc_click_id`).
+    pub fn name(self) -> &'static str {
+        self.entry().1
+    }
+
+    pub fn parse(name: &str) -> Option<ClickId> {
+        CLICK_IDS.iter().find(|e| e.1 == name).map(|e| e.0)
+    }
+
+    /// The landing URL's parameter that carries it, for a click id (a browser id has none).
+    pub fn url_param(self) -> Option<&'static str> {
+        self.entry().2
+    }
+
+    /// The first-party cookie that keeps it.
+    pub fn cookie(self) -> &'static str {
+        self.entry().3
+    }
+
+    /// The id a cookie's value holds: Google's `GCL.<seconds>.<id>` gives `<id>`.
+    pub fn from_cookie(self, value: &str) -> String {
+        match self.entry().4 {
+            Format::Gcl => gcl_id(value).to_string(),
+            Format::Ga => ga_client_id(value).to_string(),
+            Format::Plain => value.to_string(),
+        }
+    }
+}
+
+/// The client id inside Google Analytics' `_ga` cookie (`GA1.1.1958185836.1757409569` → `1958185836.1757409569`:
+/// the last two parts, whatever the domain depth); any other value as it is.
+pub fn ga_client_id(value: &str) -> &str {
+    if !value.starts_with("GA") {
+        return value;
+    }
+    let mut dots = value.rmatch_indices('.').map(|(i, _)| i);
+    match (dots.next(), dots.next()) {
+        (Some(_), Some(second)) => &value[second + 1..],
+        _ => value,
+    }
+}
+
+/// The id inside Google's `GCL.<seconds>.<id>` cookie value; any other value as it is.
+pub fn gcl_id(value: &str) -> &str {
+    match value
+        .strip_prefix("GCL.")
+        .and_then(|rest| rest.split_once('.'))
+    {
+        Some((seconds, id)) if seconds.bytes().all(|b| b.is_ascii_digit()) => id,
+        _ => value,
+    }
+}
+
 /// 90 days, the lifetime Meta documents for `_fbc`/`_fbp`.
 pub const COOKIE_MAX_AGE_S: u64 = 90 * 24 * 3600;
 
@@ -57,12 +257,41 @@ pub fn refresh(hit: &mut Hit, now_ms: i64, random: &mut dyn FnMut() -> u64) -> V
             format!("fb.1.{now_ms}.{}", random() % 10_000_000_000),
         );
     }
-    for name in ["__oppref", "_fbc", "_fbp"] {
+    // The other platforms' click ids: a new one from the URL is kept in its pixel's cookie, in its format; a
+    // browser id the platform's pixel set is refreshed, so it outlives ITP's 7-day cap on script-set cookies.
+    for id in ClickId::ALL {
+        let Some(fresh) = id.url_param().and_then(|p| parts.query_param(p)) else {
+            continue;
+        };
+        if !valid_click_id(&fresh) {
+            continue;
+        }
+        let cookie = id.cookie();
+        let same = cookies
+            .get(cookie)
+            .is_some_and(|c| id.from_cookie(c) == fresh);
+        if !same {
+            let value = match id.entry().4 {
+                Format::Gcl => format!("GCL.{}.{fresh}", now_ms / 1000),
+                Format::Plain | Format::Ga => fresh,
+            };
+            cookies.insert(cookie.into(), value);
+        }
+    }
+    let names = ["__oppref", "_fbc", "_fbp"].into_iter().chain(
+        ClickId::ALL
+            .iter()
+            .filter(|id| id.entry().4 != Format::Ga)
+            .map(|id| id.cookie()),
+    );
+    for name in names {
         if let Some(v) = cookies.get(name).filter(|v| valid_click_id(v)) {
-            updates.push(CookieUpdate {
-                name,
-                value: v.clone(),
-            });
+            if updates.iter().all(|u: &CookieUpdate| u.name != name) {
+                updates.push(CookieUpdate {
+                    name,
+                    value: v.clone(),
+                });
+            }
         }
     }
     updates

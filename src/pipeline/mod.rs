@@ -310,6 +310,7 @@ fn slot_label(slot: &Slot) -> String {
         Slot::Fixed(Target::Fbc) => "user.fbc".to_string(),
         Slot::Fixed(Target::Fbp) => "user.fbp".to_string(),
         Slot::Fixed(Target::Oppref) => "user.oppref".to_string(),
+        Slot::Fixed(Target::ClickId(id)) => format!("user.{}", id.name()),
         Slot::Fixed(t) => format!("{t:?}").lowercase(),
         Slot::Custom(name) => format!("data.{name}"),
     }
@@ -361,6 +362,10 @@ fn place(ev: &mut Event, slot: &Slot, value: Value) -> Result<(), String> {
         Target::Fbc => ev.user.fbc = Some(guarded_id(slot, need_text()?, MAX_CLICK_ID_LEN)?),
         Target::Fbp => ev.user.fbp = Some(guarded_id(slot, need_text()?, MAX_CLICK_ID_LEN)?),
         Target::Oppref => ev.user.oppref = Some(guarded_id(slot, need_text()?, MAX_CLICK_ID_LEN)?),
+        Target::ClickId(id) => {
+            let value = id.from_cookie(&need_text()?);
+            ev.user.click_ids.insert(id, guarded_id(slot, value, MAX_CLICK_ID_LEN)?);
+        }
         Target::EventId => ev.event_id = guarded_id(slot, need_text()?, MAX_NAME_LEN)?,
         Target::SourceUrl => ev.source_url = Some(need_text()?),
         Target::OrderId => ev.order_id = Some(guarded_id(slot, need_text()?, MAX_NAME_LEN)?),

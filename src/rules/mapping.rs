@@ -12,6 +12,7 @@ use crate::base::diagnostic::{suggestion, Diagnostic};
 use crate::base::text::Case;
 use crate::hit::field::FieldPath;
 use crate::hit::Hit;
+use crate::identity::click_ids::ClickId;
 use crate::identity::normalize::{self, Key};
 use crate::rules::trigger::{as_number, as_text};
 use serde::Deserialize;
@@ -66,6 +67,8 @@ pub enum Target {
     Fbc,
     Fbp,
     Oppref,
+    /// Another platform's click id or browser id (`user.ttclid`, `user.gclid`, …).
+    ClickId(ClickId),
     EventId,
     SourceUrl,
     ActionSource,
@@ -97,6 +100,42 @@ pub const DEFAULT_MAP: &[(&str, &[&str])] = &[
     (
         "user.oppref",
         &["page.query.oppref", "context.cookies.__oppref"],
+    ),
+    (
+        "user.ttclid",
+        &["page.query.ttclid", "context.cookies.ttclid"],
+    ),
+    ("user.ttp", &["context.cookies._ttp"]),
+    ("user.epik", &["page.query.epik", "context.cookies._epik"]),
+    (
+        "user.sc_click_id",
+        &["page.query.ScCid", "context.cookies._scclid"],
+    ),
+    ("user.sc_cookie1", &["context.cookies._scid"]),
+    (
+        "user.rdt_cid",
+        &["page.query.rdt_cid", "context.cookies._rdt_cid"],
+    ),
+    ("user.rdt_uuid", &["context.cookies._rdt_uuid"]),
+    (
+        "user.li_fat_id",
+        &["page.query.li_fat_id", "context.cookies.li_fat_id"],
+    ),
+    (
+        "user.gclid",
+        &["page.query.gclid", "context.cookies._gcl_aw"],
+    ),
+    (
+        "user.gbraid",
+        &["page.query.gbraid", "context.cookies._gcl_gb"],
+    ),
+    (
+        "user.wbraid",
+        &["page.query.wbraid", "context.cookies._gcl_wb"],
+    ),
+    (
+        "user.twclid",
+        &["page.query.twclid", "context.cookies._twclid"],
     ),
     ("event_source_url", &["page.url"]),
     ("data.value", &["data.value"]),
@@ -134,6 +173,8 @@ impl Slot {
             _ => {
                 if let Some(k) = key.strip_prefix("user.").and_then(Key::parse) {
                     Target::Identifier(k)
+                } else if let Some(id) = key.strip_prefix("user.").and_then(ClickId::parse) {
+                    Target::ClickId(id)
                 } else if let Some(name) =
                     key.strip_prefix("data.").filter(|n| valid_custom_name(n))
                 {

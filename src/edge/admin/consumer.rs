@@ -383,6 +383,19 @@ pub(crate) async fn send_all(
     test: bool,
 ) -> Vec<Replayed> {
     let mut round = Round::new(items.len(), dest.max_batch);
+    let mut secrets = WorkerSecrets::new(env);
+    match access_token(dest, env, now).await {
+        Ok(token) => secrets.access_token = token.map(|t| (dest.name.clone(), t)),
+        Err(verdict) => {
+            if let Some(batch) = round.next_batch() {
+                round.answer(batch, verdict);
+            }
+            // Every batch gets the same answer: the exchange stands before all of them.
+            while let Some(batch) = round.next_batch() {
+                round.answer(batch, Verdict::Retry("the token exchange failed".into()));
+            }
+        }
+    }
     while let Some(batch) = round.next_batch() {
         let payloads: Vec<serde_json::Value> = batch
             .iter()
@@ -391,7 +404,7 @@ pub(crate) async fn send_all(
                     .unwrap_or(serde_json::Value::Null)
             })
             .collect();
-        let verdict = match dest.request_with(payloads, &WorkerSecrets(env), test) {
+        let verdict = match dest.request_with(payloads, &secrets, test) {
             Ok(request) => {
                 let (status, text) = send(&request, env).await;
                 classify(dest, status, &text)
@@ -632,6 +645,64 @@ async fn dead_letters(messages: Vec<Queued>, db: Option<&D1Database>, now: i64) 
         }
     }
     messages.iter().for_each(|m| m.ack());
+}
+
+thread_local! {
+    /// Access tokens from token exchanges, by destination: (token, expires at ms). Per isolate; a new isolate
+    /// exchanges again. Never logged.
+    static ACCESS_TOKENS: std::cell::RefCell<std::collections::HashMap<String, (String, i64)>> =
+        Default::default();
+}
+
+/// The access token `dest` is sent with, when its kind exchanges one (Google's OAuth refresh): the cached one
+/// until a minute before it expires, else a fresh exchange. The verdict for every event when the exchange fails:
+/// a refused refresh token is a config error (fix the secret, then replay); anything else is retried.
+async fn access_token(
+    dest: &Destination,
+    env: &Env,
+    now: i64,
+) -> std::result::Result<Option<String>, Verdict> {
+    let exchange = match dest.token_request(&WorkerSecrets::new(env)) {
+        Ok(Some(exchange)) => exchange,
+        Ok(None) => return Ok(None),
+        Err(missing_secret) => return Err(Verdict::Retry(missing_secret)),
+    };
+    // Keyed by the exchange's secrets too (hashed), so a rotated refresh token is exchanged at once.
+    let key = format!(
+        "{}\n{}",
+        dest.name,
+        crate::identity::normalize::sha256_hex(&exchange.form)
+    );
+    let cached = ACCESS_TOKENS.with(|t| t.borrow().get(&key).cloned());
+    if let Some((token, _)) = cached.filter(|(_, expires)| *expires > now + 60_000) {
+        return Ok(Some(token));
+    }
+    let url = settings::upstream_url(env, &exchange.url);
+    let headers = [("content-type", "application/x-www-form-urlencoded")];
+    let answer = js::fetch(
+        "POST",
+        &url,
+        &headers,
+        Some(exchange.form.as_bytes()),
+        UPSTREAM_TIMEOUT_MS,
+    )
+    .await;
+    let answer =
+        answer.map_err(|e| Verdict::Retry(format!("the token exchange got no answer: {e}")))?;
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+    match dest.kind.platform().read_token(answer.status, &body) {
+        Ok((token, lifetime_s)) => {
+            ACCESS_TOKENS.with(|t| {
+                t.borrow_mut()
+                    .insert(key, (token.clone(), now + lifetime_s * 1000));
+            });
+            Ok(Some(token))
+        }
+        Err(reason) if matches!(answer.status, 400 | 401 | 403) => {
+            Err(Verdict::ConfigError(reason))
+        }
+        Err(reason) => Err(Verdict::Retry(reason)),
+    }
 }
 
 /// POSTs the request; `(None, reason)` on a timeout or a network error.
