@@ -80,6 +80,15 @@ impl Platform for Snap {
         };
         out.insert("action_source".into(), source.into());
         out.insert("integration".into(), "capi-edge".into());
+        // Snap's contents take id, quantity and item_price only.
+        if let Some(Value::Array(items)) = out
+            .get_mut("custom_data")
+            .and_then(|c| c.get_mut("contents"))
+        {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                item.retain(|k, _| matches!(k.as_str(), "id" | "quantity" | "item_price"));
+            }
+        }
         if let Some(Value::Object(user)) = out.get_mut("user_data") {
             // Meta's browser ids mean nothing to Snap; its own go in their place.
             user.remove("fbc");

@@ -378,4 +378,84 @@ mod tests {
             "an _fbp that could not be written back is replaced by a fresh one"
         );
     }
+
+    #[test]
+    fn the_other_platforms_click_ids_become_their_pixels_cookies() {
+        let mut h = hit(
+            "https://s.example/?ttclid=E.C.P.1&epik=ep1&ScCid=sc1&rdt_cid=rd1&li_fat_id=li1&gclid=Cj0&wbraid=wb1&twclid=tw1",
+            &[("_ttp", "ttp-1"), ("_ga", "GA1.1.1.2"), ("_gcl_aw", "GCL.5.Cj0")],
+        );
+        let updates = refresh(&mut h, 1_700_000_000_000, &mut || 1);
+        let cookie = |name: &str| {
+            updates
+                .iter()
+                .find(|u| u.name == name)
+                .map(|u| u.value.as_str())
+        };
+        assert_eq!(cookie("ttclid"), Some("E.C.P.1"));
+        assert_eq!(cookie("_epik"), Some("ep1"));
+        assert_eq!(cookie("_scclid"), Some("sc1"));
+        assert_eq!(cookie("_rdt_cid"), Some("rd1"));
+        assert_eq!(cookie("li_fat_id"), Some("li1"));
+        assert_eq!(cookie("_twclid"), Some("tw1"));
+        assert_eq!(
+            cookie("_gcl_aw"),
+            Some("GCL.5.Cj0"),
+            "the same gclid keeps its time"
+        );
+        assert_eq!(
+            cookie("_gcl_wb"),
+            Some("GCL.1700000000.wb1"),
+            "a new one is stamped in seconds"
+        );
+        assert_eq!(
+            cookie("_ttp"),
+            Some("ttp-1"),
+            "a browser id its pixel set is refreshed"
+        );
+        assert_eq!(
+            cookie("_ga"),
+            None,
+            "gtag's own cookie is never rewritten (its lifetime is 2 years)"
+        );
+        assert!(updates
+            .iter()
+            .all(|u| u.header(None).ends_with("; Secure; SameSite=Lax")));
+    }
+
+    #[test]
+    fn a_hostile_click_id_is_not_written_and_cookie_values_give_their_ids() {
+        let mut h = hit(
+            "https://s.example/?ttclid=a%3Bb%0D%0ASet-Cookie%3Ax&gclid=ok",
+            &[],
+        );
+        let updates = refresh(&mut h, 1_000, &mut || 1);
+        assert!(
+            updates.iter().all(|u| u.name != "ttclid"),
+            "an id with ; or CR/LF is refused"
+        );
+        assert!(updates
+            .iter()
+            .all(|u| !u.header(None).contains(['\r', '\n'])));
+        assert_eq!(
+            ClickId::Gclid.from_cookie("GCL.1750842800.CjwKCAjw"),
+            "CjwKCAjw"
+        );
+        assert_eq!(
+            ClickId::Gclid.from_cookie("CjwKCAjw"),
+            "CjwKCAjw",
+            "a raw id as it is"
+        );
+        assert_eq!(
+            ClickId::GaClientId.from_cookie("GA1.2.1958185836.1757409569"),
+            "1958185836.1757409569"
+        );
+        for id in ClickId::ALL {
+            assert_eq!(
+                ClickId::parse(id.name()),
+                Some(id),
+                "{id:?}: the table's order is the enum's"
+            );
+        }
+    }
 }

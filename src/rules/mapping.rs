@@ -137,6 +137,7 @@ pub const DEFAULT_MAP: &[(&str, &[&str])] = &[
         "user.twclid",
         &["page.query.twclid", "context.cookies._twclid"],
     ),
+    ("user.ga_client_id", &["context.cookies._ga"]),
     ("event_source_url", &["page.url"]),
     ("data.value", &["data.value"]),
     ("data.currency", &["data.currency"]),
