@@ -1,10 +1,20 @@
-// Mock Conversions API: accepts the `openai`, `capi` and `meta` layouts on loopback, enforces their documented
-// rules, answers like the real APIs, and prints each accepted event. Tests drive it through /__mock/*.
+// Mock Conversions API: accepts the `openai`, `capi` and `meta` layouts, and every other kind's API (one module
+// each in mock/platforms/: tiktok, pinterest, snap, reddit, linkedin, ga4-mp, google-ads with its OAuth token
+// endpoint, x with its OAuth 1.0a signature), on loopback; enforces their documented rules, answers like the
+// real APIs, and prints each accepted event. Tests drive it through /__mock/*.
 //   node mock/capi-mock.mjs [--port 9999] [--quiet]
 // Alerts: POST /alerts/slack takes a Slack-style {"text"} (GET /__mock/alerts lists them).
 // Faults (POST /__mock/faults, or mock.state.faults): alerts_down, fail_rate, timeout_rate, timeout_ms, delay_ms, reject_event_id,
 // and unknown_pids: OpenAI pixel ids answered with 403 "unknown pid", as OpenAI answers a pid it does not know.
 import http from 'node:http';
+import tiktok from './platforms/tiktok.mjs';
+import pinterest from './platforms/pinterest.mjs';
+import snap from './platforms/snap.mjs';
+import reddit from './platforms/reddit.mjs';
+import linkedin from './platforms/linkedin.mjs';
+import ga4mp from './platforms/ga4-mp.mjs';
+import x from './platforms/x.mjs';
+import { createGoogleAds } from './platforms/google-ads.mjs';
 
 const DAY_MS = 24 * 3600 * 1000;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -21,7 +31,11 @@ const META_SOURCES = ['email', 'website', 'app', 'phone_call', 'chat', 'physical
 const OPENAI_HASHED = ['emails_sha256', 'phone_numbers_sha256', 'external_ids_sha256', 'first_names_sha256', 'last_names_sha256'];
 const META_HASHED = ['em', 'ph', 'fn', 'ln', 'db', 'ge', 'ct', 'st', 'zp', 'country', 'external_id'];
 
-export function createMock({ quiet = false, expectTokens = null } = {}) {
+export function createMock({ quiet = false, expectTokens = null, googleCredentials = null, xCredentials = null } = {}) {
+  // The platforms beyond OpenAI and Meta: one module each (mock/platforms/), each enforcing its documented rules.
+  const googleAds = createGoogleAds();
+  const platforms = [tiktok, pinterest, snap, reddit, linkedin, ga4mp, googleAds, x];
+  const platformCtx = { expectTokens, googleCredentials, xCredentials };
   const state = { accepted: [], requests: 0, refused: [], faults: {}, rng: 1, injected: { 500: 0, 429: 0, timeout: 0 }, scriptFetches: 0, beacons: [], ga4: [], alerts: [] };
   const log = (...a) => { if (!quiet) console.log('[mock-capi]', ...a); };
   const random = () => { // deterministic per seed, so a fault run is repeatable
@@ -118,6 +132,7 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(obj));
       };
+      reply.raw = (status) => { res.writeHead(status); res.end(); };
       if (url.pathname.startsWith('/__mock/')) return control(url, req, Buffer.concat(chunks), reply);
       if (req.method === 'POST' && url.pathname === '/alerts/slack') {
         // Stands in for a Slack incoming webhook: takes {"text": …} and answers "ok", or 503 while alerts_down.
@@ -148,6 +163,12 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
         log(`ga4 received ${forward.body ? forward.body.split('\n').length + ' events' : query.get('en')} tid=${query.get('tid')}`);
         res.writeHead(204, { 'cache-control': 'no-cache, no-store, must-revalidate' });
         return res.end();
+      }
+      if (req.method === 'POST' && url.pathname === '/token') {
+        // Google's OAuth token endpoint: a refresh-token grant for the google-ads kind.
+        const [status, answer] = googleAds.token(Buffer.concat(chunks).toString('utf8'), platformCtx);
+        if (status !== 200) state.refused.push({ layout: 'google-oauth', status, body: answer });
+        return reply(status, answer);
       }
       if (req.method === 'GET' && url.pathname === '/sdk/oaiq.min.js') {
         // Stands in for OpenAI's browser pixel script: records what the page gives it.
@@ -180,6 +201,8 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
       let body;
       try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reply(400, { error: { message: 'body is not JSON', code: 'invalid_json' } }); }
       const now = Date.now();
+      const platform = platforms.find((p) => p.matches(url));
+      if (platform) return handlePlatform(platform, req, url, body, now, reply);
       const [layout, error, events] = route(req, url, body, now);
       if (!error && f.reject_event_id) {
         const i = (events || []).findIndex((e) => (e.id || e.event_id) === f.reject_event_id);
@@ -207,6 +230,32 @@ export function createMock({ quiet = false, expectTokens = null } = {}) {
       }
       if (layout === 'openai') return reply(200, { accepted_events: events.length });
       return reply(200, { events_received: events.length, messages: [], fbtrace_id: 'AmockTrace' });
+  }
+
+  function handlePlatform(p, req, url, body, now, reply) {
+    const f = state.faults;
+    const result = p.check({ url, headers: req.headers, body, now, faults: f, ctx: platformCtx });
+    const send = ([status, answer]) => (answer === null ? (reply.raw(status)) : reply(status, answer));
+    if (result.error) {
+      state.refused.push({ layout: p.layout, status: result.error[0], body: result.error[1] });
+      log(`refused ${p.layout} ${req.method} ${url.pathname}: ${result.error[0]} ${JSON.stringify(result.error[1])}`);
+      return send(result.error);
+    }
+    const events = result.events;
+    if (f.reject_event_id && p.reject) {
+      const i = events.findIndex((e) => p.eventId(e) === f.reject_event_id);
+      if (i >= 0) {
+        const err = p.reject(i);
+        state.refused.push({ layout: p.layout, event_id: f.reject_event_id, status: err[0] });
+        return send(err);
+      }
+    }
+    for (const e of result.refusedEvents || []) state.refused.push({ layout: p.layout, event_id: p.eventId(e), status: result.reply[0] });
+    for (const e of events) {
+      state.accepted.push({ layout: p.layout, event_id: p.eventId(e), event_name: p.eventName(e), event: e, at: now, test: result.test });
+      log(`${p.layout} accepted ${p.eventName(e)} id=${p.eventId(e)}${result.test ? ' (test)' : ''}`);
+    }
+    return send(result.reply);
   }
 
   function control(url, req, raw, reply) {

@@ -5,6 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createMock } from '../../mock/capi-mock.mjs';
+import { MOCK_CREDENTIALS } from '../../mock/platforms/google-ads.mjs';
+import { MOCK_OAUTH } from '../../mock/platforms/x.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
 export const read = (path) => readFileSync(new URL(path, ROOT), 'utf8');
@@ -26,10 +28,10 @@ export async function until(what, check, ms = 20000) {
 /** `d1Persist`: a folder for the ledger, so a test can stop the workers (as a killed consumer) and start them
  * again on the same ledger; `migrate: false` then leaves the schema the first start made. `dlqRetries`: how often
  * the dead-letter queue's consumer tries a batch (Miniflare's default otherwise). */
-export async function start({ config, bindings = {}, expectTokens, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist, d1Persist, migrate = true, dlqRetries } = {}) {
+export async function start({ config, bindings = {}, expectTokens, googleCredentials, xCredentials, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist, d1Persist, migrate = true, dlqRetries } = {}) {
   // The delivery queue, and its shards (DELIVERIES_2 …) when asked for: each with its consumer, one DLQ for all.
   const queues = Array.from({ length: shards }, (_, i) => i === 0 ? ['DELIVERIES', 'capi-edge-deliveries'] : [`DELIVERIES_${i + 1}`, `capi-edge-deliveries-${i + 1}`]);
-  const mock = createMock({ quiet: true, expectTokens });
+  const mock = createMock({ quiet: true, expectTokens, googleCredentials, xCredentials });
   const mockPort = await mock.listen(0);
   // Two workers, as deployed (src/edge/mod.rs): intake on the shop's domain, and the admin worker (queue
   // consumer, scheduled job, dashboard API) behind intake's ADMIN service binding. Both read the same config.
@@ -44,6 +46,20 @@ export async function start({ config, bindings = {}, expectTokens, maxRetries = 
     SHOPIFY_WEBHOOK_SECRET: 'test-shopify-secret',
     WOOCOMMERCE_WEBHOOK_SECRET: 'test-woo-secret',
     ALERT_WEBHOOK_URL: `http://127.0.0.1:${mockPort}/alerts/slack`,
+    // The other platforms' secrets, as the mock expects them (mock/platforms/).
+    TIKTOK_ACCESS_TOKEN: 'test-tiktok-token',
+    PINTEREST_TOKEN: 'test-pinterest-token',
+    SNAP_CAPI_TOKEN: 'test-snap-token',
+    REDDIT_CONVERSION_TOKEN: 'test-reddit-token',
+    LINKEDIN_TOKEN: 'test-linkedin-token',
+    GA4_API_SECRET: 'test-ga4-api-secret',
+    GOOGLE_ADS_CLIENT_ID: MOCK_CREDENTIALS.client_id,
+    GOOGLE_ADS_CLIENT_SECRET: MOCK_CREDENTIALS.client_secret,
+    GOOGLE_ADS_REFRESH_TOKEN: MOCK_CREDENTIALS.refresh_token,
+    X_CONSUMER_KEY: MOCK_OAUTH.consumer_key,
+    X_CONSUMER_SECRET: MOCK_OAUTH.consumer_secret,
+    X_ACCESS_TOKEN: MOCK_OAUTH.token,
+    X_ACCESS_TOKEN_SECRET: MOCK_OAUTH.token_secret,
     ...(config ? { CAPI_CONFIG_JSON: compile(config) } : {}),
     ...bindings,
   });
