@@ -65,7 +65,7 @@ echo "[dev] saving capi.toml publishes it (capi-edge versions --local lists them
 # intake (wrangler.toml, served on the port) and the admin worker (consumer, scheduled job, dashboard API), which
 # reads them from a .dev.vars beside a copy of its config (scripts/admin-dev-config.mjs says why).
 VARS=(SERVE_DEMO=true "UPSTREAM_ORIGIN=http://127.0.0.1:$MOCK_PORT"
-  OPENAI_CAPI_KEY=dev-openai-key CAPI_ACCESS_TOKEN=dev-capi-token META_ACCESS_TOKEN=dev-meta-token
+  OPENAI_CAPI_KEY=dev-openai-key CAPI_ACCESS_TOKEN=dev-capi-token META_ACCESS_TOKEN=dev-meta-token TIKTOK_ACCESS_TOKEN=dev-tiktok-token
   "DEBUG_TOKEN=$DEBUG_TOKEN" CONFIG_CHECK_SECONDS=1 "ALERT_WEBHOOK_URL=http://127.0.0.1:$MOCK_PORT/alerts/slack"
   BACKEND_API_KEY=dev-backend-key SHOPIFY_WEBHOOK_SECRET=dev-shopify-secret WOOCOMMERCE_WEBHOOK_SECRET=dev-woo-secret)
 ADMIN_CONFIG=$(node scripts/admin-dev-config.mjs "$STATE/admin" "${VARS[@]}")

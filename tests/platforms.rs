@@ -505,3 +505,50 @@ impl Secrets for Named {
         self.0.get(name).map(|s| s.to_string())
     }
 }
+
+#[test]
+fn what_the_ledger_keeps_of_an_answer_never_holds_the_requests_secrets() {
+    let secrets = Named(HashMap::from([
+        ("SNAP_CAPI_TOKEN", "snap-secret-token-123"),
+        ("GA4_API_SECRET", "ga4 secret/value+1"),
+    ]));
+    let snap = destination("snap")
+        .request(vec![serde_json::json!({})], &secrets)
+        .unwrap();
+    let echoed = format!(
+        "network error: fetch to {} failed (token snap-secret-token-123)",
+        snap.url
+    );
+    let kept = snap.scrub(&echoed);
+    assert!(!kept.contains("snap-secret-token-123"), "{kept}");
+    assert!(
+        kept.contains("https://tr.snapchat.com/v3/"),
+        "the rest stays readable: {kept}"
+    );
+    let ga4 = destination("ga4-mp")
+        .request(vec![serde_json::json!({})], &secrets)
+        .unwrap();
+    assert!(
+        ga4.url.contains("api_secret=ga4%20secret%2Fvalue%2B1"),
+        "{}",
+        ga4.url
+    );
+    let kept = ga4.scrub(&format!("{} ga4 secret/value+1", ga4.url));
+    assert!(
+        !kept.contains("ga4 secret/value+1") && !kept.contains("ga4%20secret"),
+        "{kept}"
+    );
+    let x = destination("x")
+        .request(
+            vec![serde_json::json!({})],
+            &Named(HashMap::from([
+                ("X_CONSUMER_KEY", "consumer-key-abcdef"),
+                ("X_CONSUMER_SECRET", "cs"),
+                ("X_ACCESS_TOKEN", "access-token-abcdef"),
+                ("X_ACCESS_TOKEN_SECRET", "ts"),
+            ])),
+        )
+        .unwrap();
+    let kept = x.scrub("refused oauth_token=\"access-token-abcdef\"");
+    assert!(!kept.contains("access-token-abcdef"), "{kept}");
+}

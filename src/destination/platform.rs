@@ -415,6 +415,38 @@ impl OutboundRequest {
         }
     }
 
+    /// `text` (an answer or a network error about this request, kept in the ledger and shown in the dashboard)
+    /// without the secrets the request carried: its URL's query (Snap's `access_token`, GA4's `api_secret`)
+    /// and its credential headers, should a platform or the runtime echo them.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let mut secrets: Vec<String> = Vec::new();
+        if let Some((_, query)) = self.url.split_once('?') {
+            for pair in query.split('&') {
+                if let Some((_, value)) = pair.split_once('=') {
+                    secrets.push(value.to_string());
+                    secrets.push(crate::hit::field::percent_decode(value));
+                }
+            }
+        }
+        for (name, value) in &self.headers {
+            if matches!(
+                name.as_str(),
+                "authorization" | "access-token" | "developer-token"
+            ) {
+                secrets.push(value.clone());
+                secrets.extend(value.split([' ', ',', '"', '=']).map(str::to_string));
+            }
+        }
+        // Short values (an id, `true`) are not secrets, and replacing them would garble the text.
+        secrets.retain(|s| s.len() >= 12);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for secret in secrets {
+            out = out.replace(&secret, "(secret)");
+        }
+        out
+    }
+
     /// The dry-run line `capi-edge run` prints.
     pub fn summary(&self) -> Value {
         json!({"destination": self.destination, "method": self.method, "url": self.url, "body": self.body})

@@ -21,6 +21,18 @@ after(async () => {
   await mock?.close();
 });
 
+/** The mock's events with this id, once there are `n` of them (or what there is after 10 s). */
+async function waitAccepted(eventId, n) {
+  const until = Date.now() + 10000;
+  let got = [];
+  while (Date.now() < until) {
+    got = mock.state.accepted.filter((e) => e.event_id === eventId);
+    if (got.length >= n) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return got;
+}
+
 test('clicking Buy on the demo shop sends one hashed Purchase per destination, with the browser pixel\'s event_id', async () => {
   const page = await browser.newPage();
   const errors = [];
@@ -30,6 +42,16 @@ test('clicking Buy on the demo shop sends one hashed Purchase per destination, w
   await page.waitForFunction(() => typeof window.capi === 'function');
   assert.equal(await page.evaluate(() => window.oaiq && window.oaiq.stub), 'capi-edge mock', 'the platform pixel came through the first-party proxy');
   // The PageView on load goes nowhere: the example config only forwards page views from ChatGPT ads.
+  // Add to cart reaches a third platform, TikTok, in its own Events API shape.
+  await page.click('#add');
+  const cartId = await page.evaluate(() => window.lastAddToCart);
+  const cart = await waitAccepted(cartId, 3);
+  assert.deepEqual(cart.map((e) => e.layout).sort(), ['meta', 'openai', 'tiktok'], dev.log());
+  const tiktok = cart.find((e) => e.layout === 'tiktok').event;
+  assert.equal(tiktok.event, 'AddToCart');
+  assert.equal(tiktok.user.email, sha256('jane.doe@example.com'));
+  assert.ok(tiktok.user.user_agent.includes('Chrome'));
+
   const clicked = Date.now();
   await page.click('#buy');
   const eventId = await page.evaluate(() => window.lastPurchase);
@@ -39,13 +61,7 @@ test('clicking Buy on the demo shop sends one hashed Purchase per destination, w
   const transport = await page.evaluate(() => window.capi.lastTransport);
   assert.equal(transport, 'beacon');
 
-  const until = Date.now() + 10000;
-  let got = [];
-  while (Date.now() < until) {
-    got = mock.state.accepted.filter((e) => e.event_id === eventId);
-    if (got.length >= 2) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const got = await waitAccepted(eventId, 2);
   assert.deepEqual(got.map((e) => e.layout).sort(), ['meta', 'openai'], dev.log());
   console.log(`demo: Buy clicked → mock CAPI accepted the Purchase at both destinations in ${Math.max(...got.map((e) => e.at)) - clicked} ms`);
   const openai = got.find((e) => e.layout === 'openai').event;

@@ -34,7 +34,7 @@ export async function startWranglerDev({ mockPort }) {
   // Both workers, as `make dev` runs them: intake gets its variables as --var, the admin worker from a .dev.vars
   // beside a copy of its config (scripts/admin-dev-config.mjs).
   const vars = ['SERVE_DEMO=true', `UPSTREAM_ORIGIN=http://127.0.0.1:${mockPort}`, 'OPENAI_CAPI_KEY=dev-openai-key',
-    'CAPI_ACCESS_TOKEN=dev-capi-token', 'META_ACCESS_TOKEN=dev-meta-token', 'BACKEND_API_KEY=dev-backend-key'];
+    'CAPI_ACCESS_TOKEN=dev-capi-token', 'META_ACCESS_TOKEN=dev-meta-token', 'TIKTOK_ACCESS_TOKEN=dev-tiktok-token', 'BACKEND_API_KEY=dev-backend-key'];
   const adminConfig = execFileSync('node', [join(ROOT, 'scripts/admin-dev-config.mjs'), join(state, 'admin'), ...vars], { encoding: 'utf8' }).trim();
   const child = spawn(join(ROOT, 'node_modules/.bin/wrangler'), [
     'dev', '-c', 'wrangler.toml', '-c', adminConfig, '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state, '--log-level', 'warn',

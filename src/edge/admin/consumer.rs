@@ -723,13 +723,16 @@ async fn send(request: &OutboundRequest, env: &Env) -> (Option<u16>, String) {
     )
     .await
     {
+        // What is kept of the answer (the ledger, the dashboard) never holds the request's secrets.
         Ok(answer) => (
             Some(answer.status),
-            String::from_utf8_lossy(&answer.body).into_owned(),
+            request.scrub(&String::from_utf8_lossy(&answer.body)),
         ),
         Err(e) => (
             None,
-            format!("no response within {UPSTREAM_TIMEOUT_MS} ms or network error: {e}"),
+            request.scrub(&format!(
+                "no response within {UPSTREAM_TIMEOUT_MS} ms or network error: {e}"
+            )),
         ),
     }
 }
