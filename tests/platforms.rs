@@ -556,8 +556,11 @@ fn what_the_ledger_keeps_of_an_answer_never_holds_the_requests_secrets() {
 /// The README's "one example each" block is a valid config with every kind that takes tags.
 #[test]
 fn the_readmes_example_of_each_kind_checks() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let at = readme.find("One example each").expect("the README lists the kinds");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let at = readme
+        .find("One example each")
+        .expect("the README lists the kinds");
     let start = readme[at..].find("```toml").unwrap() + at + 7;
     let block = &readme[start..start + readme[start..].find("```").unwrap()];
     let names: Vec<&str> = block
@@ -565,11 +568,19 @@ fn the_readmes_example_of_each_kind_checks() {
         .filter_map(|l| l.strip_prefix("name = \""))
         .map(|l| l.trim_end_matches('"'))
         .collect();
-    let src = format!("{block}\n[[tag]]\nname = \"p\"\ndestinations = {names:?}\nevent = \"Purchase\"\n");
+    let src =
+        format!("{block}\n[[tag]]\nname = \"p\"\ndestinations = {names:?}\nevent = \"Purchase\"\n");
     let config = Config::parse(&src).unwrap_or_else(|e| panic!("the README's example: {e:?}"));
-    let mut shown: Vec<&str> = config.destinations.iter().map(|d| d.kind.as_str()).collect();
+    let mut shown: Vec<&str> = config
+        .destinations
+        .iter()
+        .map(|d| d.kind.as_str())
+        .collect();
     shown.sort();
-    let mut kinds: Vec<&str> = capi_edge::destination::Kind::names().into_iter().filter(|k| !matches!(*k, "ga4" | "capi")).collect();
+    let mut kinds: Vec<&str> = capi_edge::destination::Kind::names()
+        .into_iter()
+        .filter(|k| !matches!(*k, "ga4" | "capi"))
+        .collect();
     kinds.sort();
     assert_eq!(shown, kinds, "one example of every kind that takes tags");
 }

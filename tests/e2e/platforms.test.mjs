@@ -128,14 +128,12 @@ describe('eight platforms through faults', () => {
 
 describe('a bad token on each platform', () => {
   let w;
+  // What each platform takes: not what the worker's secrets hold, until the test "fixes" them.
+  const expectTokens = { tiktok: 'another', pinterest: 'another', snap: 'another', reddit: 'another', linkedin: 'another' };
+  const googleCredentials = { client_id: 'test-google-client-id', client_secret: 'test-google-client-secret', refresh_token: 'a-newer-one' };
+  const xCredentials = { consumer_key: 'test-x-consumer-key', consumer_secret: 'rotated', token: 'test-x-token', token_secret: 'test-x-token-secret' };
   before(async () => {
-    w = await start({
-      config: PLATFORMS_CONFIG,
-      maxRetries: 3,
-      expectTokens: { tiktok: 'another', pinterest: 'another', snap: 'another', reddit: 'another', linkedin: 'another' },
-      googleCredentials: { client_id: 'test-google-client-id', client_secret: 'test-google-client-secret', refresh_token: 'a-newer-one' },
-      xCredentials: { consumer_key: 'test-x-consumer-key', consumer_secret: 'rotated', token: 'test-x-token', token_secret: 'test-x-token-secret' },
-    });
+    w = await start({ config: PLATFORMS_CONFIG, maxRetries: 3, expectTokens, googleCredentials, xCredentials });
   }, { timeout: 60000 });
   after(async () => { await w?.stop(); });
 
@@ -157,5 +155,16 @@ describe('a bad token on each platform', () => {
     const stats = await (await w.fetch('/r/api/stats?days=1', { headers: { authorization: 'Bearer test-debug-token' } })).json();
     assert.match(JSON.stringify(stats), /TikTok refused the access token/, 'the stats API behind the dashboard shows the reason');
     assert.doesNotMatch(JSON.stringify(stats), /test-tiktok-token|test-x-consumer-secret|test-google-client-secret/, 'no secret in what the dashboard shows');
+
+    // The platforms take the worker's secrets again (a rotated token put back): a replay sends each once.
+    for (const k of Object.keys(expectTokens)) delete expectTokens[k];
+    googleCredentials.refresh_token = 'test-google-refresh-token';
+    xCredentials.consumer_secret = 'test-x-consumer-secret';
+    const res = await w.fetch('/r/api/replay', { method: 'POST', headers: { authorization: 'Bearer test-debug-token' }, body: JSON.stringify({ status: 'failed' }) });
+    const done = await res.json();
+    assert.equal(done.sent, KINDS.length - 1, JSON.stringify(done));
+    const arrived = w.mock.state.accepted.filter((a) => a.event_id === 'ord-token').map((a) => a.layout).sort();
+    assert.deepEqual(arrived, KINDS.slice().sort(), 'each platform has it once (GA4 had it from the first send)');
+    for (const r of await w.ledger("event_id = 'ord-token'")) assert.equal(r.status, 'sent', r.destination);
   });
 });
