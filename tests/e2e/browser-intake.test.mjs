@@ -296,7 +296,7 @@ describe('the origin and input guard', () => {
     assert.equal(res.status, 404);
     assert.equal((await res.json()).error, 'not_found');
     const health = await (await w.fetch('/r/health')).json();
-    assert.deepEqual(health.destinations, [{ name: 'openai', kind: 'openai' }, { name: 'meta', kind: 'meta' }, { name: 'google-analytics', kind: 'ga4' }]);
+    assert.deepEqual(health.destinations, [{ name: 'openai', kind: 'openai' }, { name: 'meta', kind: 'meta' }, { name: 'tiktok', kind: 'tiktok' }, { name: 'google-analytics', kind: 'ga4' }]);
     assert.equal((await w.fetch('/')).status, 404, 'the demo page is only served in the local loop');
   });
 });

@@ -47,7 +47,7 @@ test('the config page shows a typo at its line as it is typed, and publishes the
 
     await page.fill('#source', good);
     await page.waitForSelector('#editor[data-checked="ok"]');
-    assert.match(await page.locator('#check-summary').innerText(), /capi\.toml: ok \(3 destinations, 6 tags, 4 tests passed\)/);
+    assert.match(await page.locator('#check-summary').innerText(), /capi\.toml: ok \(4 destinations, 6 tags, 4 tests passed\)/);
     // A sample hit traced in the page, by the same pipeline.
     await page.click('summary');
     await page.click('#trace');

@@ -38,3 +38,16 @@ test('the first build of `make dev` still stops on a broken capi.toml', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /unknown key "allowed_origin"/);
 });
+
+test('a build whose inputs have not changed does nothing, so `make dev` builds once', () => {
+  // The build `make test` just made (or, run alone after an edit, the one this makes first).
+  const first = spawnSync('bash', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(first.status, 0, first.stderr);
+  const built = statSync(join(ROOT, 'build/index_bg.wasm')).mtimeMs;
+  const compiled = statSync(join(ROOT, 'build/capi.compiled.json')).mtimeMs;
+  const again = spawnSync('bash', ['scripts/build.sh'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /\[build\] up to date: nothing changed since the last build/);
+  assert.equal(statSync(join(ROOT, 'build/index_bg.wasm')).mtimeMs, built, 'nothing rebuilt');
+  assert.equal(statSync(join(ROOT, 'build/capi.compiled.json')).mtimeMs, compiled, 'nothing rewritten');
+});

@@ -25,10 +25,11 @@ export async function until(what, check, ms = 20000) {
 }
 
 /** Starts the mock CAPI and the worker. `config` (TOML) replaces capi.toml (compiled into CAPI_CONFIG_JSON); `bindings` adds/overrides. */
-/** `d1Persist`: a folder for the ledger, so a test can stop the workers (as a killed consumer) and start them
+/** `scripts`: other entry modules for the two workers ({intake, admin}, paths from the repository root).
+ * `d1Persist`: a folder for the ledger, so a test can stop the workers (as a killed consumer) and start them
  * again on the same ledger; `migrate: false` then leaves the schema the first start made. `dlqRetries`: how often
  * the dead-letter queue's consumer tries a batch (Miniflare's default otherwise). */
-export async function start({ config, bindings = {}, expectTokens, googleCredentials, xCredentials, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist, d1Persist, migrate = true, dlqRetries } = {}) {
+export async function start({ config, bindings = {}, expectTokens, googleCredentials, xCredentials, scripts = {}, maxRetries = 8, rateLimit = 100000, listen = false, shards = 1, kvPersist, d1Persist, migrate = true, dlqRetries } = {}) {
   // The delivery queue, and its shards (DELIVERIES_2 …) when asked for: each with its consumer, one DLQ for all.
   const queues = Array.from({ length: shards }, (_, i) => i === 0 ? ['DELIVERIES', 'capi-edge-deliveries'] : [`DELIVERIES_${i + 1}`, `capi-edge-deliveries-${i + 1}`]);
   const mock = createMock({ quiet: true, expectTokens, googleCredentials, xCredentials });
@@ -67,6 +68,8 @@ export async function start({ config, bindings = {}, expectTokens, googleCredent
     name,
     modules: true,
     scriptPath: new URL(script, ROOT).pathname,
+    // Modules named from the repository root when a wrapper entry (bench/cost.mjs's meters) imports the build.
+    ...(scripts.intake || scripts.admin ? { modulesRoot: new URL('.', ROOT).pathname } : {}),
     modulesRules: [
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
@@ -85,7 +88,7 @@ export async function start({ config, bindings = {}, expectTokens, googleCredent
     ...(d1Persist ? { d1Persist } : {}),
     workers: [
       {
-        ...worker('capi-edge', 'build/index.js'),
+        ...worker('capi-edge', scripts.intake ?? 'build/index.js'),
         // The static files (scripts/assets.mjs), served before the worker, as [assets] in wrangler.toml does.
         assets: { directory: new URL('build/assets', ROOT).pathname, routerConfig: { has_user_worker: true } },
         serviceBindings: { ADMIN: 'capi-edge-admin' },
@@ -93,7 +96,7 @@ export async function start({ config, bindings = {}, expectTokens, googleCredent
         queueProducers: Object.fromEntries(queues),
       },
       {
-        ...worker('capi-edge-admin', 'build/admin/index.js'),
+        ...worker('capi-edge-admin', scripts.admin ?? 'build/admin/index.js'),
         d1Databases: { LEDGER: 'ledger' },
         queueConsumers: {
           ...Object.fromEntries(queues.map(([, name]) => [name, { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries, deadLetterQueue: 'capi-edge-dlq' }])),
