@@ -232,7 +232,7 @@ fn respond(
         messages.extend(delivery::messages_for(&outcome, source, ctx.now_ms));
         messages.extend(sample::message(config, &hit, &outcome.event_id, ctx.now_ms));
         event_ids.extend(outcome.event_ids());
-        tally.add(&hit, &outcome);
+        tally.add(config, &hit, &outcome);
     }
     messages.extend(tally.message(ctx.now_ms));
 
@@ -298,7 +298,7 @@ pub fn backend(
                 results.push(accepted(index, &outcome));
                 messages.extend(delivery::messages_for(&outcome, "server", now_ms));
                 messages.extend(sample::message(config, &hit, &outcome.event_id, now_ms));
-                tally.add(&hit, &outcome);
+                tally.add(config, &hit, &outcome);
             }
             Err(reason) => {
                 results.push(json!({"index": index, "status": "rejected", "reason": reason}))
@@ -336,7 +336,7 @@ pub fn webhook(
     let mut messages = delivery::messages_for(&outcome, "webhook", now_ms);
     messages.extend(sample::message(config, &hit, &outcome.event_id, now_ms));
     let mut tally = crate::operations::tally::Tally::default();
-    tally.add(&hit, &outcome);
+    tally.add(config, &hit, &outcome);
     messages.extend(tally.message(now_ms));
     Reply {
         messages,

@@ -33,11 +33,19 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// The pixel sends a page view on every page (`capi('page')`); a name a tag is for is known whether or not
+/// its trigger fired this time.
+fn is_expected(config: &Config, event: &str) -> bool {
+    event == "PageView" || config.tags.iter().any(|t| t.event == event)
+}
+
 impl Tally {
-    /// Counts one hit's outcome.
-    pub fn add(&mut self, hit: &Hit, outcome: &Outcome) {
+    /// Counts one hit's outcome. A hit that fired no tag counts only when its event is one no tag is for: a page
+    /// view, or a `Lead` a tag's trigger passed over, is traffic as expected, and costs no queue message; a
+    /// `Purchse` is the mistake worth seeing.
+    pub fn add(&mut self, config: &Config, hit: &Hit, outcome: &Outcome) {
         self.redacted = self.redacted.saturating_add(outcome.redacted as u32);
-        if outcome.tags.iter().any(|t| t.fired) {
+        if outcome.tags.iter().any(|t| t.fired) || is_expected(config, &hit.event) {
             return;
         }
         let name = if self.unmatched.contains_key(&hit.event)
@@ -165,7 +173,7 @@ mod tests {
             hit("Purchse", "https://s.example/t?email=jane%40example.com"),
             hit("Purchase", "https://s.example/t?phone=%2B16505551212"),
         ] {
-            tally.add(&h, &outcome(&config, &h));
+            tally.add(&config, &h, &outcome(&config, &h));
         }
         assert_eq!(
             tally.unmatched,
@@ -191,12 +199,31 @@ mod tests {
     }
 
     #[test]
+    fn expected_traffic_that_fires_nothing_is_not_counted_and_sends_no_message() {
+        let config = Config::parse(&format!(
+            "{CONFIG}trigger = {{ field = \"data.value\", gt = 0 }}\n"
+        ))
+        .unwrap();
+        let mut tally = Tally::default();
+        for h in [
+            hit("PageView", "https://s.example/"),
+            hit("Purchase", "https://s.example/t"),
+        ] {
+            let o = outcome(&config, &h);
+            assert!(o.tags.iter().all(|t| !t.fired), "nothing fired");
+            tally.add(&config, &h, &o);
+        }
+        assert!(tally.is_empty(), "{tally:?}");
+        assert_eq!(tally.message(7), None, "a page view costs no queue message");
+    }
+
+    #[test]
     fn invented_event_names_cannot_grow_a_message_without_bound() {
         let config = Config::parse(CONFIG).unwrap();
         let mut tally = Tally::default();
         for i in 0..100 {
             let h = hit(&format!("e{i}"), "https://s.example/");
-            tally.add(&h, &outcome(&config, &h));
+            tally.add(&config, &h, &outcome(&config, &h));
         }
         assert_eq!(tally.unmatched.len(), MAX_NAMES_PER_MESSAGE + 1);
         assert_eq!(
