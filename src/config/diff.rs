@@ -169,6 +169,33 @@ pub fn render(old_name: &str, new_name: &str, old: &Value, new: &Value) -> Strin
     )
 }
 
+/// `diff` for the dashboard's config page: each changed block (`"change"`: `added`, `removed` or `changed`, its
+/// `block` label and its `lines`), and `render`'s text. The page writes these as text, never as HTML.
+pub fn diff_json(old_name: &str, new_name: &str, old: &Value, new: &Value) -> Value {
+    let blocks: Vec<Value> = diff(old, new)
+        .iter()
+        .map(|paragraph| {
+            let mut lines = paragraph.lines();
+            let head = lines.next().unwrap_or_default();
+            let (change, rest) = match head.split_at(head.len().min(2)) {
+                ("+ ", r) => ("added", r),
+                ("- ", r) => ("removed", r),
+                (_, r) => ("changed", r),
+            };
+            let block = rest
+                .trim_end_matches(": added")
+                .trim_end_matches(": removed")
+                .trim_end_matches(':');
+            serde_json::json!({
+                "change": change,
+                "block": block,
+                "lines": lines.map(str::trim).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({"blocks": blocks, "text": render(old_name, new_name, old, new)})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +291,29 @@ event = "CompleteRegistration"
                 "~ tag \"purchase\":\n    destinations: [\"openai\"] → [\"openai\",\"hook\"]"
                     .to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn diff_json_lists_each_block_with_its_change_and_lines() {
+        let old = tree_from_toml(OLD).unwrap();
+        let new =
+            tree_from_toml(&OLD.replace("pixel_id = \"1234\"", "pixel_id = \"5678\"")).unwrap();
+        let d = diff_json("live", "draft", &old, &new);
+        assert_eq!(
+            d["blocks"],
+            serde_json::json!([{"change": "changed", "block": "destination \"meta\"", "lines": ["pixel_id: \"1234\" → \"5678\""]}])
+        );
+        assert_eq!(d["text"], render("live", "draft", &old, &new));
+        let added = diff_json("nothing", "draft", &Value::Null, &old);
+        assert!(added["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["change"] == "added"));
+        assert_eq!(
+            diff_json("a", "b", &old, &old)["blocks"],
+            serde_json::json!([])
         );
     }
 }

@@ -187,27 +187,37 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
     match (req.method(), route) {
         (Method::Get, "/api/config/versions") => {
             let versions = list_versions(&kv).await?;
-            let live = read_pointer(&kv).await.ok().flatten();
+            // Read past KV's edge cache: the page reloads this right after a publish or a rollback.
+            let live = admin_pointer(&kv).await;
+            let history = pointer_history(live.as_ref());
+            let field = |k: &str| live.as_ref().and_then(|p| p.get(k)).cloned();
             Response::from_json(&json!({
-                "live": live.as_ref().map(|p| p.version),
-                "live_set_by": live.as_ref().map(|p| p.set_by.clone()),
+                "live": history.last(),
+                "live_set_by": field("set_by"),
+                "live_set_ms": field("set_ms"),
+                "live_message": field("message"),
+                // The versions that were live, oldest first (the last is live, the one before it previous).
+                "history": history,
                 "serving": status(),
                 "versions": versions.iter().rev().collect::<Vec<_>>(),
             }))
         }
         (Method::Post, "/api/config/rollback") => {
             let body = req.text().await.unwrap_or_default();
-            let Some(version) = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|b| b.get("version").and_then(Value::as_u64))
+            let request = serde_json::from_str::<Value>(&body).unwrap_or(Value::Null);
+            let Some(version) = request
+                .get("version")
+                .and_then(Value::as_u64)
                 .filter(|v| *v > 0)
             else {
                 return json_error(
                     400,
                     "invalid_request",
-                    "send {\"version\": N}, N a version number",
+                    "send {\"version\": N, \"message\": \"…\", \"by\": \"…\"}, N a version number",
                 );
             };
+            let by = publisher(request.get("by").and_then(Value::as_str));
+            let message = clean_message(request.get("message").and_then(Value::as_str).unwrap_or_default());
             match read_version(&kv, version).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
@@ -225,17 +235,10 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
                     )
                 }
             }
-            let pointer = Pointer {
-                version,
-                set_by: "dashboard".into(),
-                set_ms: Date::now().as_millis() as i64,
-            };
-            kv.put(LIVE_KEY, &serde_json::to_string(&pointer)?)
-                .await
-                .map_err(Error::RustError)?;
+            write_pointer(&kv, version, &by, &message, Date::now().as_millis() as i64).await?;
             // This isolate switches on its next request; the others within a minute.
             with_state(LiveState::expire);
-            console_log!("capi-edge: rolled back to config version {version} from the dashboard");
+            console_log!("capi-edge: config version {version} made live from the dashboard");
             Response::from_json(&json!({"live": version}))
         }
         (Method::Get, "/api/config/source") => {
@@ -268,10 +271,14 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
             let body = req.text().await.unwrap_or_default();
             publish(&kv, &body).await
         }
+        (Method::Post, "/api/config/diff") => {
+            let body = req.text().await.unwrap_or_default();
+            diff(env, &kv, &body).await
+        }
         _ => json_error(
             404,
             "not_found",
-            "the config endpoints are GET /api/config/versions, GET /api/config/source, POST /api/config/rollback and POST /api/config/publish",
+            "the config endpoints are GET /api/config/versions, GET /api/config/source, POST /api/config/diff, POST /api/config/rollback and POST /api/config/publish",
         ),
     }
 }
@@ -313,16 +320,8 @@ async fn publish(kv: &Namespace, body: &str) -> Result<Response> {
             return Ok(Response::from_json(&answer)?.with_status(422));
         }
     };
-    let by: String = request
-        .by
-        .filter(|b| crate::base::guard::safe_id(b, 128))
-        .unwrap_or_else(|| "dashboard".into());
-    let message: String = request
-        .message
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(500)
-        .collect();
+    let by = publisher(request.by.as_deref());
+    let message = clean_message(&request.message);
     let mut taken: Vec<u64> = list_versions(kv).await?.iter().map(|v| v.version).collect();
     for _ in 0..5 {
         let version = store::next_version(taken.iter().copied());
@@ -360,14 +359,7 @@ async fn publish(kv: &Namespace, body: &str) -> Result<Response> {
             continue;
         }
         if !request.draft {
-            let pointer = Pointer {
-                version,
-                set_by: by.clone(),
-                set_ms: info.published_ms,
-            };
-            kv.put(LIVE_KEY, &serde_json::to_string(&pointer)?)
-                .await
-                .map_err(Error::RustError)?;
+            write_pointer(kv, version, &by, &message, info.published_ms).await?;
             with_state(LiveState::expire);
         }
         console_log!(
@@ -381,4 +373,212 @@ async fn publish(kv: &Namespace, body: &str) -> Result<Response> {
         "publish_race",
         "other publishes kept taking the version numbers; try again",
     )
+}
+
+/// The longest publisher's name and message kept (KV's metadata holds 1 KB; the history prints them).
+#[cfg(feature = "admin")]
+const MAX_NAME_CHARS: usize = 100;
+#[cfg(feature = "admin")]
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Who published, as the page sent it: trimmed, at most 100 characters, no control character (a name that could
+/// forge a line in the CLI's history or a log is refused, not cleaned); "dashboard" when none is usable.
+#[cfg(feature = "admin")]
+fn publisher(by: Option<&str>) -> String {
+    by.map(str::trim)
+        .filter(|b| {
+            b.chars().count() <= MAX_NAME_CHARS
+                && crate::base::guard::safe_id(b, 4 * MAX_NAME_CHARS)
+        })
+        .map_or_else(|| "dashboard".into(), str::to_string)
+}
+
+/// A publish or rollback message: control characters dropped, at most 500 characters.
+#[cfg(feature = "admin")]
+fn clean_message(message: &str) -> String {
+    message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_MESSAGE_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// The pointer as stored, with the fields this page adds (`message`, `history`), read past the edge cache.
+#[cfg(feature = "admin")]
+async fn admin_pointer(kv: &Namespace) -> Option<Value> {
+    let text = kv.get(LIVE_KEY, 0, READ_TIMEOUT_MS).await.ok()??;
+    let value: Value = serde_json::from_str(&text).ok()?;
+    value.get("version").and_then(Value::as_u64)?;
+    Some(value)
+}
+
+/// The versions that were live, oldest first, the live one last (a pointer the CLI wrote has no history: its
+/// version alone).
+#[cfg(feature = "admin")]
+fn pointer_history(pointer: Option<&Value>) -> Vec<u64> {
+    let Some(p) = pointer else {
+        return Vec::new();
+    };
+    let mut history: Vec<u64> = p
+        .get("history")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    if let Some(live) = p.get("version").and_then(Value::as_u64) {
+        history.retain(|v| *v != live);
+        history.push(live);
+    }
+    history
+}
+
+/// Makes `version` live: the pointer the workers read (`Pointer`'s fields, which the CLI reads too), with the
+/// message and the versions that were live before (at most 20), for the page's "previous".
+#[cfg(feature = "admin")]
+async fn write_pointer(
+    kv: &Namespace,
+    version: u64,
+    by: &str,
+    message: &str,
+    now_ms: i64,
+) -> Result<()> {
+    let mut history = pointer_history(admin_pointer(kv).await.as_ref());
+    history.retain(|v| *v != version);
+    history.push(version);
+    let keep = history.len().saturating_sub(20);
+    history.drain(..keep);
+    let pointer = Pointer {
+        version,
+        set_by: by.to_string(),
+        set_ms: now_ms,
+    };
+    let mut text = serde_json::to_value(&pointer)?;
+    text["message"] = message.into();
+    text["history"] = history.into();
+    kv.put(LIVE_KEY, &text.to_string())
+        .await
+        .map_err(Error::RustError)
+}
+
+/// A stored version as a diff side: its tree (its TOML, else its compiled form) and its config.
+#[cfg(feature = "admin")]
+async fn version_side(
+    kv: &Namespace,
+    version: u64,
+) -> std::result::Result<(Value, Config), Result<Response>> {
+    let text = kv
+        .get(&store::version_key(version), 0, READ_TIMEOUT_MS)
+        .await
+        .map_err(|e| json_error(503, "config_store_error", &e))?
+        .ok_or_else(|| {
+            json_error(
+                404,
+                "unknown_config_version",
+                &format!("version {version} does not exist"),
+            )
+        })?;
+    let (_, config) = store::read_record(&text, version)
+        .map_err(|r| json_error(422, "config_refused", &r.reason))?;
+    let record: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let tree = match record.get("source").and_then(Value::as_str) {
+        Some(source) => crate::config::diff::tree_from_toml(source).unwrap_or(Value::Null),
+        None => record.get("config").cloned().unwrap_or(Value::Null),
+    };
+    Ok((tree, config))
+}
+
+/// `POST /api/config/diff {"source": TOML}` (or `{"version": N}`): what publishing it would change, before it is
+/// published. The block diff against the live version (`config::diff`), and what the two do differently with
+/// the kept sample of recent hits (`sample_diff`, as `capi-edge diff live DRAFT --hits` prints). Nothing is
+/// stored. A draft that fails the checker is answered as publish answers it (422, every error at its line).
+#[cfg(feature = "admin")]
+async fn diff(env: &Env, kv: &Namespace, body: &str) -> Result<Response> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct DiffRequest {
+        #[serde(default)]
+        source: Option<String>,
+        #[serde(default)]
+        version: Option<u64>,
+    }
+    let (new_name, new_tree, new_config) = match serde_json::from_str::<DiffRequest>(body) {
+        Ok(DiffRequest {
+            source: Some(source),
+            version: None,
+        }) => match crate::check(&source) {
+            Ok(config) => (
+                "the draft".to_string(),
+                crate::config::diff::tree_from_toml(&source).unwrap_or(Value::Null),
+                config,
+            ),
+            Err(_) => {
+                let mut answer = crate::check::json::check_json(&source);
+                answer["error"] = "config_invalid".into();
+                answer["detail"] =
+                    "the config has errors: fix them to see what it would change".into();
+                return Ok(Response::from_json(&answer)?.with_status(422));
+            }
+        },
+        Ok(DiffRequest {
+            source: None,
+            version: Some(v),
+        }) if v > 0 => match version_side(kv, v).await {
+            Ok((tree, config)) => (format!("version {v}"), tree, config),
+            Err(answer) => return answer,
+        },
+        _ => {
+            return json_error(
+                400,
+                "invalid_request",
+                "send {\"source\": \"<capi.toml>\"} or {\"version\": N}",
+            )
+        }
+    };
+    let live = admin_pointer(kv)
+        .await
+        .and_then(|p| p.get("version").and_then(Value::as_u64));
+    let (old_name, old_tree, old_config) = match live {
+        Some(v) => match version_side(kv, v).await {
+            Ok((tree, config)) => (format!("version {v} (live)"), tree, config),
+            Err(answer) => return answer,
+        },
+        // Nothing published: the config compiled into the worker serves; every block of the draft is new.
+        None => match super::settings::config(env).await {
+            Ok(config) => (
+                "the compiled config".to_string(),
+                Value::Null,
+                (*config).clone(),
+            ),
+            Err(detail) => return json_error(500, "config_invalid", &detail),
+        },
+    };
+    let config = crate::config::diff::diff_json(&old_name, &new_name, &old_tree, &new_tree);
+    let sample = match super::admin::ledger::open(env) {
+        Some(db) => {
+            let hits: Vec<crate::operations::sample_diff::SampleHit> =
+                super::admin::ledger::samples(&db)
+                    .await?
+                    .into_iter()
+                    .filter_map(|s| {
+                        let mut hit = crate::hit::Hit::from_value(s.hit).ok()?;
+                        hit.source = s.source;
+                        Some(crate::operations::sample_diff::SampleHit {
+                            hit,
+                            now_ms: s.received_ms,
+                        })
+                    })
+                    .collect();
+            let result = crate::operations::sample_diff::compare(&old_config, &new_config, &hits);
+            crate::operations::sample_diff::summary_json(&result)
+        }
+        None => Value::Null,
+    };
+    Response::from_json(&json!({
+        "live": live,
+        "old": old_name,
+        "new": new_name,
+        "config": config,
+        "sample": sample,
+    }))
 }

@@ -1,6 +1,8 @@
 //! The events dashboard's numbers, from ledger rows: per destination and event, the status (active / inactive /
 //! warning), counts by outcome, match quality (average, distribution, what is most often missing), the dedup
-//! rate, the browser / server / webhook breakdown, and the last failures. Pure; the worker reads the rows.
+//! rate, the browser / server / webhook breakdown, and the last failures; per destination, the status a person
+//! reads first (healthy / warning / failing, with why) and the last 24 hours by hour. Pure; the worker reads the
+//! rows.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -91,12 +93,27 @@ pub struct FailureRow {
     pub response: Option<String>,
 }
 
-/// Events per day per destination (`hour / 24`), split into sent and the rest, for the trend plot.
+/// Events per day per destination (`hour / 24`): sent, failed (with dead letters), blocked by consent, and all.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TrendRow {
     pub day: f64,
     pub destination: String,
     pub sent: f64,
+    #[serde(default)]
+    pub failed: f64,
+    #[serde(default)]
+    pub blocked: f64,
+    pub events: f64,
+}
+
+/// The same per hour, for the last 24 hours (`HOURLY_SQL`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HourRow {
+    pub hour: f64,
+    pub destination: String,
+    pub sent: f64,
+    pub failed: f64,
+    pub blocked: f64,
     pub events: f64,
 }
 
@@ -110,10 +127,25 @@ pub const COUNTS_SQL: &str = "SELECT destination, event_name, status, source, su
      max(CASE WHEN events > 0 THEN last_ms ELSE 0 END) AS last_ms \
      FROM ledger_counts WHERE hour >= ?1 GROUP BY destination, event_name, status, source";
 
-/// The SQL of the trend plot: bind the first hour of the window.
+/// The SQL of the daily bars: bind the first hour of the window.
 pub const TREND_SQL: &str = "SELECT hour / 24 AS day, destination, \
-     sum(CASE WHEN status = 'sent' THEN events ELSE 0 END) AS sent, sum(events) AS events \
+     sum(CASE WHEN status = 'sent' THEN events ELSE 0 END) AS sent, \
+     sum(CASE WHEN status IN ('failed', 'dead_letter') THEN events ELSE 0 END) AS failed, \
+     sum(CASE WHEN status = 'consent_blocked' THEN events ELSE 0 END) AS blocked, sum(events) AS events \
      FROM ledger_counts WHERE hour >= ?1 GROUP BY day, destination ORDER BY day, destination";
+
+/// The SQL of the hourly bars: bind `day_first_hour(now)`. The last 24 hours are never folded by day (that
+/// happens after 9 days), so each row is one hour.
+pub const HOURLY_SQL: &str = "SELECT hour, destination, \
+     sum(CASE WHEN status = 'sent' THEN events ELSE 0 END) AS sent, \
+     sum(CASE WHEN status IN ('failed', 'dead_letter') THEN events ELSE 0 END) AS failed, \
+     sum(CASE WHEN status = 'consent_blocked' THEN events ELSE 0 END) AS blocked, sum(events) AS events \
+     FROM ledger_counts WHERE hour >= ?1 GROUP BY hour, destination ORDER BY hour, destination";
+
+/// The first counter hour of the last 24 hours: the current hour and the 23 before it.
+pub fn day_first_hour(now_ms: f64) -> f64 {
+    (now_ms / HOUR_MS).floor() - 23.0
+}
 
 /// The SQL of the latest failures: bind the window's start (ms). A failure is as recent as its last attempt.
 /// One newest-first read of the (status, updated_ms) index per status, merged: `status IN (…) ORDER BY` would
@@ -143,6 +175,7 @@ pub fn stats(
     counts: &[CountRow],
     failures: &[FailureRow],
     trend: &[TrendRow],
+    hourly: &[HourRow],
     now_ms: f64,
     window_ms: f64,
 ) -> Value {
@@ -221,9 +254,87 @@ pub fn stats(
         .collect();
     let trend: Vec<Value> = trend
         .iter()
-        .map(|t| json!({"day_ms": t.day * 24.0 * HOUR_MS, "destination": t.destination, "sent": whole(t.sent), "events": whole(t.events)}))
+        .map(|t| json!({"day_ms": t.day * 24.0 * HOUR_MS, "destination": t.destination, "sent": whole(t.sent),
+                        "failed": whole(t.failed), "blocked": whole(t.blocked), "events": whole(t.events)}))
         .collect();
-    json!({"now_ms": now_ms, "window_ms": window_ms, "events": events, "trend": trend})
+    let hourly_json: Vec<Value> = hourly
+        .iter()
+        .map(|h| json!({"hour_ms": h.hour * HOUR_MS, "destination": h.destination, "sent": whole(h.sent),
+                        "failed": whole(h.failed), "blocked": whole(h.blocked), "events": whole(h.events)}))
+        .collect();
+    json!({"now_ms": now_ms, "window_ms": window_ms, "events": events, "trend": trend, "hourly": hourly_json})
+}
+
+/// Over this share of failed events in the last 24 hours (and at least as many failed as sent), a destination
+/// is failing; over `WARNING_ERROR_RATE`, in warning.
+pub const FAILING_ERROR_RATE: f64 = 0.5;
+
+/// Per destination, what the dashboard's first screen says: `healthy`, `warning` or `failing` with the reason
+/// in words, the last event, and sent / failed / blocked in the last 24 hours. `events` are `stats`' cards,
+/// `incidents` the open alerts (`{destination, summary}`), `configured` the destinations of the config in force
+/// (one with no event at all is listed too). Sorted by name, as the cards are.
+pub fn destinations(
+    events: &[Value],
+    hourly: &[HourRow],
+    incidents: &[Value],
+    configured: &[&str],
+    now_ms: f64,
+) -> Value {
+    let mut names: Vec<&str> = configured.to_vec();
+    names.extend(events.iter().filter_map(|e| e["destination"].as_str()));
+    names.extend(hourly.iter().map(|h| h.destination.as_str()));
+    names.extend(incidents.iter().filter_map(|i| i["destination"].as_str()));
+    names.sort_unstable();
+    names.dedup();
+    let list: Vec<Value> = names
+        .into_iter()
+        .map(|name| {
+            let rows: Vec<&HourRow> = hourly.iter().filter(|h| h.destination == name).collect();
+            let sum = |f: fn(&HourRow) -> f64| rows.iter().map(|r| f(r)).sum::<f64>();
+            let (sent, failed, blocked, all) = (
+                sum(|r| r.sent),
+                sum(|r| r.failed),
+                sum(|r| r.blocked),
+                sum(|r| r.events),
+            );
+            let last = events
+                .iter()
+                .filter(|e| e["destination"] == name)
+                .filter_map(|e| e["last_event_ms"].as_f64())
+                .filter(|ms| *ms > 0.0)
+                .fold(None, |m: Option<f64>, ms| Some(m.map_or(ms, |m| m.max(ms))));
+            let alerts: Vec<&str> = incidents
+                .iter()
+                .filter(|i| i["destination"] == name)
+                .filter_map(|i| i["summary"].as_str())
+                .collect();
+            let ended = sent + failed;
+            let share = if ended == 0.0 { 0.0 } else { failed / ended };
+            let percent = (share * 100.0).round();
+            let (status, reason) = if let Some(first) = alerts.first() {
+                ("failing", format!("open alert: {}", first.lines().next().unwrap_or_default()))
+            } else if failed > 0.0 && share > FAILING_ERROR_RATE {
+                ("failing", format!("{} of {} events failed in the last 24 h ({percent}%)", whole(failed), whole(ended)))
+            } else if last.is_none() {
+                ("warning", "no event yet in this window".to_string())
+            } else if last.is_some_and(|l| now_ms - l > INACTIVE_AFTER_MS) {
+                ("warning", "no event in the last 24 h".to_string())
+            } else if share > WARNING_ERROR_RATE {
+                ("warning", format!("{} of {} events failed in the last 24 h ({percent}%)", whole(failed), whole(ended)))
+            } else {
+                ("healthy", String::new())
+            };
+            json!({
+                "destination": name,
+                "status": status,
+                "reason": reason,
+                "last_event_ms": last,
+                "day": {"sent": whole(sent), "failed": whole(failed), "blocked": whole(blocked), "events": whole(all)},
+                "alerts": alerts,
+            })
+        })
+        .collect();
+    Value::Array(list)
 }
 
 #[cfg(test)]
@@ -327,9 +438,11 @@ mod tests {
             day: 4.0,
             destination: "openai".into(),
             sent: 3.0,
+            failed: 0.0,
+            blocked: 0.0,
             events: 5.0,
         }];
-        let s = stats(&rows, &failures, &trend, now, 7.0 * 24.0 * hour);
+        let s = stats(&rows, &failures, &trend, &[], now, 7.0 * 24.0 * hour);
         let lead = &s["events"][0];
         assert_eq!(
             (lead["event_name"].as_str(), lead["status"].as_str()),
@@ -368,7 +481,108 @@ mod tests {
         assert_eq!(orders["last_failures"][0]["response"], "HTTP 400: bad 3");
         assert_eq!(
             s["trend"][0],
-            json!({"day_ms": 4.0 * 24.0 * hour, "destination": "openai", "sent": 3, "events": 5})
+            json!({"day_ms": 4.0 * 24.0 * hour, "destination": "openai", "sent": 3, "failed": 0, "blocked": 0, "events": 5})
         );
+    }
+
+    fn hour(h: f64, dest: &str, sent: f64, failed: f64, blocked: f64) -> HourRow {
+        HourRow {
+            hour: h,
+            destination: dest.into(),
+            sent,
+            failed,
+            blocked,
+            events: sent + failed + blocked,
+        }
+    }
+
+    #[test]
+    fn the_last_24_hours_start_23_hours_before_this_one() {
+        let now = 100.5 * HOUR_MS;
+        assert_eq!(day_first_hour(now), 77.0);
+        let s = stats(
+            &[],
+            &[],
+            &[],
+            &[hour(99.0, "meta", 2.0, 1.0, 0.0)],
+            now,
+            HOUR_MS,
+        );
+        assert_eq!(
+            s["hourly"],
+            json!([{"hour_ms": 99.0 * HOUR_MS, "destination": "meta", "sent": 2, "failed": 1, "blocked": 0, "events": 3}])
+        );
+    }
+
+    #[test]
+    fn each_destination_is_healthy_warning_or_failing_with_the_reason() {
+        let now = 1_000.0 * HOUR_MS;
+        let card = |dest: &str, last: f64| json!({"destination": dest, "event_name": "Purchase", "last_event_ms": last});
+        let events = [
+            card("meta", now - 60_000.0),
+            card("openai", now - 2.0 * HOUR_MS),
+            card("tiktok", now - 30.0 * HOUR_MS),
+            card("pinterest", now - HOUR_MS),
+            card("snap", now - HOUR_MS),
+            json!({"destination": "openai", "event_name": "Lead", "last_event_ms": now - 60_000.0}),
+        ];
+        let hourly = [
+            hour(999.0, "meta", 90.0, 5.0, 4.0),
+            hour(998.0, "meta", 10.0, 0.0, 1.0),
+            hour(999.0, "openai", 1.0, 9.0, 0.0),
+            hour(999.0, "pinterest", 8.0, 2.0, 0.0),
+        ];
+        let incidents = [
+            json!({"destination": "snap", "summary": "Purchase: 3 dead-lettered in the last 2 h\nmore"}),
+        ];
+        let d = destinations(&events, &hourly, &incidents, &["reddit", "meta"], now);
+        let got: Vec<(String, String, String)> = d
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["destination"].as_str().unwrap().into(),
+                    x["status"].as_str().unwrap().into(),
+                    x["reason"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let want = [
+            ("meta", "healthy", ""),
+            (
+                "openai",
+                "failing",
+                "9 of 10 events failed in the last 24 h (90%)",
+            ),
+            (
+                "pinterest",
+                "warning",
+                "2 of 10 events failed in the last 24 h (20%)",
+            ),
+            ("reddit", "warning", "no event yet in this window"),
+            (
+                "snap",
+                "failing",
+                "open alert: Purchase: 3 dead-lettered in the last 2 h",
+            ),
+            ("tiktok", "warning", "no event in the last 24 h"),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        );
+        assert_eq!(
+            d[0]["day"],
+            json!({"sent": 100, "failed": 5, "blocked": 5, "events": 110})
+        );
+        assert_eq!(d[0]["last_event_ms"], json!(now - 60_000.0));
+        assert_eq!(
+            d[1]["last_event_ms"],
+            json!(now - 60_000.0),
+            "the latest of its event types"
+        );
+        assert_eq!(d[3]["last_event_ms"], Value::Null);
+        assert_eq!(d[4]["alerts"].as_array().unwrap().len(), 1);
     }
 }

@@ -250,6 +250,28 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// The diff as the dashboard's config page shows it: per destination and event, the hits seen, how many fire
+/// differently, sent by A only / B only, and the fields that change; with `render`'s text.
+pub fn summary_json(diff: &SampleDiff) -> Value {
+    let events: Vec<Value> = diff
+        .per_event
+        .iter()
+        .map(|((destination, event), e)| {
+            serde_json::json!({
+                "destination": destination,
+                "event": event,
+                "hits": e.hits,
+                "differing": e.differing(),
+                "only_live": e.only_a.values().sum::<usize>(),
+                "only_draft": e.only_b.values().sum::<usize>(),
+                "payload_differs": e.payload_differs,
+                "fields": e.fields.keys().collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({"hits": diff.hits, "events": events, "text": render(diff)})
+}
+
 /// At most this many distinct old → new pairs per field; the rest are counted.
 const MAX_VALUES_SHOWN: usize = 3;
 
@@ -368,4 +390,44 @@ fn escape_controls(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_each_event_as_the_report_does() {
+        let mut changed = EventDiff {
+            hits: 4,
+            payload_differs: 1,
+            ..EventDiff::default()
+        };
+        changed.only_b.insert("tag \"lead\" fired".into(), 2);
+        changed
+            .fields
+            .insert("user_data.em".into(), FieldChanges::default());
+        let mut diff = SampleDiff {
+            hits: 6,
+            ..SampleDiff::default()
+        };
+        diff.per_event
+            .insert(("meta".into(), "Lead".into()), changed);
+        diff.per_event.insert(
+            ("meta".into(), "Purchase".into()),
+            EventDiff {
+                hits: 2,
+                ..EventDiff::default()
+            },
+        );
+        let s = summary_json(&diff);
+        assert_eq!(s["hits"], 6);
+        assert_eq!(
+            s["events"][0],
+            serde_json::json!({"destination": "meta", "event": "Lead", "hits": 4, "differing": 3, "only_live": 0,
+                               "only_draft": 2, "payload_differs": 1, "fields": ["user_data.em"]})
+        );
+        assert_eq!(s["events"][1]["differing"], 0);
+        assert_eq!(s["text"], render(&diff));
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::ledger;
 use crate::edge::respond::json_error;
-use crate::operations::dashboard::{self, CountRow, FailureRow, LedgerRow, TrendRow};
+use crate::operations::dashboard::{self, CountRow, FailureRow, HourRow, LedgerRow, TrendRow};
 use crate::operations::reconcile::{self, Conversion};
 use serde_json::json;
 use wasm_bindgen::JsValue;
@@ -41,8 +41,9 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
     let since = now - days * DAY_MS;
     match (req.method(), route) {
         (Method::Get, "/api/stats") => {
-            // Five reads in one round trip (a D1 batch); each is small whatever the ledger's size.
+            // Six reads in one round trip (a D1 batch); each is small whatever the ledger's size.
             let first_hour = JsValue::from_f64(dashboard::first_hour(since, now));
+            let day_hour = JsValue::from_f64(dashboard::day_first_hour(now));
             let results = db
                 .batch(vec![
                     db.prepare(dashboard::COUNTS_SQL)
@@ -52,20 +53,36 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
                         .bind(&[JsValue::from_f64(since)])?,
                     db.prepare("SELECT destination, opened_ms, summary, notified FROM incidents"),
                     db.prepare(crate::operations::tally::WINDOW_SQL).bind(std::slice::from_ref(&first_hour))?,
+                    db.prepare(dashboard::HOURLY_SQL).bind(&[day_hour])?,
                 ])
                 .await?;
-            let [counts, trend, failures, incidents, intake] = <[D1Result; 5]>::try_from(results)
-                .map_err(|_| Error::RustError("a D1 batch of 5 answered otherwise".into()))?;
+            let [counts, trend, failures, incidents, intake, hourly] = <[D1Result; 6]>::try_from(results)
+                .map_err(|_| Error::RustError("a D1 batch of 6 answered otherwise".into()))?;
             let counts = counts.results::<CountRow>()?;
             let trend = trend.results::<TrendRow>()?;
             let failures = failures.results::<FailureRow>()?;
+            let hourly = hourly.results::<HourRow>()?;
             let incidents = incidents.results::<serde_json::Value>()?;
-            let mut stats = dashboard::stats(&counts, &failures, &trend, now, days * DAY_MS);
-            stats["incidents"] = incidents.into();
+            let mut stats = dashboard::stats(&counts, &failures, &trend, &hourly, now, days * DAY_MS);
             // Hits that fired no tag, with the tag event each most likely meant (from the config in force).
             let intake = intake.results::<crate::operations::tally::WindowRow>()?;
             let config = crate::edge::settings::config(env).await.ok();
             stats["intake"] = crate::operations::tally::window_json(&intake, config.as_deref());
+            // The destinations a tag sends to (a GA4 pass-through that no tag names has no events of its own).
+            let configured: Vec<&str> = config
+                .as_deref()
+                .map(|c| {
+                    c.destinations
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| c.tags.iter().any(|t| t.destinations.contains(i)))
+                        .map(|(_, d)| d.name.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let cards = stats["events"].as_array().cloned().unwrap_or_default();
+            stats["destinations"] = dashboard::destinations(&cards, &hourly, &incidents, &configured, now);
+            stats["incidents"] = incidents.into();
             Response::from_json(&stats)
         }
         (Method::Get, "/api/ledger") => {
