@@ -1,5 +1,5 @@
-// The worker's static files, for wrangler's [assets] (issue 15): the pixel script, its bridge and the dashboard
-// page need no Wasm, so they are rendered here, at build time, under the config's path prefix, and served by
+// The worker's static files, for wrangler's [assets] (issue 15): the pixel script, its bridge, the dashboard and
+// config pages need no Wasm, so they are rendered here, at build time, under the config's path prefix, and served by
 // Cloudflare before the worker runs. A change of path_prefix therefore needs a build and deploy (it needs new
 // routes anyway).
 //   node scripts/assets.mjs build/capi.compiled.json build/assets
@@ -19,12 +19,14 @@ writeFileSync(join(dir, 'b.js'), www('bridge.js'));
 // The config checker (build/checker, wasm-bindgen's web target), loaded by the dashboard's config page only.
 mkdirSync(join(dir, 'checker'), { recursive: true });
 for (const f of ['capi_edge.js', 'capi_edge_bg.wasm']) copyFileSync(join(root, 'build/checker', f), join(dir, 'checker', f));
-writeFileSync(join(dir, 'dashboard.html'), www('dashboard.html').replaceAll('__CAPI_PREFIX__', prefix));
+// The events dashboard, and the config page it links to (the editor, diff, publish, versions, trace).
+for (const page of ['dashboard.html', 'config.html']) writeFileSync(join(dir, page), www(page).replaceAll('__CAPI_PREFIX__', prefix));
 // Headers Cloudflare adds to these files (wrangler reads _headers at deploy and in `wrangler dev`).
 writeFileSync(join(out, '_headers'), [
   `${prefix}/s.js`, '  Cache-Control: public, max-age=3600',
   `${prefix}/b.js`, '  Cache-Control: public, max-age=3600',
   `${prefix}/dashboard`, '  Cache-Control: no-store', '  X-Robots-Tag: noindex',
+  `${prefix}/config`, '  Cache-Control: no-store', '  X-Robots-Tag: noindex',
   `${prefix}/checker/*`, '  Cache-Control: no-cache', '  X-Robots-Tag: noindex', '',
 ].join('\n'));
-console.log(`${out}: ${prefix}/s.js, ${prefix}/b.js, ${prefix}/dashboard, ${prefix}/checker/`);
+console.log(`${out}: ${prefix}/s.js, ${prefix}/b.js, ${prefix}/dashboard, ${prefix}/config, ${prefix}/checker/`);

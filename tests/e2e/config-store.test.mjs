@@ -205,20 +205,24 @@ test('the dashboard API lists the history and rolls back, behind the token', { t
   assert.match(versions.out, /version 2 made live by dashboard/);
 });
 
-test('the dashboard page shows the live version and its history, and rolls back in one click', { timeout: 60000 }, async () => {
+test('the config page shows the live version and its history, and rolls back after a confirmation', { timeout: 60000 }, async () => {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${w.url}/r/dashboard#token=test-debug-token`);
-    await page.waitForSelector('#config[data-loaded="true"]');
-    assert.equal(await page.locator('#config-live').innerText(), '· version 2 live');
-    assert.equal(await page.locator('#config tbody tr').count(), 5);
-    assert.match(await page.locator('tr.live').innerText(), /2 \(live\).*e2e@example\.com.*Signup counts as a lead/s);
-    assert.match(await page.locator('tr[data-version="5"]').innerText(), /5 \(draft\)/);
-    await page.click('tr[data-version="1"] button');
-    await page.waitForFunction(() => document.querySelector('#config-live').textContent === '· version 1 live');
+    await page.goto(`${w.url}/r/config#token=test-debug-token`);
+    await page.waitForSelector('#versions-box[data-loaded="true"]');
+    assert.equal(await page.locator('#config-live').innerText(), 'version 2 is live');
+    assert.equal(await page.locator('#config-versions tbody tr').count(), 5);
+    assert.match(await page.locator('tr.live').innerText(), /2\s*live.*e2e@example\.com.*Signup counts as a lead/s);
+    assert.match(await page.locator('tr[data-version="5"]').innerText(), /5\s*draft/);
+    await page.click('tr[data-version="1"] button[data-action="rollback"]');
+    await page.waitForSelector('#confirm[data-diff]');
+    await page.fill('#confirm-message', 'back to the first');
+    await page.fill('#confirm-name', 'e2e');
+    await page.click('#confirm-go');
+    await page.waitForFunction(() => document.querySelector('#config-live').textContent === 'version 1 is live');
     await settle();
     assert.equal((await health()).version, 1);
     assert.deepEqual(errors, []);
