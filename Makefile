@@ -66,6 +66,7 @@ bench: setup build
 	node bench/first-compile.mjs --top 5
 	node bench/stats-scale.mjs --sizes 1000,1000000 --runs 7
 	node bench/peak.mjs --rates 200,400,800,1600 --seconds 8
+	node bench/cost.mjs --purchases 20
 	node bench/dev-start.mjs --runs 3
 
 ## What takes the room in the optimized Wasm (not part of `make test`): twiggy on the build, names kept.
