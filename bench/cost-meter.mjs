@@ -16,23 +16,34 @@ const ops = (body) => Math.max(1, Math.ceil(bytes(body) / 65536));
 const realFetch = globalThis.fetch;
 globalThis.fetch = (...args) => { counts.subrequests++; return realFetch(...args); };
 
-function meter(result) {
+/** Rows written per statement, by its SQL's start (`--by-statement` prints them). */
+export const bySql = {};
+
+function meter(result, sql = '') {
   const meta = result?.meta;
   counts.d1_statements++;
-  if (meta) { counts.d1_rows_read += meta.rows_read ?? 0; counts.d1_rows_written += meta.rows_written ?? 0; }
+  if (meta) {
+    counts.d1_rows_read += meta.rows_read ?? 0;
+    counts.d1_rows_written += meta.rows_written ?? 0;
+    const key = sql.replace(/\s+/g, ' ').slice(0, 70);
+    const entry = (bySql[key] ??= { statements: 0, rows_written: 0, rows_read: 0 });
+    entry.statements++;
+    entry.rows_written += meta.rows_written ?? 0;
+    entry.rows_read += meta.rows_read ?? 0;
+  }
   return result;
 }
 
 // The wrappers carry the class names worker-rs checks bindings by (`constructor.name`).
 class D1PreparedStatement {
-  constructor(inner) { this.inner = inner; }
-  bind(...values) { return new D1PreparedStatement(this.inner.bind(...values)); }
-  async all() { return meter(await this.inner.all()); }
-  async run() { return meter(await this.inner.run()); }
-  async raw(options) { const r = await this.inner.all(); meter(r); return this.inner.raw(options).then((rows) => { counts.d1_statements--; return rows; }); }
+  constructor(inner, sql) { this.inner = inner; this.sql = sql; }
+  bind(...values) { return new D1PreparedStatement(this.inner.bind(...values), this.sql); }
+  async all() { return meter(await this.inner.all(), this.sql); }
+  async run() { return meter(await this.inner.run(), this.sql); }
+  async raw(options) { const r = await this.inner.all(); meter(r, this.sql); return this.inner.raw(options).then((rows) => { counts.d1_statements--; return rows; }); }
   // `first` returns no meta: read it through `all`, as `first` would.
   async first(column) {
-    const r = meter(await this.inner.all());
+    const r = meter(await this.inner.all(), this.sql);
     const row = r.results?.[0];
     if (row === undefined) return null;
     return column === undefined ? row : (row[column] ?? null);
@@ -40,8 +51,8 @@ class D1PreparedStatement {
 }
 class D1Database {
   constructor(inner) { this.inner = inner; }
-  prepare(sql) { return new D1PreparedStatement(this.inner.prepare(sql)); }
-  async batch(statements) { return (await this.inner.batch(statements.map((s) => s.inner ?? s))).map(meter); }
+  prepare(sql) { return new D1PreparedStatement(this.inner.prepare(sql), sql); }
+  async batch(statements) { return (await this.inner.batch(statements.map((s) => s.inner ?? s))).map((r, i) => meter(r, statements[i].sql)); }
   async exec(sql) { counts.d1_statements++; return this.inner.exec(sql); }
   dump() { return this.inner.dump(); }
 }
@@ -98,7 +109,7 @@ export function meteredBatch(batch) {
 export function entry(Worker) {
   return class Metered extends WorkerEntrypoint {
     async fetch(request) {
-      if (new URL(request.url).pathname === '/__cost') return Response.json(counts);
+      if (new URL(request.url).pathname === '/__cost') return Response.json({ ...counts, by_statement: bySql });
       counts.invocations++;
       return new Worker(this.ctx, metered(this.env)).fetch(request);
     }

@@ -4,7 +4,7 @@
 // and the purchase, fired twice by the browser 1 time in 10. Run with two destinations and with four. Prints the
 // billed operations per 1,000 hits and the dollars per million hits at Cloudflare's Workers Paid prices (usage
 // beyond the plan's inclusions), beside the alternatives shops compare.
-//   node bench/cost.mjs [--purchases 20] [--json]
+//   node bench/cost.mjs [--purchases 20] [--json] [--by-statement]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { start, until } from '../tests/support/harness.mjs';
 
@@ -121,7 +121,15 @@ function model({ names, hits, intake, admin }) {
 }
 
 const results = [];
-for (const names of [['openai', 'meta'], ['openai', 'meta', 'tiktok', 'pinterest']]) results.push(model(await run(names)));
+for (const names of [['openai', 'meta'], ['openai', 'meta', 'tiktok', 'pinterest']]) {
+  const measured = await run(names);
+  results.push(model(measured));
+  if (process.argv.includes('--by-statement')) {
+    console.log(`D1 by statement, ${names.length} destinations (rows written / read, statements, per 1,000 hits):`);
+    const rows = Object.entries(measured.admin.by_statement ?? {}).sort(([, a], [, b]) => b.rows_written - a.rows_written);
+    for (const [sql, e] of rows) console.log(`  ${(e.rows_written * 1000 / measured.hits).toFixed(0).padStart(6)} / ${(e.rows_read * 1000 / measured.hits).toFixed(0).padStart(5)}  ${(e.statements * 1000 / measured.hits).toFixed(0).padStart(5)}  ${sql}`);
+  }
+}
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify(results, null, 2));
 } else {
