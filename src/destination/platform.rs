@@ -435,7 +435,13 @@ impl OutboundRequest {
                 "authorization" | "access-token" | "developer-token"
             ) {
                 secrets.push(value.clone());
-                secrets.extend(value.split([' ', ',', '"', '=']).map(str::to_string));
+                // The values inside an `OAuth k="v", …` header; its parameter names are not secrets.
+                secrets.extend(
+                    value
+                        .split([' ', ',', '"', '='])
+                        .filter(|part| !part.starts_with("oauth_"))
+                        .map(str::to_string),
+                );
             }
         }
         // Short values (an id, `true`) are not secrets, and replacing them would garble the text.
