@@ -18,7 +18,7 @@ pub enum Builtin {
     BackendEvents,
     /// `/api/…` but the backend API: the dashboard's endpoints, behind the debug token.
     Admin,
-    /// `GET /dashboard`: the events dashboard page.
+    /// `GET /dashboard` and `GET /config`: the events dashboard and config pages (static files).
     Dashboard,
     /// `POST /webhooks/<platform>`.
     Webhook,
@@ -26,7 +26,7 @@ pub enum Builtin {
 
 /// `(path, whole subtree?, route)`, most specific first. A subtree entry claims every path below it, so a path the
 /// worker may add there later (a new admin endpoint) can never have been claimed by a proxy.
-const TABLE: [(&str, bool, Builtin); 9] = [
+const TABLE: [(&str, bool, Builtin); 10] = [
     ("/e", false, Builtin::Intake),
     ("/s.js", false, Builtin::PixelScript),
     ("/b.js", false, Builtin::BridgeScript),
@@ -35,6 +35,7 @@ const TABLE: [(&str, bool, Builtin); 9] = [
     ("/api/events", false, Builtin::BackendEvents),
     ("/api/", true, Builtin::Admin),
     ("/dashboard", false, Builtin::Dashboard),
+    ("/config", false, Builtin::Dashboard),
     ("/webhooks/", true, Builtin::Webhook),
 ];
 
@@ -86,6 +87,7 @@ mod tests {
             ("/api/anything-later", Some(Builtin::Admin)),
             ("/api", Some(Builtin::Admin)),
             ("/dashboard", Some(Builtin::Dashboard)),
+            ("/config", Some(Builtin::Dashboard)),
             ("/webhooks/shopify", Some(Builtin::Webhook)),
             ("/webhooks", Some(Builtin::Webhook)),
             ("/lib/oaiq.js", None),
