@@ -122,6 +122,9 @@ test('the config page: errors at their line, publish after the diff and a confir
     assert.match(diff, /destinations: \(unset\) → \["openai","meta"\]/);
     assert.match(diff, /On the 3 most recent sampled hits: 1 destination event\(s\) would be sent differently/);
     assert.match(diff, /meta · Lead\s+2\s+2\s+0\s+2/);
+    // The README's screenshot: the confirmation, with the diff and what it changes on recent traffic.
+    await page.evaluate(() => { window.scrollTo(0, 0); document.getElementById('source').scrollTop = 0; });
+    await page.screenshot({ path: new URL('../../docs/config-page.png', import.meta.url).pathname });
     // Cancel publishes nothing.
     await page.click('#confirm-cancel');
     assert.equal((await (await w.fetch('/r/api/config/versions', { headers: auth })).json()).versions.length, 1, 'cancel stored nothing');
@@ -160,8 +163,7 @@ test('the config page: errors at their line, publish after the diff and a confir
     assert.deepEqual(await labels(page), [[3, 'draft'], [2, 'previous'], [1, 'live']]);
     const pointer = JSON.parse(await w.store.get('config/live'));
     assert.deepEqual([pointer.version, pointer.set_by, pointer.message, pointer.history], [1, 'Sam Owner', 'leads back to openai only', [2, 1]]);
-    await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
-    await page.screenshot({ path: new URL('../../docs/config-page.png', import.meta.url).pathname });
+    assert.equal(await page.locator('#diff-box').isVisible(), false, 'the diff against the old live version is gone');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
