@@ -216,7 +216,7 @@ describe('counters, retention and erasure', () => {
     assert.equal(pv.breakdown.browser, 5);
     assert.ok(pv.match_quality.average > 0);
     const today = Math.floor(Date.now() / DAY) * DAY;
-    assert.deepEqual(stats.trend, [{ day_ms: today, destination: 'meta', sent: 6, events: 6 }]);
+    assert.deepEqual(stats.trend, [{ day_ms: today, destination: 'meta', sent: 6, failed: 0, blocked: 0, events: 6 }]);
   });
 
   test('the scheduled job deletes what is past its retention, and an erasure deletes an order', async () => {
