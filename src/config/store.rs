@@ -102,6 +102,49 @@ pub struct Pointer {
     pub set_by: String,
     #[serde(default)]
     pub set_ms: i64,
+    /// Why it was made live (a publish's or a rollback's message).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// The versions that were live, oldest first, this one last (at most `POINTER_HISTORY`): the config page's
+    /// "previous". A pointer written before it kept none reads as its version alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<u64>,
+}
+
+/// Live versions a pointer remembers.
+pub const POINTER_HISTORY: usize = 20;
+
+impl Pointer {
+    /// The pointer that makes `version` live after `previous`, carrying on its history: the CLI and the config
+    /// page both write through this, so either one's "previous" is the other's.
+    pub fn next(
+        previous: Option<&Pointer>,
+        version: u64,
+        by: &str,
+        message: &str,
+        now_ms: i64,
+    ) -> Pointer {
+        let mut history = previous.map(Pointer::history).unwrap_or_default();
+        history.retain(|v| *v != version);
+        history.push(version);
+        let keep = history.len().saturating_sub(POINTER_HISTORY);
+        history.drain(..keep);
+        Pointer {
+            version,
+            set_by: by.to_string(),
+            set_ms: now_ms,
+            message: message.to_string(),
+            history,
+        }
+    }
+
+    /// The versions that were live, oldest first, this one last.
+    pub fn history(&self) -> Vec<u64> {
+        let mut history = self.history.clone();
+        history.retain(|v| *v != self.version);
+        history.push(self.version);
+        history
+    }
 }
 
 /// The text stored at `config/v/<N>`.
@@ -412,6 +455,32 @@ pub fn render_versions(versions: &[VersionInfo], live: Option<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pointer_carries_the_live_history_whoever_moves_it() {
+        // Written before pointers kept a history: its version alone.
+        let old = read_pointer(r#"{"version":3,"set_by":"cli","set_ms":1}"#).unwrap();
+        assert_eq!(old.history(), vec![3]);
+        let p = Pointer::next(Some(&old), 4, "jane", "Signup counts as a lead", 9);
+        assert_eq!((p.version, p.history.clone()), (4, vec![3, 4]));
+        assert_eq!(p.message, "Signup counts as a lead");
+        // A rollback to a version that was live moves it to the end, once.
+        let back = Pointer::next(Some(&p), 3, "cli", "rolled back to version 3", 10);
+        assert_eq!(back.history(), vec![4, 3]);
+        // Through its stored text and back, as the CLI and the worker read it.
+        let text = serde_json::to_string(&back).unwrap();
+        assert_eq!(read_pointer(&text).unwrap(), back);
+        // It stays short.
+        let mut q = back;
+        for v in 10..60 {
+            q = Pointer::next(Some(&q), v, "x", "", v as i64);
+        }
+        assert_eq!(q.history.len(), POINTER_HISTORY);
+        assert_eq!(q.history.last(), Some(&59));
+        assert!(!serde_json::to_string(&Pointer::next(None, 1, "a", "", 0))
+            .unwrap()
+            .contains("message"));
+    }
+
     use super::*;
 
     #[test]
@@ -536,11 +605,7 @@ mod tests {
     }
 
     fn pointer(version: u64) -> Result<Option<Pointer>, String> {
-        Ok(Some(Pointer {
-            version,
-            set_by: "cli".into(),
-            set_ms: 0,
-        }))
+        Ok(Some(Pointer::next(None, version, "cli", "", 0)))
     }
 
     #[test]

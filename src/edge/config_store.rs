@@ -189,13 +189,12 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
             let versions = list_versions(&kv).await?;
             // Read past KV's edge cache: the page reloads this right after a publish or a rollback.
             let live = admin_pointer(&kv).await;
-            let history = pointer_history(live.as_ref());
-            let field = |k: &str| live.as_ref().and_then(|p| p.get(k)).cloned();
+            let history = live.as_ref().map(Pointer::history).unwrap_or_default();
             Response::from_json(&json!({
                 "live": history.last(),
-                "live_set_by": field("set_by"),
-                "live_set_ms": field("set_ms"),
-                "live_message": field("message"),
+                "live_set_by": live.as_ref().map(|p| &p.set_by),
+                "live_set_ms": live.as_ref().map(|p| p.set_ms),
+                "live_message": live.as_ref().map(|p| &p.message),
                 // The versions that were live, oldest first (the last is live, the one before it previous).
                 "history": history,
                 "serving": status(),
@@ -405,36 +404,15 @@ fn clean_message(message: &str) -> String {
         .to_string()
 }
 
-/// The pointer as stored, with the fields this page adds (`message`, `history`), read past the edge cache.
+/// The pointer as stored, read past the edge cache.
 #[cfg(feature = "admin")]
-async fn admin_pointer(kv: &Namespace) -> Option<Value> {
+async fn admin_pointer(kv: &Namespace) -> Option<Pointer> {
     let text = kv.get(LIVE_KEY, 0, READ_TIMEOUT_MS).await.ok()??;
-    let value: Value = serde_json::from_str(&text).ok()?;
-    value.get("version").and_then(Value::as_u64)?;
-    Some(value)
+    crate::config::store::read_pointer(&text).ok()
 }
 
-/// The versions that were live, oldest first, the live one last (a pointer the CLI wrote has no history: its
-/// version alone).
-#[cfg(feature = "admin")]
-fn pointer_history(pointer: Option<&Value>) -> Vec<u64> {
-    let Some(p) = pointer else {
-        return Vec::new();
-    };
-    let mut history: Vec<u64> = p
-        .get("history")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
-    if let Some(live) = p.get("version").and_then(Value::as_u64) {
-        history.retain(|v| *v != live);
-        history.push(live);
-    }
-    history
-}
-
-/// Makes `version` live: the pointer the workers read (`Pointer`'s fields, which the CLI reads too), with the
-/// message and the versions that were live before (at most 20), for the page's "previous".
+/// Makes `version` live: the pointer the workers read, with the message and the versions that were live before
+/// (`Pointer::next`, as the CLI writes it), for the page's "previous".
 #[cfg(feature = "admin")]
 async fn write_pointer(
     kv: &Namespace,
@@ -443,20 +421,9 @@ async fn write_pointer(
     message: &str,
     now_ms: i64,
 ) -> Result<()> {
-    let mut history = pointer_history(admin_pointer(kv).await.as_ref());
-    history.retain(|v| *v != version);
-    history.push(version);
-    let keep = history.len().saturating_sub(20);
-    history.drain(..keep);
-    let pointer = Pointer {
-        version,
-        set_by: by.to_string(),
-        set_ms: now_ms,
-    };
-    let mut text = serde_json::to_value(&pointer)?;
-    text["message"] = message.into();
-    text["history"] = history.into();
-    kv.put(LIVE_KEY, &text.to_string())
+    let previous = admin_pointer(kv).await;
+    let pointer = Pointer::next(previous.as_ref(), version, by, message, now_ms);
+    kv.put(LIVE_KEY, &serde_json::to_string(&pointer)?)
         .await
         .map_err(Error::RustError)
 }
@@ -535,9 +502,7 @@ async fn diff(env: &Env, kv: &Namespace, body: &str) -> Result<Response> {
             )
         }
     };
-    let live = admin_pointer(kv)
-        .await
-        .and_then(|p| p.get("version").and_then(Value::as_u64));
+    let live = admin_pointer(kv).await.map(|p| p.version);
     let (old_name, old_tree, old_config) = match live {
         Some(v) => match version_side(kv, v).await {
             Ok((tree, config)) => (format!("version {v} (live)"), tree, config),

@@ -169,7 +169,7 @@ pub fn publish(args: PublishArgs) -> Result<(), String> {
         );
         return Ok(());
     }
-    kv.set_pointer(version, &by)?;
+    kv.set_pointer(version, &by, &message)?;
     println!("published version {version} (was {was}); workers serve it within a minute");
     Ok(())
 }
@@ -220,7 +220,11 @@ pub fn rollback(version: &str, by: Option<String>, store: StoreOptions) -> Resul
         println!("version {version} is already live");
         return Ok(());
     }
-    kv.set_pointer(version, &publisher(by))?;
+    kv.set_pointer(
+        version,
+        &publisher(by),
+        &format!("rolled back to version {version}"),
+    )?;
     let was = live.map_or("the compiled config".to_string(), |l| {
         format!("version {l}")
     });
@@ -353,13 +357,11 @@ impl Kv {
             .transpose()
     }
 
-    /// Moves the pointer, after the version it names was written and read back.
-    fn set_pointer(&self, version: u64, by: &str) -> Result<(), String> {
-        let pointer = Pointer {
-            version,
-            set_by: by.to_string(),
-            set_ms: now_ms(),
-        };
+    /// Moves the pointer, after the version it names was written and read back, keeping the history of live
+    /// versions as the config page does (`Pointer::next`).
+    fn set_pointer(&self, version: u64, by: &str, message: &str) -> Result<(), String> {
+        let previous = self.pointer().ok().flatten();
+        let pointer = Pointer::next(previous.as_ref(), version, by, message, now_ms());
         let text = serde_json::to_string(&pointer).map_err(|e| e.to_string())?;
         self.put(LIVE_KEY, &text, None)
     }
