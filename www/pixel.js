@@ -9,6 +9,14 @@
   var ENDPOINT = '__CAPI_ENDPOINT__';
   var consent = {};
   var me = d.currentScript;
+  // A preview link (#capi-preview=<token>, from the config page): this tab's hits run the draft; p.js shows them.
+  var PK = 'capi-preview', preview = null, ss;
+  try {
+    ss = w.sessionStorage;
+    var m = /capi-preview=([\w.]+)/.exec(location.hash);
+    if (m) { ss.setItem(PK, m[1]); history.replaceState(null, '', location.href.split('#')[0]); }
+    preview = ss.getItem(PK);
+  } catch (e) { /* no storage, no preview */ }
 
   function newId() {
     var c = w.crypto;
@@ -25,6 +33,13 @@
 
   function send(hit) {
     var body = JSON.stringify(hit);
+    if (preview && w.fetch) {
+      var shown = w.fetch(ENDPOINT, { method: 'POST', body: body, credentials: 'include',
+        headers: { 'content-type': 'text/plain', 'x-capi-preview': preview } }).then(function (r) { return r.json(); });
+      capi.previewing.push(shown);
+      if (capi.preview) capi.preview(shown);
+      return 'preview';
+    }
     // sendBeacon survives page unloads; it sends a string as text/plain, which needs no CORS preflight.
     try {
       if (navigator.sendBeacon && navigator.sendBeacon(ENDPOINT, body)) return 'beacon';
@@ -39,6 +54,12 @@
     for (var k in hit.data) if (typeof hit.data[k] !== 'object') q += '&d.' + encodeURIComponent(k) + '=' + encodeURIComponent(hit.data[k]);
     new Image().src = ENDPOINT + '?' + q;
     return 'image';
+  }
+
+  function load(file) { // the bridge or the preview panel, only when asked for
+    var s = d.createElement('script');
+    s.src = ENDPOINT.replace(/e$/, file);
+    return (d.head || d.documentElement).appendChild(s);
   }
 
   function track(event, data, options) {
@@ -67,16 +88,16 @@
     if (command === 'bridge') {
       capi.bridges += ' ' + a[1];
       if (w.capi.bridge) return w.capi.bridge(a[1]);
-      if (!capi.loading) {
-        capi.loading = d.createElement('script');
-        capi.loading.src = ENDPOINT.replace(/e$/, 'b.js');
-        (d.head || d.documentElement).appendChild(capi.loading);
-      }
+      if (!capi.loading) capi.loading = load('b.js');
     }
   }
   capi.newId = newId;
+  capi.previewing = [];
+  capi.endPreview = function () { preview = null; try { ss.removeItem(PK); } catch (e) { /* none kept */ } };
   capi.sent = [];
   capi.bridges = '';
+
+  if (preview) load('p.js');
 
   var queued = (w.capi && w.capi.q) || [];
   w.capi = capi;

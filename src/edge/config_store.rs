@@ -167,7 +167,8 @@ pub fn status() -> Value {
 }
 
 #[cfg(feature = "admin")]
-/// `GET /api/config/versions` and `POST /api/config/rollback {"version": N}`, behind the debug token.
+/// `GET /api/config/versions`, `POST /api/config/rollback {"version": N}`, `POST /api/config/preview-link` and the
+/// rest of the config page's routes, behind the debug token.
 pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response> {
     let presented = super::auth::bearer(&req);
     let how = "send the debug token: Authorization: Bearer <token>";
@@ -185,6 +186,17 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
         );
     };
     match (req.method(), route) {
+        // A preview link for the draft (`crate::intake::preview_link`): the page puts it in a link to the shop.
+        (Method::Post, "/api/config/preview-link") => {
+            let secret = env.secret("DEBUG_TOKEN").map(|s| s.to_string()).unwrap_or_default();
+            let now_s = (Date::now().as_millis() / 1000) as i64;
+            let lifetime = crate::intake::preview_link::LIFETIME_S;
+            Response::from_json(&json!({
+                "token": crate::intake::preview_link::token(&secret, now_s),
+                "expires_ms": (now_s + lifetime) * 1000,
+                "fragment": "capi-preview=",
+            }))
+        }
         (Method::Get, "/api/config/versions") => {
             let versions = list_versions(&kv).await?;
             // Read past KV's edge cache: the page reloads this right after a publish or a rollback.
@@ -277,7 +289,7 @@ pub async fn admin(mut req: Request, env: &Env, route: &str) -> Result<Response>
         _ => json_error(
             404,
             "not_found",
-            "the config endpoints are GET /api/config/versions, GET /api/config/source, POST /api/config/diff, POST /api/config/rollback and POST /api/config/publish",
+            "the config endpoints are GET /api/config/versions, GET /api/config/source, POST /api/config/diff, POST /api/config/rollback, POST /api/config/publish and POST /api/config/preview-link",
         ),
     }
 }

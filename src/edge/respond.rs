@@ -68,8 +68,10 @@ pub fn preflight(origin: &str) -> Result<Response> {
     cors_headers(r.headers_mut(), origin)?;
     r.headers_mut()
         .set("access-control-allow-methods", "POST, GET, OPTIONS")?;
-    r.headers_mut()
-        .set("access-control-allow-headers", "content-type")?;
+    r.headers_mut().set(
+        "access-control-allow-headers",
+        "content-type, x-capi-preview",
+    )?;
     r.headers_mut().set("access-control-max-age", "86400")?;
     Ok(r)
 }

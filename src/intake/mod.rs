@@ -3,6 +3,7 @@
 
 pub mod cors;
 pub mod ga4;
+pub mod preview_link;
 pub mod respond;
 pub mod sources;
 

@@ -135,7 +135,8 @@ describe('the transports the pixel uses', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type'), /javascript/);
     const js = await res.text();
-    assert.ok(js.includes("var ENDPOINT = '/r/e'"));
+    assert.match(js, /="\/r\/e"/, 'pointed at this worker\'s /r/e');
+    assert.match(js, /^\/\*! capi-edge first-party pixel/, 'minified, with its usage header kept');
     const gz = gzipSync(js, { level: 9 }).length;
     console.log(`pixel script: ${js.length} bytes raw, ${gz} bytes gzip`);
     assert.ok(gz < 2048, `pixel script is ${gz} bytes gzip`);

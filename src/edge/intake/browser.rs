@@ -15,7 +15,7 @@ use worker::*;
 /// Request headers triggers may read (`context.headers.<name>`): where the visitor is, in Cloudflare's words.
 const EXPOSED_HEADERS: [&str; 4] = ["cf-ipcountry", "cf-region", "cf-ipcity", "accept-language"];
 /// Every request header intake reads, fetched in one crossing.
-const READ_HEADERS: [&str; 13] = [
+const READ_HEADERS: [&str; 14] = [
     "origin",
     "referer",
     "cf-connecting-ip",
@@ -25,6 +25,7 @@ const READ_HEADERS: [&str; 13] = [
     "cookie",
     "x-capi-debug",
     "x-capi-config",
+    "x-capi-preview",
     EXPOSED_HEADERS[0],
     EXPOSED_HEADERS[1],
     EXPOSED_HEADERS[2],
@@ -108,9 +109,22 @@ pub async fn browser(
         Ok(d) => d,
         Err(resp) => return resp.map(Into::into),
     };
+    // A preview link's token (`x-capi-preview`, from the config page): this browser's hits run the draft in
+    // preview mode. A token that does not verify is refused in words, so the preview shows it ended.
+    let link = match header("x-capi-preview") {
+        Some(token) => {
+            if let Err(refusal) = preview_link(env, &token, allowed_origin.as_deref()) {
+                return refusal;
+            }
+            true
+        }
+        None => false,
+    };
+    let debug = debug || link;
     // A preview of another config version (`x-capi-config: <N|draft|live>`), for the debug token's holder only:
     // without the token the header is ignored, so no request chooses the config that serves.
-    let preview = match (debug, header("x-capi-config")) {
+    let selector = header("x-capi-config").or_else(|| link.then(|| "draft".to_string()));
+    let preview = match (debug, selector) {
         (true, Some(selector)) => {
             let selector = match crate::config::store::parse_selector(&selector) {
                 Ok(s) => s,
@@ -243,6 +257,35 @@ fn debug_mode(env: &Env, presented: Option<&str>) -> std::result::Result<bool, R
     };
     crate::edge::auth::authorize_debug(env, presented, "preview mode", "wrong debug token")?;
     Ok(true)
+}
+
+/// Checks a preview link's token against the `DEBUG_TOKEN` secret (`crate::intake::preview_link`).
+fn preview_link(
+    env: &Env,
+    token: &str,
+    origin: Option<&str>,
+) -> std::result::Result<(), Result<web_sys::Response>> {
+    use crate::intake::preview_link::{verify, Refusal};
+    let secret = env
+        .secret("DEBUG_TOKEN")
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let now_s = (Date::now().as_millis() / 1000) as i64;
+    match verify(&secret, token, now_s) {
+        Ok(()) => Ok(()),
+        Err(Refusal::Expired) => Err(refuse(
+            401,
+            "preview_link_expired",
+            "this preview link has expired: make a new one on the config page",
+            origin,
+        )),
+        Err(Refusal::Invalid) => Err(refuse(
+            401,
+            "preview_link_invalid",
+            "this is not a preview link of this worker: make one on the config page",
+            origin,
+        )),
+    }
 }
 
 /// Queues the messages as JSON text, in one `sendBatch` per 100 (the Queues limit).
