@@ -404,6 +404,13 @@ impl Config {
             .map_err(|e| format!("the compiled config does not load ({e})"))
     }
 
+    /// Whether a hit of this event is traffic as expected even when no tag fires: a page view (the pixel sends
+    /// one per page), or a name some tag is for whose conditions this hit did not meet. Anything else that fires
+    /// nothing (a `Purchse`) is a mistake on the site, which the dashboard counts.
+    pub fn expects_event(&self, event: &str) -> bool {
+        event == "PageView" || self.tags.iter().any(|t| t.event == event)
+    }
+
     pub fn destination(&self, name: &str) -> Option<&Destination> {
         self.destinations.iter().find(|d| d.name == name)
     }

@@ -208,6 +208,36 @@ impl Destination {
             .read_error(self, status, error, message)
     }
 
+    /// The conversion a platform's event name stands for, in the tags' words (`order_created` at OpenAI and
+    /// `checkout` at Pinterest are `Purchase`), so the dashboard names one conversion once across platforms.
+    /// `tag_events`: the config's tags' event names; then the standard events. `None` when no name, or more
+    /// than one, gives it (Snap's `SIGN_UP` is both Lead and CompleteRegistration; OpenAI's `custom` any
+    /// custom event): the platform's own name then stands.
+    pub fn conversion_name(&self, platform_event: &str, tag_events: &[&str]) -> Option<String> {
+        let standard = crate::event::standard::STANDARD_EVENTS
+            .iter()
+            .map(|e| e.meta);
+        let mut found: Vec<&str> = tag_events
+            .iter()
+            .copied()
+            .chain(standard)
+            .chain(["Search"])
+            .filter(|name| {
+                let event = Event {
+                    name: name.to_string(),
+                    ..Event::default()
+                };
+                self.event_name(&event) == platform_event
+            })
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        match found.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        }
+    }
+
     /// What a 2xx answer says beyond "taken" (`Platform::read_success`).
     pub fn read_success(&self, body: &Value) -> Option<ErrorReading> {
         self.kind.platform().read_success(self, body)

@@ -510,3 +510,49 @@ fn a_destination_compiled_before_the_registry_still_reads() {
         .unwrap()
         .contains(r#""kind":"openai""#));
 }
+
+#[test]
+fn one_conversion_has_one_name_across_platforms() {
+    let c = Config::parse(
+        r#"
+[[destination]]
+name = "openai"
+kind = "openai"
+pixel_id = "px"
+token_secret = "K"
+
+[[destination]]
+name = "pinterest"
+kind = "pinterest"
+ad_account_id = "549755885175"
+token_secret = "P"
+
+[[destination]]
+name = "tiktok"
+kind = "tiktok"
+pixel_code = "C1"
+token_secret = "T"
+
+[[tag]]
+name = "all"
+destinations = ["openai", "pinterest", "tiktok"]
+event = "Purchase"
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let tags = ["Purchase", "QuizDone"];
+    let name = |dest: &str, event: &str| c.destination(dest).unwrap().conversion_name(event, &tags);
+    assert_eq!(name("openai", "order_created").as_deref(), Some("Purchase"));
+    assert_eq!(name("openai", "page_viewed").as_deref(), Some("PageView"));
+    assert_eq!(name("pinterest", "checkout").as_deref(), Some("Purchase"));
+    assert_eq!(name("tiktok", "Pageview").as_deref(), Some("PageView"));
+    assert_eq!(
+        name("tiktok", "QuizDone").as_deref(),
+        Some("QuizDone"),
+        "a custom event keeps its name"
+    );
+    // OpenAI sends every custom event (QuizDone, and Search, which it has no type for) as `custom`: ambiguous,
+    // so its card keeps OpenAI's word.
+    assert_eq!(name("openai", "custom"), None);
+    assert_eq!(name("openai", "something_else"), None);
+}

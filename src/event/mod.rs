@@ -120,7 +120,7 @@ pub struct Content {
 }
 
 /// An event ready for any destination.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Event {
     pub tag: String,
     /// The tag's event name (`Purchase`, or a custom name).

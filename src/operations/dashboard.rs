@@ -337,6 +337,29 @@ pub fn destinations(
     Value::Array(list)
 }
 
+/// Names each card's conversion in the tags' words (`conversion`: `Purchase` for OpenAI's `order_created` and
+/// Pinterest's `checkout`), so one conversion reads the same on every platform's card; a name no tag or standard
+/// event gives (or two give) keeps the platform's own.
+pub fn name_conversions(stats: &mut Value, config: &crate::config::Config) {
+    let tag_events: Vec<&str> = config.tags.iter().map(|t| t.event.as_str()).collect();
+    let Some(cards) = stats.get_mut("events").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for card in cards {
+        let (Some(dest), Some(event)) = (
+            card.get("destination").and_then(Value::as_str),
+            card.get("event_name").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let name = config
+            .destination(dest)
+            .and_then(|d| d.conversion_name(event, &tag_events))
+            .unwrap_or_else(|| event.to_string());
+        card["conversion"] = name.into();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,19 +33,13 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// The pixel sends a page view on every page (`capi('page')`); a name a tag is for is known whether or not
-/// its trigger fired this time.
-fn is_expected(config: &Config, event: &str) -> bool {
-    event == "PageView" || config.tags.iter().any(|t| t.event == event)
-}
-
 impl Tally {
     /// Counts one hit's outcome. A hit that fired no tag counts only when its event is one no tag is for: a page
     /// view, or a `Lead` a tag's trigger passed over, is traffic as expected, and costs no queue message; a
     /// `Purchse` is the mistake worth seeing.
     pub fn add(&mut self, config: &Config, hit: &Hit, outcome: &Outcome) {
         self.redacted = self.redacted.saturating_add(outcome.redacted as u32);
-        if outcome.tags.iter().any(|t| t.fired) || is_expected(config, &hit.event) {
+        if outcome.tags.iter().any(|t| t.fired) || config.expects_event(&hit.event) {
             return;
         }
         let name = if self.unmatched.contains_key(&hit.event)

@@ -121,10 +121,17 @@ pub fn likely_meant<'c>(config: &'c Config, event: &str) -> Option<&'c str> {
 pub fn no_tag_note(config: &Config, hit: &Hit) -> String {
     let mut events: Vec<&str> = config.tags.iter().map(|t| t.event.as_str()).collect();
     events.dedup();
-    let mut note = format!(
-        "no tag fired for event {:?}: the hit is answered but nothing is sent, and the dashboard counts it under \"hits that fired no tag\"",
-        hit.event
-    );
+    let mut note = if config.expects_event(&hit.event) {
+        format!(
+            "no tag fired for event {:?}: the hit is answered and nothing is sent (no tag's conditions matched it)",
+            hit.event
+        )
+    } else {
+        format!(
+            "no tag fired for event {:?}: the hit is answered but nothing is sent, and the dashboard counts it under \"hits that fired no tag\"",
+            hit.event
+        )
+    };
     if let Some(meant) = likely_meant(config, &hit.event) {
         note.push_str(&format!(". Did the site mean \"{meant}\"?"));
     }

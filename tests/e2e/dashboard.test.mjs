@@ -169,6 +169,7 @@ test('the dashboard: every destination\'s status and last event on the first scr
     // The event cards, with match quality in a line.
     const card = page.locator('[data-event="openai/order_created"]');
     const text = await card.innerText();
+    assert.match(await card.locator('h3').innerText(), /^Purchase\s*order_created at openai/, 'one name per conversion, the platform\'s beside it');
     for (const needle of ['order_created', 'active', 'sent 52', 'consent blocked 6', 'external_id (60)', 'HTTP 400: Invalid event']) {
       assert.ok(text.includes(needle), `the card shows ${needle}: ${text}`);
     }

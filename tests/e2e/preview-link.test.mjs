@@ -46,7 +46,7 @@ test('a preview link runs the draft in that tab, shows each hit in a panel, and 
   await page.click('#add');
   const first = page.locator('.capi-preview-hit').first();
   await first.waitFor();
-  await until('the add-to-cart in the panel', async () => /AddToCart/.test(await page.locator('#capi-preview-hits').innerText()), 15000);
+  await until('the add-to-cart in the panel', async () => /^AddToCart · /m.test(await page.locator('#capi-preview-hits').innerText()), 15000);
   const panel = await page.locator('#capi-preview-hits').innerText();
   assert.match(panel, /✓ add-to-cart fired/);
   assert.match(panel, /sent to meta in its test mode|not sent to meta: .*test_event_code/, 'the draft sends to Meta (in its test mode, or says why not)');

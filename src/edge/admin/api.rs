@@ -68,6 +68,9 @@ pub async fn handle(mut req: Request, env: &Env, route: &str) -> Result<Response
             let intake = intake.results::<crate::operations::tally::WindowRow>()?;
             let config = crate::edge::settings::config(env).await.ok();
             stats["intake"] = crate::operations::tally::window_json(&intake, config.as_deref());
+            if let Some(c) = config.as_deref() {
+                dashboard::name_conversions(&mut stats, c);
+            }
             // The destinations a tag sends to (a GA4 pass-through that no tag names has no events of its own).
             let configured: Vec<&str> = config
                 .as_deref()
