@@ -8,8 +8,8 @@
 //! Facts and sources: docs/destinations.md, "google-ads" (read its note on Google's 2026 limits first).
 
 use super::platform::{
-    hashed_email_google, hashed_phone_e164, object, Auth, Destination, DestinationConfig,
-    ErrorReading, Parts, Platform, TokenRequest,
+    hashed_email_google, hashed_phone_e164, oauth_secret_names, object, require_oauth_secrets,
+    Auth, Destination, DestinationConfig, ErrorReading, Parts, Platform, TokenRequest,
 };
 use crate::base::diagnostic::Diagnostic;
 use crate::base::time::utc_parts;
@@ -23,7 +23,12 @@ pub const DEFAULT_ORIGIN: &str = "https://googleads.googleapis.com";
 pub const DEFAULT_API_VERSION: &str = "v26";
 pub const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 /// Google takes up to 2,000 conversions per request; the shared limit of 1,000 is below it.
-const OAUTH_KEYS: [&str; 3] = ["client_id", "client_secret", "refresh_token"];
+/// The `oauth_secrets` the refresh takes, with the secret name the hint suggests for each.
+const OAUTH_KEYS: [(&str, &str); 3] = [
+    ("client_id", "CLIENT_ID"),
+    ("client_secret", "CLIENT_SECRET"),
+    ("refresh_token", "REFRESH_TOKEN"),
+];
 /// Per-conversion errors that mean Google has it already: the resend of a conversion it took.
 const ALREADY_TAKEN: [&str; 2] = ["ORDER_ID_ALREADY_IN_USE", "CLICK_CONVERSION_ALREADY_EXISTS"];
 /// Per-conversion errors worth a retry later ("retry after 6 hours have passed").
@@ -69,7 +74,6 @@ impl Platform for GoogleAds {
 
     fn check_settings(&self, config: &DestinationConfig, errors: &mut Vec<Diagnostic>) {
         let name = config.name.get_ref();
-        let upper = name.to_ascii_uppercase().replace('-', "_");
         for (key, value) in [
             ("customer_id", &config.customer_id),
             ("login_customer_id", &config.login_customer_id),
@@ -103,26 +107,18 @@ impl Platform for GoogleAds {
                 );
             }
         }
-        let given = config.oauth_secrets.as_ref();
-        let missing: Vec<&str> = OAUTH_KEYS
-            .into_iter()
-            .filter(|k| !given.is_some_and(|t| t.get_ref().contains_key(*k)))
-            .collect();
-        if !missing.is_empty() {
-            errors.push(
-                Diagnostic::new(format!("destination \"{name}\" needs oauth_secrets with {}", missing.join(", ")), Some(given.map_or(config.name.span(), |g| g.span())))
-                    .with_hint(format!("Google Ads takes an OAuth token made from your OAuth client and a refresh token (scope https://www.googleapis.com/auth/adwords): oauth_secrets = {{ client_id = \"{upper}_CLIENT_ID\", client_secret = \"{upper}_CLIENT_SECRET\", refresh_token = \"{upper}_REFRESH_TOKEN\" }}, then `wrangler secret put` each")),
-            );
-        }
+        require_oauth_secrets(
+            config,
+            &OAUTH_KEYS,
+            "Google Ads takes an OAuth token made from your OAuth client and a refresh token (scope https://www.googleapis.com/auth/adwords)",
+            errors,
+        );
     }
 
     fn secret_names(&self, dest: &Destination) -> Vec<String> {
-        OAUTH_KEYS
-            .iter()
-            .map(|k| format!("oauth_secrets.{k}"))
-            .chain(["developer_token_secret".to_string()])
-            .filter_map(|k| dest.settings.get(&k).cloned())
-            .collect()
+        let mut names = oauth_secret_names(dest, &OAUTH_KEYS);
+        names.extend(dest.settings.get("developer_token_secret").cloned());
+        names
     }
 
     fn default_endpoint(&self, config: &DestinationConfig, customer: &str) -> Option<String> {

@@ -2,7 +2,7 @@
 //! JSON (`event_name`, `event_time`, `user_data`, `custom_data`), Graph's error codes, and the test mode's
 //! `test_event_code` rule.
 
-use super::platform::{put, whole, Destination, ErrorReading};
+use super::platform::{item_count, put, whole, Destination, ErrorReading};
 use crate::event::standard;
 use crate::event::Event;
 use serde_json::{Map, Value};
@@ -72,8 +72,7 @@ pub fn event_json(ev: &Event) -> Result<Value, String> {
         custom.insert("content_type".into(), "product".into());
         custom.insert("contents".into(), items.into());
         // An integer, as Meta's SDKs type it (facebook-python-business-sdk, serverside/custom_data.py).
-        let items: f64 = ev.contents.iter().map(|c| c.quantity.unwrap_or(1.0)).sum();
-        custom.insert("num_items".into(), (items.round() as i64).into());
+        custom.insert("num_items".into(), item_count(ev));
     }
     put(&mut custom, "order_id", ev.order_id.clone());
     for (k, v) in &ev.custom {

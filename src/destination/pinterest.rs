@@ -6,8 +6,8 @@
 //! Facts and sources: docs/destinations.md, "pinterest".
 
 use super::platform::{
-    decimal_text, put, standard_name, unix_seconds, whole, Auth, Destination, DestinationConfig,
-    ErrorReading, Parts, Platform,
+    decimal_text, item_count, put, standard_name, unix_seconds, Auth, Destination,
+    DestinationConfig, ErrorReading, Parts, Platform,
 };
 use crate::base::diagnostic::Diagnostic;
 use crate::event::{ActionSource, Event};
@@ -127,8 +127,7 @@ impl Platform for Pinterest {
                 })
                 .collect();
             custom.insert("contents".into(), items.into());
-            let items: f64 = ev.contents.iter().map(|c| c.quantity.unwrap_or(1.0)).sum();
-            custom.insert("num_items".into(), whole(items.round()));
+            custom.insert("num_items".into(), item_count(ev));
         }
         for key in CUSTOM_KEYS {
             if let Some(v) = ev.custom.get(key).and_then(crate::rules::trigger::as_text) {

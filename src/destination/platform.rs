@@ -578,3 +578,59 @@ pub fn standard_name(event: &Event, table: &[(&str, &'static str)]) -> Option<&'
 pub fn unix_seconds(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
+
+/// The number of items of the event's products (a product without a quantity counts once), as a whole JSON
+/// number: Meta's and Pinterest's `num_items`, Reddit's `item_count`, X's `number_items`.
+pub fn item_count(event: &Event) -> Value {
+    let items: f64 = event
+        .contents
+        .iter()
+        .map(|c| c.quantity.unwrap_or(1.0))
+        .sum();
+    whole(items.round())
+}
+
+/// Checks that `oauth_secrets` names every one of `keys` (the OAuth values the kind signs or refreshes with);
+/// `hint` says where they come from and is followed by an example of the table.
+pub fn require_oauth_secrets(
+    config: &DestinationConfig,
+    keys: &[(&str, &str)],
+    hint: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let name = config.name.get_ref();
+    let upper = name.to_ascii_uppercase().replace('-', "_");
+    let given = config.oauth_secrets.as_ref();
+    let missing: Vec<&str> = keys
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| !given.is_some_and(|t| t.get_ref().contains_key(*k)))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let example: Vec<String> = keys
+        .iter()
+        .map(|(k, secret)| format!("{k} = \"{upper}_{secret}\""))
+        .collect();
+    errors.push(
+        Diagnostic::new(
+            format!(
+                "destination \"{name}\" needs oauth_secrets with {}",
+                missing.join(", ")
+            ),
+            Some(given.map_or(config.name.span(), |g| g.span())),
+        )
+        .with_hint(format!(
+            "{hint}: oauth_secrets = {{ {} }}, then `wrangler secret put` each",
+            example.join(", ")
+        )),
+    );
+}
+
+/// The secrets `oauth_secrets` names for `keys`, in that order.
+pub fn oauth_secret_names(dest: &Destination, keys: &[(&str, &str)]) -> Vec<String> {
+    keys.iter()
+        .filter_map(|(k, _)| dest.settings.get(&format!("oauth_secrets.{k}")).cloned())
+        .collect()
+}

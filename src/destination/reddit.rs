@@ -7,7 +7,7 @@
 //! Facts and sources: docs/destinations.md, "reddit".
 
 use super::platform::{
-    hashed, hashed_phone_e164, object, put, standard_name, whole, Auth, Destination,
+    hashed, hashed_phone_e164, item_count, object, put, standard_name, whole, Auth, Destination,
     DestinationConfig, ErrorReading, Parts, Platform,
 };
 use crate::event::{ActionSource, Event};
@@ -106,8 +106,7 @@ impl Platform for Reddit {
             metadata.insert("value".into(), value.into());
         }
         if !ev.contents.is_empty() {
-            let count: f64 = ev.contents.iter().map(|c| c.quantity.unwrap_or(1.0)).sum();
-            metadata.insert("item_count".into(), whole(count.round()));
+            metadata.insert("item_count".into(), item_count(ev));
             let products: Vec<Value> = ev
                 .contents
                 .iter()

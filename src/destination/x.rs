@@ -7,8 +7,8 @@
 
 use super::oauth1;
 use super::platform::{
-    hashed, hashed_phone_e164, object, put, whole, Auth, Destination, DestinationConfig,
-    ErrorReading, Parts, Platform,
+    hashed, hashed_phone_e164, item_count, oauth_secret_names, object, put, require_oauth_secrets,
+    whole, Auth, Destination, DestinationConfig, ErrorReading, Parts, Platform,
 };
 use crate::base::diagnostic::Diagnostic;
 use crate::base::time::iso8601_ms;
@@ -24,7 +24,13 @@ pub const API_VERSION: &str = "12";
 /// X takes at most 500 conversions per request.
 const MAX_BATCH: usize = 500;
 /// The `oauth_secrets` X signs with.
-const OAUTH_KEYS: [&str; 4] = ["consumer_key", "consumer_secret", "token", "token_secret"];
+/// The `oauth_secrets` X signs with, with the secret name the hint suggests for each.
+const OAUTH_KEYS: [(&str, &str); 4] = [
+    ("consumer_key", "CONSUMER_KEY"),
+    ("consumer_secret", "CONSUMER_SECRET"),
+    ("token", "ACCESS_TOKEN"),
+    ("token_secret", "ACCESS_TOKEN_SECRET"),
+];
 
 fn is_event_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -47,23 +53,18 @@ impl Platform for X {
 
     fn check_settings(&self, config: &DestinationConfig, errors: &mut Vec<Diagnostic>) {
         let name = config.name.get_ref();
-        let upper = name.to_ascii_uppercase().replace('-', "_");
+        require_oauth_secrets(
+            config,
+            &OAUTH_KEYS,
+            "X signs each request with four values from your developer app",
+            errors,
+        );
         let given = config.oauth_secrets.as_ref();
-        let missing: Vec<&str> = OAUTH_KEYS
-            .into_iter()
-            .filter(|k| !given.is_some_and(|t| t.get_ref().contains_key(*k)))
-            .collect();
-        if !missing.is_empty() {
-            errors.push(
-                Diagnostic::new(format!("destination \"{name}\" needs oauth_secrets with {}", missing.join(", ")), Some(given.map_or(config.name.span(), |g| g.span())))
-                    .with_hint(format!("X signs each request with four values from your developer app: oauth_secrets = {{ consumer_key = \"{upper}_CONSUMER_KEY\", consumer_secret = \"{upper}_CONSUMER_SECRET\", token = \"{upper}_ACCESS_TOKEN\", token_secret = \"{upper}_ACCESS_TOKEN_SECRET\" }}, then `wrangler secret put` each")),
-            );
-        }
         if let Some(table) = given {
             for key in table
                 .get_ref()
                 .keys()
-                .filter(|k| !OAUTH_KEYS.contains(&k.as_str()))
+                .filter(|k| !OAUTH_KEYS.iter().any(|(known, _)| known == k))
             {
                 errors.push(
                     Diagnostic::new(
@@ -93,10 +94,7 @@ impl Platform for X {
     }
 
     fn secret_names(&self, dest: &Destination) -> Vec<String> {
-        OAUTH_KEYS
-            .iter()
-            .filter_map(|k| dest.settings.get(&format!("oauth_secrets.{k}")).cloned())
-            .collect()
+        oauth_secret_names(dest, &OAUTH_KEYS)
     }
 
     fn default_endpoint(&self, _config: &DestinationConfig, pixel_id: &str) -> Option<String> {
@@ -147,8 +145,7 @@ impl Platform for X {
             out.insert("price_currency".into(), currency.clone().into());
         }
         if !ev.contents.is_empty() {
-            let count: f64 = ev.contents.iter().map(|c| c.quantity.unwrap_or(1.0)).sum();
-            out.insert("number_items".into(), whole(count.round()));
+            out.insert("number_items".into(), item_count(ev));
             let contents: Vec<Value> = ev
                 .contents
                 .iter()
